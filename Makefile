@@ -1,0 +1,28 @@
+# Two commands: `make run` (the experiment) and `make test` (the test suite).
+# Both create .venv if it is missing and install the kit into it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.flair-ner-installed
+# On machines without internet the data sets come from a local mirror: use
+# ../shared/datasets when it exists, unless FLAIR_NER_MIRROR is set already.
+export FLAIR_NER_MIRROR ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets))
+
+.PHONY: run test install clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) experiments/conllpp.py
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from flair_ner.cli import main
+
+sys.exit(main())

@@ -1,0 +1,98 @@
+"""The kit's command line: ``python -m flair_ner <subcommand>`` or ``flair-ner <subcommand>``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from flair_ner.config import ConfigError, ExperimentConfig, add_config_options, load_config, overrides_from
+from flair_ner.corpus import CorpusFormatError
+from flair_ner.download import DATA_DIR_ENV, DATASETS, MIRROR_ENV, DownloadError, fetch_dataset
+from flair_ner.report import AlignmentError
+
+# Errors that are the user's to fix: shown as one line, without a traceback.
+USER_ERRORS = (DownloadError, CorpusFormatError, AlignmentError, ConfigError, FileNotFoundError, ValueError)
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", help=f"download cache folder (default: ${DATA_DIR_ENV}, else data/)", default=None
+    )
+    parser.add_argument(
+        "--mirror",
+        default=None,
+        help=f"fetch every file from <mirror>/<dataset>/<file>: a local folder such as ../shared/datasets "
+        f"or an http(s) base URL (default: ${MIRROR_ENV}, else the upstream URLs)",
+    )
+
+
+def _download(args: argparse.Namespace) -> None:
+    for name in args.datasets or list(DATASETS):
+        paths = fetch_dataset(name, args.data_dir, args.mirror)
+        folder = next(iter(paths.values())).parent
+        print(f"{name}: {len(paths)} files verified in {folder}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from flair_ner.experiment import run_sanity_report
+
+    config = load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig))
+    print(run_sanity_report(config).render())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flair-ner", description="Named entity recognition with Flair embeddings.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+
+    download = commands.add_parser(
+        "download",
+        help="fetch data sets and verify their SHA-256",
+        description="Fetch data sets into the cache and verify every file against its pinned SHA-256. "
+        "Verified files are not fetched again.",
+    )
+    download.add_argument(
+        "datasets",
+        nargs="*",
+        metavar="DATASET",
+        help="data sets to fetch: " + "; ".join(f"{d.name} ({d.description})" for d in DATASETS.values())
+        + " (default: all)",
+    )
+    add_data_options(download)
+    download.set_defaults(handler=_download)
+
+    report = commands.add_parser(
+        "report",
+        help="dataset-size sanity report (CSV) against the CoNLL-2003 paper",
+        description="Count sentences, documents, tokens and entities per split, compare them with Table 1 of the "
+        "CoNLL-2003 paper, and list the test sentences whose entities differ between CoNLL-2003 and CoNLL++. "
+        "Writes dataset_sizes.csv and conll2003_vs_conllpp_test.csv into --output-dir.",
+    )
+    report.add_argument("--config", type=Path, default=None, help="TOML file with ExperimentConfig options")
+    add_config_options(report, ExperimentConfig)
+    report.set_defaults(handler=_report)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    return run_handled(lambda: args.handler(args))
+
+
+def run_handled(work: Callable[[], object]) -> int:
+    """Run ``work``; a user error becomes one line on stderr and exit status 2."""
+    try:
+        work()
+    except USER_ERRORS as error:
+        print(f"flair-ner: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("flair-ner: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,348 @@
+"""Verified downloads of the data sets the kit uses.
+
+Every data set is declared once in :data:`DATASETS` as a list of files, each
+with its upstream URL and pinned SHA-256 (spaCy-assets style).  Files are
+fetched with pooch into a cache folder, checked against their digest and
+never fetched twice.  A mirror (a local folder laid out as
+``<mirror>/<dataset>/<file>`` or an http(s) base URL with the same layout)
+replaces every upstream URL and goes through the same checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import pooch
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "FLAIR_NER_DATA"
+MIRROR_ENV = "FLAIR_NER_MIRROR"
+DEFAULT_DATA_DIR = Path("data")
+
+# Connect fast, read patiently: a dead network must fail within seconds, a slow
+# one may still deliver a large file.
+HTTP_TIMEOUT = (10, 120)
+# How many times a failed or corrupted transfer is tried again before giving up.
+RETRIES = 1
+
+_CROSSWEIGH = "https://raw.githubusercontent.com/ZihanWangKi/CrossWeigh/77d0c2d/data/"
+_HSCRF = "https://raw.githubusercontent.com/ZhixiuYe/HSCRF-pytorch/3479f4594af3a704da85689c0b1a67cee1b600de/data/"
+_REUTERS_TARBALL = "https://kdd.ics.uci.edu/databases/reuters21578/reuters21578.tar.gz"
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched or did not match its pinned digest."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a data set.
+
+    Args:
+        name: file name inside the data set's folder (cache and mirror alike).
+        sha256: pinned SHA-256 of the file's bytes.
+        url: upstream URL of the file itself, or ``None`` when it only comes
+            out of the data set's archive.
+    """
+
+    name: str
+    sha256: str
+    url: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set: a named folder of verified files.
+
+    Args:
+        name: folder name under the cache and the mirror.
+        files: the files, each with its digest.
+        archive_url: upstream tarball holding the files when they have no URL
+            of their own. Its own digest is not pinned (no trusted copy of the
+            archive exists to take it from); the extracted files are verified.
+        description: one line for ``--help`` and the README.
+    """
+
+    name: str
+    files: tuple[DataFile, ...]
+    archive_url: Optional[str] = None
+    description: str = ""
+
+    def file(self, name: str) -> DataFile:
+        for data_file in self.files:
+            if data_file.name == name:
+                return data_file
+        raise KeyError(f"data set {self.name!r} has no file {name!r}")
+
+
+_REUTERS_SHA256 = (
+    "686f5cf549930e23184bcba2328c7d01348df20f7167ff25e6d3495090c3f822",
+    "b7fc3231dd9f95fb53518f8d5739d41524fa8dacdb21ddb7f612d9a475c14ea1",
+    "99f18068d0518952987dedd78c622e5c2a584e357d264d3754696c815f3e6628",
+    "24c0aec30c53acfeceff6df391a278282f61febdea3852e74f1ae01af088d5bd",
+    "726342c19a65873330b412378cd6a3f0d512035f5223146ddd60930c62eb6ff0",
+    "d09de619b6dd2d047d5124681f6df90550abaf592020d1c1ce338ae9b91522e7",
+    "b5535c0d66b01f4976f84621a4a795afbc00d2c4bd0a1b7ae426df6630fb361d",
+    "aa706007ec84a03537a3921ca976d60e11b3f99e4b9e9b2d5c81dd384d2c2062",
+    "a3994583694a00b7c744097c1d7eabfcf90f2e6650cc21663e46828035a336cb",
+    "29995f606dd1a9bdf907eacc9d879846c716860d9d9141676979474aaea39c7d",
+    "996df6008089bd09fa5b28a4d2eb0ee5f7b9d4601cde566fed3926ac82960fa3",
+    "d3a2782015247d9c2bffb8926267827fdd449c70d619435ef01a25a1c56a53ca",
+    "da31035d483851f2aebce5b66d779e5e2c0ac9dcfe098596c6d544e81c5604ab",
+    "8f7700bc0455fac3fcc12377ced4807b7df8aba1f21ecad059b9cc2b1cf0b8be",
+    "ef936bd3e0f36cf722afa9a6957563549775af32e9e28b4f539c8737ceda83ab",
+    "6d3bcec73eff871b8a5403588af814c4e50a0de6bc25707480522ab836f74026",
+    "be2f03a185fff70131f3b4fdbd6229b7ee2be077eba9691eaa597c8cfbda8812",
+    "f370e610b4b1342e41a98e0c426a08541044bd1d7e539674f32372a6060b73b5",
+    "a5f971bf25448e915781962309e669359a35fbcaf3017a806eca0590897f209a",
+    "d3b07097fba2633d130b4914aceba671645985248943ce9e39c289315339dffb",
+    "f6ad1b724125c202566c63b35ea0b5ee23881f8b7ed47a32829d5af05d8e860d",
+    "3f5196d32869723c9042aa5756805b4e90360f1f45ea17f4594fa0e2b3630b18",
+)
+
+DATASETS: dict[str, Dataset] = {
+    dataset.name: dataset
+    for dataset in (
+        Dataset(
+            name="conllpp",
+            description="CoNLL++: CoNLL-2003 English with the corrected test set (Wang et al. 2019), IOB2",
+            files=(
+                DataFile(
+                    "conllpp_train.txt",
+                    "213953b5522fb7924802d883e50f027b2c6ffb5d4d0e63368ed82909f9b60423",
+                    _CROSSWEIGH + "conllpp_train.txt",
+                ),
+                DataFile(
+                    "conllpp_dev.txt",
+                    "c02eb19809eafb83998326a0481942eb37d96f31826ae387cfe8773699969f5b",
+                    _CROSSWEIGH + "conllpp_dev.txt",
+                ),
+                DataFile(
+                    "conllpp_test.txt",
+                    "4eb3b5114787d0df24087e9c9dfc956abf4cfd5e201bc1056b48ff4f7b37c0e8",
+                    _CROSSWEIGH + "conllpp_test.txt",
+                ),
+            ),
+        ),
+        Dataset(
+            name="conll2003",
+            description="CoNLL-2003 English NER, original release, IOB1",
+            files=(
+                DataFile(
+                    "eng.train",
+                    "bed631399cb0e859c4b446438ce57dfe0208792ca6106ef11620877355494c3a",
+                    _HSCRF + "eng.train",
+                ),
+                DataFile(
+                    "eng.testa",
+                    "aa83a45b88e4952998156583e2ff5a8be7c1f04fb9efa3a29cd87fac2c883807",
+                    _HSCRF + "eng.testa",
+                ),
+                DataFile(
+                    "eng.testb",
+                    "443914daf51328868558859b28252a28caee2fd02b65e77987977d6489246c5f",
+                    _HSCRF + "eng.testb",
+                ),
+            ),
+        ),
+        Dataset(
+            name="reuters21578",
+            description="Reuters-21578 newswire (SGML), text for pretraining the character LMs",
+            files=tuple(
+                DataFile(f"reut2-{index:03d}.sgm", digest) for index, digest in enumerate(_REUTERS_SHA256)
+            ),
+            archive_url=_REUTERS_TARBALL,
+        ),
+    )
+}
+
+
+def resolve_data_dir(data_dir: Union[str, Path, None] = None) -> Path:
+    """The cache folder: the argument, else ``$FLAIR_NER_DATA``, else ``data/``."""
+    return Path(data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def resolve_mirror(mirror: Union[str, Path, None] = None) -> Optional[str]:
+    """The mirror: the argument, else ``$FLAIR_NER_MIRROR``, else none (upstream)."""
+    chosen = mirror or os.environ.get(MIRROR_ENV) or None
+    return str(chosen) if chosen else None
+
+
+def _is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def _copy_local(url: str, output_file: Union[str, object], pooch_object: object = None) -> None:
+    """A pooch downloader that reads from a local folder instead of the network."""
+    source = Path(url)
+    if not source.is_file():
+        raise FileNotFoundError(f"no such file in the mirror: {source}")
+    if isinstance(output_file, (str, Path)):
+        shutil.copyfile(source, output_file)
+    else:
+        with open(source, "rb") as handle:
+            shutil.copyfileobj(handle, output_file)
+
+
+def _fetch_one(url: str, data_file: DataFile, folder: Path) -> Path:
+    """Fetch ``url`` into ``folder/data_file.name`` unless a verified copy is there.
+
+    pooch writes to a temporary file beside the target and renames it only
+    after the digest matched, so an interrupted or corrupted transfer never
+    leaves a file under its final name.
+    """
+    downloader = _copy_local if not _is_url(url) else pooch.HTTPDownloader(timeout=HTTP_TIMEOUT, progressbar=False)
+    fetcher = pooch.create(
+        path=folder,
+        base_url="",
+        registry={data_file.name: f"sha256:{data_file.sha256}"},
+        urls={data_file.name: url},
+        retry_if_failed=RETRIES,
+    )
+    try:
+        return Path(fetcher.fetch(data_file.name, downloader=downloader))
+    except ValueError as error:  # pooch's digest mismatch
+        actual = _digest_from_pooch_error(str(error))
+        raise DownloadError(
+            f"{data_file.name}: SHA-256 mismatch for {url}: expected {data_file.sha256}, got {actual}; "
+            "the corrupted copy was removed"
+        ) from None
+    except Exception as error:  # network, HTTP status, missing mirror file
+        raise DownloadError(
+            f"{data_file.name}: could not fetch {url} ({_one_line(error)}); "
+            f"no network? set a mirror with --mirror PATH_OR_URL or ${MIRROR_ENV}"
+        ) from None
+
+
+def _digest_from_pooch_error(message: str) -> str:
+    # pooch says: "... does not match the known hash: expected <pinned> but got <actual>. Deleted ..."
+    match = re.search(r"but got ([0-9a-f]+)", message)
+    return match.group(1) if match else "an unknown digest"
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _is_verified(path: Path, data_file: DataFile) -> bool:
+    return path.is_file() and pooch.file_hash(str(path), alg="sha256") == data_file.sha256
+
+
+def _fetch_from_archive(dataset: Dataset, missing: list[DataFile], folder: Path) -> None:
+    """Download the data set's tarball and extract the missing files, verified one by one."""
+    assert dataset.archive_url is not None
+    archive_dir = folder / ".archive"
+    try:
+        archive = pooch.retrieve(
+            dataset.archive_url,
+            known_hash=None,
+            path=archive_dir,
+            downloader=pooch.HTTPDownloader(timeout=HTTP_TIMEOUT, progressbar=False),
+        )
+    except Exception as error:
+        raise DownloadError(
+            f"{dataset.name}: could not fetch {dataset.archive_url} ({_one_line(error)}); "
+            f"no network? set a mirror with --mirror PATH_OR_URL or ${MIRROR_ENV}"
+        ) from None
+    extract_archive_members(Path(archive), missing, folder)
+    shutil.rmtree(archive_dir, ignore_errors=True)
+
+
+def extract_archive_members(archive: Path, wanted: list[DataFile], folder: Path) -> None:
+    """Extract ``wanted`` files from a tarball into ``folder`` and verify each digest.
+
+    Extraction uses tarfile's ``data`` filter (no absolute paths, links out of
+    the folder or device files) into a temporary folder; each file is renamed
+    into place only after its digest matched.
+    """
+    by_name = {data_file.name: data_file for data_file in wanted}
+    with tarfile.open(archive) as tar, tempfile.TemporaryDirectory(dir=folder) as scratch:
+        members = [member for member in tar.getmembers() if Path(member.name).name in by_name and member.isfile()]
+        found = {Path(member.name).name for member in members}
+        absent = sorted(set(by_name) - found)
+        if absent:
+            raise DownloadError(f"{archive}: archive lacks {', '.join(absent)}")
+        tar.extractall(scratch, members=members, filter="data")
+        for member in members:
+            data_file = by_name[Path(member.name).name]
+            extracted = Path(scratch) / member.name
+            actual = pooch.file_hash(str(extracted), alg="sha256")
+            if actual != data_file.sha256:
+                raise DownloadError(
+                    f"{data_file.name}: SHA-256 mismatch in {archive}: expected {data_file.sha256}, got {actual}"
+                )
+            os.replace(extracted, folder / data_file.name)
+
+
+def fetch_dataset(
+    name: str,
+    data_dir: Union[str, Path, None] = None,
+    mirror: Union[str, Path, None] = None,
+) -> dict[str, Path]:
+    """Make every file of data set ``name`` present and verified in the cache.
+
+    Args:
+        name: a key of :data:`DATASETS` (``conllpp``, ``conll2003``, ``reuters21578``).
+        data_dir: cache folder; default ``$FLAIR_NER_DATA`` or ``data/``.
+        mirror: local folder or http(s) base URL laid out as ``<mirror>/<dataset>/<file>``;
+            default ``$FLAIR_NER_MIRROR``, else the upstream URLs.
+
+    Returns:
+        File name -> path of the verified file in the cache.
+
+    Raises:
+        DownloadError: a file could not be fetched or did not match its digest
+            (the message is one line naming the file and the URL).
+    """
+    if name not in DATASETS:
+        raise DownloadError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+    dataset = DATASETS[name]
+    folder = resolve_data_dir(data_dir) / dataset.name
+    folder.mkdir(parents=True, exist_ok=True)
+    source = resolve_mirror(mirror)
+
+    paths: dict[str, Path] = {}
+    from_archive: list[DataFile] = []
+    for data_file in dataset.files:
+        target = folder / data_file.name
+        if _is_verified(target, data_file):
+            paths[data_file.name] = target
+            continue
+        if target.exists():
+            log.warning(
+                "%s: cached copy has SHA-256 %s, expected %s; fetching it again",
+                target,
+                pooch.file_hash(str(target), alg="sha256"),
+                data_file.sha256,
+            )
+            target.unlink()
+        if source is not None:
+            url = _mirror_location(source, dataset.name, data_file.name)
+        elif data_file.url is not None:
+            url = data_file.url
+        else:
+            from_archive.append(data_file)
+            continue
+        log.info("fetching %s from %s", data_file.name, url)
+        paths[data_file.name] = _fetch_one(url, data_file, folder)
+
+    if from_archive:
+        _fetch_from_archive(dataset, from_archive, folder)
+        paths.update({data_file.name: folder / data_file.name for data_file in from_archive})
+    return {data_file.name: paths[data_file.name] for data_file in dataset.files}
+
+
+def _mirror_location(mirror: str, dataset: str, file_name: str) -> str:
+    if _is_url(mirror):
+        return f"{mirror.rstrip('/')}/{dataset}/{file_name}"
+    return str(Path(mirror).expanduser().resolve() / dataset / file_name)
