@@ -272,7 +272,10 @@ def extract_archive_members(archive: Path, wanted: list[DataFile], folder: Path)
         absent = sorted(set(by_name) - found)
         if absent:
             raise DownloadError(f"{archive}: archive lacks {', '.join(absent)}")
-        tar.extractall(scratch, members=members, filter="data")
+        try:
+            tar.extractall(scratch, members=members, filter="data")
+        except tarfile.FilterError as error:
+            raise DownloadError(f"{archive}: refused an unsafe archive member ({error})") from None
         for member in members:
             data_file = by_name[Path(member.name).name]
             extracted = Path(scratch) / member.name
@@ -333,7 +336,6 @@ def fetch_dataset(
         else:
             from_archive.append(data_file)
             continue
-        log.info("fetching %s from %s", data_file.name, url)
         paths[data_file.name] = _fetch_one(url, data_file, folder)
 
     if from_archive:

@@ -16,6 +16,7 @@ def atomic_path(path: Union[str, Path]) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
+    os.chmod(temporary, 0o644)  # mkstemp makes it private; results are meant to be read
     try:
         yield Path(temporary)
         os.replace(temporary, path)
@@ -31,8 +32,8 @@ def write_text(path: Union[str, Path], text: str) -> Path:
     return Path(path)
 
 
-def write_csv(path: Union[str, Path], frame) -> Path:
-    """Write a pandas DataFrame to ``path`` as CSV, atomically."""
+def write_csv(path: Union[str, Path], frame, sep: str = ",") -> Path:
+    """Write a pandas DataFrame to ``path`` as CSV (or TSV with ``sep="\\t"``), atomically."""
     with atomic_path(path) as temporary:
-        frame.to_csv(temporary, index=False)
+        frame.to_csv(temporary, index=False, sep=sep)
     return Path(path)

@@ -1,0 +1,244 @@
+"""Reuters-21578 as a character-LM corpus in flair's ``TextCorpus`` layout.
+
+The SGML files (Latin-1) are parsed for their ``<BODY>`` text; entities are
+unescaped, control characters and the trailing "Reuter" sign-off removed, and
+the hard-wrapped lines of each paragraph joined, so that the LM sees running
+text as flair later feeds it (one sentence after a newline).  Documents stay
+whole and are split into train/valid/test by document with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+log = logging.getLogger(__name__)
+
+_DOCUMENT = re.compile(r"<REUTERS\b([^>]*)>(.*?)</REUTERS>", re.S)
+_NEWID = re.compile(r'NEWID="(\d+)"')
+_BODY = re.compile(r"<BODY>(.*?)</BODY>", re.S)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SIGN_OFF = re.compile(r"\s*\bReuter\s*$", re.I)
+# A paragraph starts on a line indented with blanks; other newlines are hard wraps.
+_PARAGRAPH_BREAK = re.compile(r"\n(?=[ \t]+\S)")
+
+CORPUS_INFO = "corpus.json"
+
+
+@dataclass
+class ReutersDocument:
+    """One Reuters story: its NEWID and its body as a list of paragraphs."""
+
+    doc_id: int
+    paragraphs: list[str]
+
+
+@dataclass
+class ParseCounts:
+    documents: int = 0
+    with_body: int = 0
+    without_body: int = 0
+
+
+def clean_body(raw: str) -> list[str]:
+    """Body SGML text -> paragraphs of plain text (entities unescaped, sign-off and control characters dropped)."""
+    text = _CONTROL.sub("", html.unescape(raw))
+    text = _SIGN_OFF.sub("", text)
+    paragraphs = (" ".join(part.split()) for part in _PARAGRAPH_BREAK.split(text))
+    return [paragraph for paragraph in paragraphs if paragraph]
+
+
+def parse_sgml(text: str, counts: Optional[ParseCounts] = None) -> list[ReutersDocument]:
+    """Parse one ``reut2-NNN.sgm`` file's text; documents without a ``<BODY>`` are skipped and counted."""
+    counts = counts if counts is not None else ParseCounts()
+    documents = []
+    for match in _DOCUMENT.finditer(text):
+        counts.documents += 1
+        body = _BODY.search(match.group(2))
+        paragraphs = clean_body(body.group(1)) if body else []
+        if not paragraphs:
+            counts.without_body += 1
+            continue
+        counts.with_body += 1
+        doc_id = _NEWID.search(match.group(1))
+        documents.append(ReutersDocument(int(doc_id.group(1)) if doc_id else counts.documents, paragraphs))
+    return documents
+
+
+def read_reuters(files: Iterable[Union[str, Path]]) -> tuple[list[ReutersDocument], ParseCounts]:
+    """Parse every SGML file (Latin-1) in order."""
+    counts = ParseCounts()
+    documents: list[ReutersDocument] = []
+    for path in files:
+        documents.extend(parse_sgml(Path(path).read_bytes().decode("latin-1"), counts))
+    return documents, counts
+
+
+def split_documents(
+    documents: list[ReutersDocument], valid_fraction: float, test_fraction: float, seed: int
+) -> dict[str, list[ReutersDocument]]:
+    """Shuffle whole documents with ``seed`` and cut them into train/valid/test."""
+    order = sorted(documents, key=lambda document: document.doc_id)
+    random.Random(seed).shuffle(order)
+    n_valid = max(1, round(len(order) * valid_fraction))
+    n_test = max(1, round(len(order) * test_fraction))
+    return {
+        "valid": order[:n_valid],
+        "test": order[n_valid : n_valid + n_test],
+        "train": order[n_valid + n_test :],
+    }
+
+
+def _text(documents: list[ReutersDocument]) -> str:
+    return "".join(paragraph + "\n" for document in documents for paragraph in document.paragraphs)
+
+
+def _chunks(documents: list[ReutersDocument], parts: int) -> list[list[ReutersDocument]]:
+    """Cut the documents, in order, into ``parts`` runs of about equal character count."""
+    total = sum(len(p) + 1 for d in documents for p in d.paragraphs)
+    chunks: list[list[ReutersDocument]] = [[] for _ in range(parts)]
+    seen = 0
+    for document in documents:
+        chunks[min(parts - 1, seen * parts // max(total, 1))].append(document)
+        seen += sum(len(p) + 1 for p in document.paragraphs)
+    return [chunk for chunk in chunks if chunk]
+
+
+@dataclass
+class LMCorpusInfo:
+    """What was built: sizes per split, the parse counts and the corpus digest."""
+
+    seed: int
+    documents: dict[str, int]
+    characters: dict[str, int]
+    tokens: dict[str, int]
+    skipped_without_body: int
+    sha256: str
+    source_files: list[str]
+
+
+def build_lm_corpus(
+    sgml_files: list[Path],
+    output_dir: Union[str, Path],
+    seed: int = 42,
+    valid_fraction: float = 0.01,
+    test_fraction: float = 0.01,
+    train_splits: int = 20,
+    forbidden_sentences: Iterable[list[str]] = (),
+) -> LMCorpusInfo:
+    """Write flair's TextCorpus layout (``train/train_split_NN``, ``valid.txt``, ``test.txt``).
+
+    Args:
+        sgml_files: the Reuters-21578 ``.sgm`` files.
+        output_dir: corpus folder; built in a temporary folder and renamed into place.
+        seed: seed of the document shuffle that assigns documents to splits.
+        valid_fraction: share of documents for validation.
+        test_fraction: share of documents for test.
+        train_splits: number of training files; flair validates (and checkpoints) after each.
+        forbidden_sentences: tokenized sentences that must not occur in the corpus
+            (the CoNLL test sets); a hit raises ``ValueError``.
+    """
+    documents, counts = read_reuters(sgml_files)
+    splits = split_documents(documents, valid_fraction, test_fraction, seed)
+    texts = {name: _text(docs) for name, docs in splits.items()}
+    leaked = find_sentences(texts.values(), forbidden_sentences)
+    if leaked:
+        raise ValueError(f"{len(leaked)} CoNLL test sentences occur in the LM text, e.g. {leaked[0]!r}")
+
+    output_dir = Path(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    work = Path(tempfile.mkdtemp(dir=output_dir.parent, prefix=f".{output_dir.name}."))
+    try:
+        (work / "train").mkdir()
+        for index, chunk in enumerate(_chunks(splits["train"], train_splits), start=1):
+            (work / "train" / f"train_split_{index:02d}").write_text(_text(chunk), encoding="utf-8")
+        (work / "valid.txt").write_text(texts["valid"], encoding="utf-8")
+        (work / "test.txt").write_text(texts["test"], encoding="utf-8")
+        for path in sorted(work.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(work).as_posix().encode() + b"\0" + path.read_bytes())
+        info = LMCorpusInfo(
+            seed=seed,
+            documents={name: len(docs) for name, docs in splits.items()},
+            characters={name: len(text) for name, text in texts.items()},
+            tokens={name: len(text.split()) for name, text in texts.items()},
+            skipped_without_body=counts.without_body,
+            sha256=digest.hexdigest(),
+            source_files=[Path(path).name for path in sgml_files],
+        )
+        (work / CORPUS_INFO).write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        work.chmod(0o755)
+        os.replace(work, output_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    log.info(
+        "LM corpus %s: %s characters, %s tokens (train/valid/test); %d documents without a body skipped",
+        output_dir,
+        info.characters,
+        info.tokens,
+        counts.without_body,
+    )
+    return info
+
+
+def load_corpus_info(corpus_dir: Union[str, Path]) -> Optional[LMCorpusInfo]:
+    """The corpus.json of a built corpus, or ``None`` when there is none."""
+    path = Path(corpus_dir) / CORPUS_INFO
+    if not path.is_file():
+        return None
+    return LMCorpusInfo(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def find_sentences(texts: Iterable[str], sentences: Iterable[list[str]], min_chars: int = 40) -> list[str]:
+    """Sentences (token lists) whose text occurs in ``texts``, compared without whitespace.
+
+    Whitespace is ignored on both sides because CoNLL is tokenized ("U.S. ,")
+    and the LM text is not ("U.S.,"). Sentences shorter than ``min_chars``
+    non-blank characters are skipped: short headlines ("SOCCER -") repeat by chance.
+    """
+    haystack = "\x00".join("".join(text.split()) for text in texts)
+    hits = []
+    for tokens in sentences:
+        needle = "".join(tokens)
+        if len(needle) >= min_chars and needle in haystack:
+            hits.append(" ".join(tokens))
+    return hits
+
+
+def prepare_reuters_corpus(
+    corpus_dir: Union[str, Path],
+    data_dir: Optional[Union[str, Path]] = None,
+    mirror: Optional[str] = None,
+    seed: int = 42,
+) -> LMCorpusInfo:
+    """Fetch Reuters-21578 (and the CoNLL test sets, to keep them out) and build the LM corpus once.
+
+    An existing corpus built with the same seed is reused.
+    """
+    from flair_ner.corpus import KNOWN_LAYOUTS, iter_sentences, read_blocks
+    from flair_ner.download import fetch_dataset
+
+    existing = load_corpus_info(corpus_dir)
+    if existing is not None and existing.seed == seed:
+        return existing
+    sgml = list(fetch_dataset("reuters21578", data_dir, mirror).values())
+    test_sentences: list[list[str]] = []
+    for dataset, layout in KNOWN_LAYOUTS.items():
+        files = layout(next(iter(fetch_dataset(dataset, data_dir, mirror).values())).parent)
+        blocks = read_blocks(files.paths()["test"], files.format)
+        test_sentences.extend(block.tokens for block in iter_sentences(blocks))
+    return build_lm_corpus(sgml, corpus_dir, seed=seed, forbidden_sentences=test_sentences)
