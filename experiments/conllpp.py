@@ -1,4 +1,4 @@
-"""The CoNLL++ experiment: download -> dataset-size sanity report (training follows in later steps).
+"""The CoNLL++ experiment: download -> sanity report -> train -> evaluate -> pictures + manifest.
 
     python experiments/conllpp.py [--config experiments/configs/conllpp.toml] [--mirror ../shared/datasets] ...
 

@@ -26,8 +26,39 @@ def option(default: Any, help: str) -> Any:  # noqa: A002 - mirrors argparse's n
 
 
 @dataclass
-class ExperimentConfig:
-    """The CoNLL++ experiment (``python experiments/conllpp.py``)."""
+class TrainConfig:
+    """The tagger and how to train it (flair's seed-tutorial defaults)."""
+
+    embeddings: str = option("auto", "online (GloVe 100d + news LMs), offline (GloVe 50d + reuters LMs) or auto")
+    glove: Optional[str] = option(None, "override the word vectors: online, offline or a vectors file")
+    lms: Optional[str] = option(None, "override the Flair LMs: comma-separated names or paths, or 'none'")
+    hidden_size: int = option(256, "BiLSTM hidden size")
+    use_crf: bool = option(True, "CRF decoder on top of the BiLSTM")
+    learning_rate: float = option(0.1, "SGD learning rate")
+    mini_batch_size: int = option(32, "sentences per mini-batch")
+    max_epochs: int = option(50, "maximum epochs (the Flair paper trained 150)")
+    patience: int = option(3, "epochs without dev-F1 improvement before the learning rate is annealed")
+    anneal_factor: float = option(0.5, "factor applied to the learning rate on annealing")
+    train_with_dev: bool = option(False, "train on train+dev (no model selection; final model is used)")
+    seed: int = option(1, "random seed (flair.set_seed)")
+    device: Optional[str] = option(None, "cuda or cpu; unset: cuda when available")
+    storage_mode: Optional[str] = option(None, "where embeddings are kept between epochs: gpu, cpu or none; unset: gpu with CUDA, else cpu")
+    train_limit: Optional[int] = option(None, "use only the first N training sentences (smoke runs)")
+    eval_limit: Optional[int] = option(None, "use only the first N dev and test sentences (smoke runs)")
+
+    def lm_names(self) -> Optional[list[str]]:
+        """The LM override as a list (``[]`` for 'none'), or ``None`` for the mode's default."""
+        if self.lms is None:
+            return None
+        if self.lms.strip().lower() in ("", "none"):
+            return []
+        return [name.strip() for name in self.lms.split(",") if name.strip()]
+
+
+
+@dataclass
+class ExperimentConfig(TrainConfig):
+    """The CoNLL++ experiment (``python experiments/conllpp.py``): data, report, then training options."""
 
     dataset: str = option("conllpp", "data set to check, train and test on (a name known to `flair_ner download`)")
     compare_with: Optional[str] = option(

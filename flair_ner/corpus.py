@@ -248,3 +248,15 @@ def load_corpus(files: CorpusFiles, keep_docstart: bool = False):
 
 # Column layouts of the data sets that flair_ner.download knows, by data set name.
 KNOWN_LAYOUTS = {"conllpp": conllpp_files, "conll2003": conll2003_files}
+
+
+def load_sentences(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -> list:
+    """One validated column file as flair Sentences with ``ner`` spans (``-DOCSTART-`` dropped)."""
+    from flair.datasets import ColumnDataset
+
+    path = Path(path)
+    read_blocks(path, fmt)
+    dataset = ColumnDataset(
+        path, column_name_map=fmt.column_map, banned_sentences=[DOCSTART], document_separator_token=DOCSTART
+    )
+    return list(dataset)

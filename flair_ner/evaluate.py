@@ -1,0 +1,136 @@
+"""Entity-level evaluation with conlleval semantics, on any number of test sets.
+
+An entity counts as right only when its type and both boundaries match a
+gold entity.  Scores are micro- and macro-averaged precision, recall and F1
+plus per-type P/R/F1/support; predictions are written as columns
+(token, gold, predicted) for error analysis.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from flair_ner.corpus import Span
+from flair_ner.files import write_csv, write_text
+
+PREDICTED = "predicted"
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def score_spans(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]) -> pd.DataFrame:
+    """Per-type and averaged scores for aligned sentences of gold and predicted spans.
+
+    Returns:
+        One row per entity type, then ``micro avg`` and ``macro avg``; columns
+        precision, recall, f1, support (gold entities), tp, fp, fn.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted ones")
+    counts: dict[str, list[int]] = {}
+    for gold_spans, predicted_spans in zip(gold, predicted):
+        gold_set, predicted_set = set(gold_spans), set(predicted_spans)
+        for span in gold_set | predicted_set:
+            tp_fp_fn = counts.setdefault(span.type, [0, 0, 0])
+            if span in gold_set and span in predicted_set:
+                tp_fp_fn[0] += 1
+            elif span in predicted_set:
+                tp_fp_fn[1] += 1
+            else:
+                tp_fp_fn[2] += 1
+    rows = []
+    for entity_type in sorted(counts):
+        tp, fp, fn = counts[entity_type]
+        rows.append({"label": entity_type, **_row(tp, fp, fn)})
+    tp, fp, fn = (sum(c[i] for c in counts.values()) for i in range(3))
+    rows.append({"label": "micro avg", **_row(tp, fp, fn)})
+    per_type = pd.DataFrame(rows[:-1])
+    macro = {
+        "label": "macro avg",
+        "precision": per_type["precision"].mean() if len(per_type) else 0.0,
+        "recall": per_type["recall"].mean() if len(per_type) else 0.0,
+        "f1": per_type["f1"].mean() if len(per_type) else 0.0,
+        "support": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
+    return pd.DataFrame(rows + [macro])
+
+
+def _row(tp: int, fp: int, fn: int) -> dict:
+    precision, recall, f1 = _prf(tp, fp, fn)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
+
+
+def spans_of(sentence, label_type: str) -> list[Span]:
+    """A flair sentence's spans of one label type as :class:`Span` (token offsets, end exclusive)."""
+    return [
+        Span(span.get_label(label_type).value, span.tokens[0].idx - 1, span.tokens[-1].idx)
+        for span in sentence.get_spans(label_type)
+    ]
+
+
+def iob2_tags(length: int, spans: Iterable[Span]) -> list[str]:
+    """IOB2 tags for a sentence of ``length`` tokens."""
+    tags = ["O"] * length
+    for span in spans:
+        tags[span.start] = f"B-{span.type}"
+        for index in range(span.start + 1, span.end):
+            tags[index] = f"I-{span.type}"
+    return tags
+
+
+@dataclass
+class EvaluationResult:
+    """Scores and predictions of one model on one test set."""
+
+    name: str
+    scores: pd.DataFrame
+    predictions: pd.DataFrame
+
+    @property
+    def micro_f1(self) -> float:
+        return float(self.scores.set_index("label").loc["micro avg", "f1"])
+
+
+def evaluate_sentences(tagger, sentences: list, name: str, mini_batch_size: int = 64) -> EvaluationResult:
+    """Predict ``sentences`` (flair Sentences with gold ``ner`` spans) and score them."""
+    tagger.predict(sentences, mini_batch_size=mini_batch_size, label_name=PREDICTED)
+    gold = [spans_of(sentence, "ner") for sentence in sentences]
+    predicted = [spans_of(sentence, PREDICTED) for sentence in sentences]
+    rows = []
+    for index, (sentence, gold_spans, predicted_spans) in enumerate(zip(sentences, gold, predicted)):
+        gold_tags, predicted_tags = iob2_tags(len(sentence), gold_spans), iob2_tags(len(sentence), predicted_spans)
+        for token, gold_tag, predicted_tag in zip(sentence, gold_tags, predicted_tags):
+            rows.append({"sentence": index, "token": token.text, "gold": gold_tag, "predicted": predicted_tag})
+    return EvaluationResult(name, score_spans(gold, predicted), pd.DataFrame(rows))
+
+
+def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Path]:
+    """``metrics.csv`` / ``metrics.json`` (all test sets) and ``predictions_<name>.tsv`` per test set."""
+    output_dir = Path(output_dir)
+    table = pd.concat([result.scores.assign(test_set=result.name) for result in results], ignore_index=True)
+    table = table[["test_set", *[c for c in table.columns if c != "test_set"]]]
+    paths = [write_csv(output_dir / "metrics.csv", table)]
+    summary = {
+        result.name: {
+            "micro_f1": result.micro_f1,
+            "scores": result.scores.set_index("label").to_dict(orient="index"),
+        }
+        for result in results
+    }
+    paths.append(write_text(output_dir / "metrics.json", json.dumps(summary, indent=2) + "\n"))
+    for result in results:
+        paths.append(write_csv(output_dir / f"predictions_{result.name}.tsv", result.predictions, sep="\t"))
+    return paths

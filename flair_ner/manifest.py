@@ -1,0 +1,69 @@
+"""``manifest.json``: what a results folder came from (config, code, versions, data digests, timing)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+from flair_ner.files import write_text
+
+MANIFEST = "manifest.json"
+PACKAGES = ("flair", "torch", "gensim", "pandas", "numpy", "pooch", "flair-ner")
+
+
+def git_commit(folder: Path = Path(__file__).parent) -> str:
+    """The checked-out commit (with ``-dirty`` when there are uncommitted changes), or ``unknown``."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder, capture_output=True, text=True
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def sha256_of(paths: Iterable[Path]) -> dict[str, str]:
+    digests = {}
+    for path in paths:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        digests[str(path)] = digest.hexdigest()
+    return digests
+
+
+def write_manifest(output_dir: Path, config: Any, data_files: Iterable[Path], **run: Any) -> Path:
+    """Write ``manifest.json``; ``run`` adds run facts (seed, device, storage mode, timings, ...)."""
+    import os
+
+    manifest = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config,
+        "git_commit": git_commit(),
+        "versions": versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count()},
+        "data_sha256": sha256_of(data_files),
+        **run,
+    }
+    return write_text(Path(output_dir) / MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")

@@ -1,0 +1,247 @@
+"""Training the BiLSTM-CRF tagger: flair's ``SequenceTagger`` over stacked embeddings, with flair's ``ModelTrainer``.
+
+The kit adds, as flair trainer plugins: resuming after an interruption
+(:class:`ResumePlugin`) and an overall ETA line (:class:`EtaPlugin`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from flair.trainers.plugins import TrainerPlugin
+from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
+
+from flair_ner.config import TrainConfig
+from flair_ner.files import atomic_path, write_text
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+RESUME_STATE = "resume.json"
+FINAL_MODEL = "final-model.pt"
+BEST_MODEL = "best-model.pt"
+STORAGE_MODES = ("none", "cpu", "gpu")
+
+
+def choose_device(requested: Optional[str] = None) -> str:
+    """``cuda`` when requested or available, else ``cpu``."""
+    import torch
+
+    if requested:
+        return requested
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def choose_storage_mode(requested: Optional[str] = None, device: Optional[str] = None) -> str:
+    """Embeddings storage: ``gpu`` when training on CUDA (no copies back and forth), else ``cpu``."""
+    if requested:
+        if requested not in STORAGE_MODES:
+            raise ValueError(f"storage_mode must be one of {', '.join(STORAGE_MODES)}, not {requested!r}")
+        return requested
+    return "gpu" if choose_device(device).startswith("cuda") else "cpu"
+
+
+class ResumePlugin(TrainerPlugin):
+    """After every epoch, save the model and the trainer's state so that training can resume.
+
+    flair 0.15 can start from a given epoch (``train(epoch=...)``) but keeps the
+    learning rate and the annealing state in memory only; this plugin writes
+    them to ``resume.json`` beside ``checkpoint.pt`` and restores them.
+    """
+
+    def __init__(self, base_path: Path, restore: Optional[dict[str, Any]] = None) -> None:
+        super().__init__()
+        self.base_path = Path(base_path)
+        self.restore = restore
+
+    def _scheduler(self):
+        for plugin in self.trainer.plugins:
+            if hasattr(plugin, "scheduler"):
+                return plugin.scheduler
+        return None
+
+    @TrainerPlugin.hook
+    def before_training_epoch(self, epoch: int, **kw) -> None:
+        scheduler = self._scheduler()
+        if self.restore and scheduler is not None:
+            for name, value in self.restore["scheduler"].items():
+                setattr(scheduler, name, value)
+            log.info("resumed at epoch %d with annealing state %s", epoch, self.restore["scheduler"])
+            self.restore = None
+
+    @TrainerPlugin.hook
+    def after_evaluation(self, epoch: int, **kw) -> None:
+        scheduler = self._scheduler()
+        state = {
+            "epoch": epoch,
+            "learning_rate": [group["lr"] for group in self.trainer.optimizer.param_groups][0],
+            "scheduler": {
+                name: _plain(getattr(scheduler, name))
+                for name in ("best", "best_aux", "num_bad_epochs", "last_epoch", "cooldown_counter", "effective_patience")
+            }
+            if scheduler is not None
+            else {},
+        }
+        with atomic_path(self.base_path / CHECKPOINT) as temporary:
+            self.model.save(temporary)
+        write_text(self.base_path / RESUME_STATE, json.dumps(state, indent=2) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe number (flair keeps some scores as zero-dimensional tensors)."""
+    return value if value is None or isinstance(value, (int, str)) else float(value)
+
+
+class EtaPlugin(TrainerPlugin):
+    """One line per epoch: epochs done, seconds per epoch, and the estimated time to the last epoch."""
+
+    def __init__(self, max_epochs: int) -> None:
+        super().__init__()
+        self.max_epochs = max_epochs
+        self.started: Optional[float] = None
+        self.epoch_started = 0.0
+        self.epoch_seconds: list[float] = []
+
+    @TrainerPlugin.hook
+    def before_training_epoch(self, epoch: int, **kw) -> None:
+        self.epoch_started = time.monotonic()
+
+    @TrainerPlugin.hook
+    def after_evaluation(self, epoch: int, **kw) -> None:
+        self.epoch_seconds.append(time.monotonic() - self.epoch_started)
+        mean = sum(self.epoch_seconds) / len(self.epoch_seconds)
+        remaining = (self.max_epochs - epoch) * mean
+        log.info(
+            "ETA: epoch %d/%d done, %.0f s/epoch, about %.0f min left (at most, if no early stop)",
+            epoch,
+            self.max_epochs,
+            mean,
+            remaining / 60,
+        )
+
+
+def build_tagger(corpus, config: TrainConfig, data_dir=None):
+    """``SequenceTagger(hidden_size, use_crf, tag_type="ner")`` over the configured stacked embeddings."""
+    from flair.models import SequenceTagger
+
+    from flair_ner.embeddings import default_stack
+
+    label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
+    embeddings = default_stack(config.embeddings, config.glove, config.lm_names(), data_dir)
+    return SequenceTagger(
+        hidden_size=config.hidden_size,
+        embeddings=embeddings,
+        tag_dictionary=label_dictionary,
+        tag_type="ner",
+        use_crf=config.use_crf,
+    )
+
+
+def limit_corpus(corpus, train_limit: Optional[int], eval_limit: Optional[int]):
+    """The first N sentences of each split (for smoke runs), as a new flair ``Corpus``."""
+    from flair.data import Corpus
+    from torch.utils.data import Subset
+
+    def head(dataset, limit):
+        if dataset is None or limit is None or limit >= len(dataset):
+            return dataset
+        return Subset(dataset, range(limit))
+
+    if train_limit is None and eval_limit is None:
+        return corpus
+    return Corpus(
+        head(corpus.train, train_limit),
+        head(corpus.dev, eval_limit),
+        head(corpus.test, eval_limit),
+        name=corpus.name,
+        sample_missing_splits=False,
+    )
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_tagger` produced."""
+
+    output_dir: Path
+    final_model: Path
+    best_model: Optional[Path]
+    device: str
+    storage_mode: str
+    epoch_seconds: list[float]
+    total_seconds: float
+    resumed_from_epoch: int
+
+
+def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -> TrainResult:
+    """Train (or resume) the tagger on a flair corpus; writes final-model.pt, best-model.pt, loss.tsv, training.log.
+
+    Args:
+        corpus: flair ``Corpus`` with an ``ner`` span layer (see ``flair_ner.corpus.load_corpus``).
+        output_dir: the run folder; a ``checkpoint.pt`` there is resumed from.
+        config: model and training options.
+        data_dir: cache for offline embeddings.
+    """
+    import flair
+    import torch
+    from flair.models import SequenceTagger
+    from flair.trainers import ModelTrainer
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    flair.set_seed(config.seed)
+    device = choose_device(config.device)
+    flair.device = torch.device(device)
+    storage_mode = choose_storage_mode(config.storage_mode, device)
+    corpus = limit_corpus(corpus, config.train_limit, config.eval_limit)
+
+    start_epoch, learning_rate, restore = 0, config.learning_rate, None
+    state_file = output_dir / RESUME_STATE
+    if (output_dir / CHECKPOINT).is_file() and state_file.is_file():
+        restore = json.loads(state_file.read_text(encoding="utf-8"))
+        start_epoch, learning_rate = restore["epoch"], restore["learning_rate"]
+        tagger = SequenceTagger.load(output_dir / CHECKPOINT)
+        log.info("resuming %s after epoch %d at learning rate %g", output_dir, start_epoch, learning_rate)
+    else:
+        tagger = build_tagger(corpus, config, data_dir)
+
+    eta = EtaPlugin(config.max_epochs)
+    started = time.monotonic()
+    ModelTrainer(tagger, corpus).train(
+        output_dir,
+        learning_rate=learning_rate,
+        mini_batch_size=config.mini_batch_size,
+        max_epochs=config.max_epochs,
+        train_with_dev=config.train_with_dev,
+        embeddings_storage_mode=storage_mode,
+        epoch=start_epoch,
+        # annealing first, so that the state saved for resuming is the state after this epoch's step
+        attach_default_scheduler=False,
+        plugins=[
+            AnnealingPlugin(
+                base_path=output_dir,
+                min_learning_rate=0.0001,
+                anneal_factor=config.anneal_factor,
+                patience=config.patience,
+                initial_extra_patience=0,
+                anneal_with_restarts=False,
+            ),
+            ResumePlugin(output_dir, restore),
+            eta,
+        ],
+    )
+    best = output_dir / BEST_MODEL
+    return TrainResult(
+        output_dir=output_dir,
+        final_model=output_dir / FINAL_MODEL,
+        best_model=best if best.is_file() else None,
+        device=device,
+        storage_mode=storage_mode,
+        epoch_seconds=eta.epoch_seconds,
+        total_seconds=time.monotonic() - started,
+        resumed_from_epoch=start_epoch,
+    )
