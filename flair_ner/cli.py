@@ -11,10 +11,19 @@ from typing import Callable, Optional, Sequence
 from flair_ner.config import ConfigError, ExperimentConfig, add_config_options, load_config, overrides_from
 from flair_ner.corpus import CorpusFormatError
 from flair_ner.download import DATA_DIR_ENV, DATASETS, MIRROR_ENV, DownloadError, fetch_dataset
+from flair_ner.predict import PredictInputError
 from flair_ner.report import AlignmentError
 
 # Errors that are the user's to fix: shown as one line, without a traceback.
-USER_ERRORS = (DownloadError, CorpusFormatError, AlignmentError, ConfigError, FileNotFoundError, ValueError)
+USER_ERRORS = (
+    DownloadError,
+    CorpusFormatError,
+    AlignmentError,
+    ConfigError,
+    PredictInputError,
+    FileNotFoundError,
+    ValueError,
+)
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +50,24 @@ def _report(args: argparse.Namespace) -> None:
 
     config = load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig))
     print(run_sanity_report(config).render())
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from flair_ner.predict import guess_input_format, load_tagger, predict_stream
+
+    tagger = load_tagger(args.model)
+    if args.input in (None, "-"):
+        data, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        data, name = Path(args.input).read_bytes(), args.input
+    input_format = args.input_format or guess_input_format(args.input)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        count = predict_stream(tagger, data, name, input_format, args.format, out, args.batch_size)
+    finally:
+        if args.output:
+            out.close()
+    logging.getLogger(__name__).info("tagged %d sentences", count)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +101,32 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--config", type=Path, default=None, help="TOML file with ExperimentConfig options")
     add_config_options(report, ExperimentConfig)
     report.set_defaults(handler=_report)
+
+    predict = commands.add_parser(
+        "predict",
+        help="tag text with a trained model",
+        description="Tag sentences with a trained SequenceTagger and write entities as JSONL or CoNLL columns.",
+    )
+    predict.add_argument("--model", required=True, help="model file (final-model.pt / best-model.pt) or a run folder")
+    predict.add_argument("--input", default=None, help="input file, or - for standard input (default: -)")
+    predict.add_argument(
+        "--input-format",
+        choices=["text", "conll", "jsonl"],
+        default=None,
+        help="text: one sentence per line (tokenized with segtok); conll: token in the first column, blank line "
+        'between sentences; jsonl: {"text": ...} or {"tokens": [...]} per line (default: from the file '
+        "extension, else text)",
+    )
+    predict.add_argument(
+        "--format",
+        choices=["jsonl", "conll"],
+        default="jsonl",
+        help="jsonl: one object per sentence with entities (text, type, start, end, confidence); "
+        "conll: the input columns plus the predicted IOB2 tag (default: jsonl)",
+    )
+    predict.add_argument("--output", default=None, help="output file (default: standard output)")
+    predict.add_argument("--batch-size", type=int, default=32, help="sentences per prediction batch (default: 32)")
+    predict.set_defaults(handler=_predict)
     return parser
 
 

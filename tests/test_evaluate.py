@@ -1,0 +1,71 @@
+"""The entity scorer (conlleval semantics), cross-checked against seqeval's strict IOB2 mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from seqeval.metrics import classification_report
+from seqeval.scheme import IOB2
+
+from flair_ner.corpus import ColumnFormat, Span, iter_sentences, read_blocks
+from flair_ner.evaluate import evaluate_sentences, iob2_tags, score_spans, write_results
+
+
+def test_hand_computed_scores() -> None:
+    gold = [[Span("PER", 0, 2), Span("LOC", 3, 4)], [Span("ORG", 0, 1)]]
+    predicted = [[Span("PER", 0, 2), Span("LOC", 3, 5)], [Span("ORG", 0, 1), Span("PER", 2, 3)]]
+    scores = score_spans(gold, predicted).set_index("label")
+    assert scores.loc["PER", ["tp", "fp", "fn"]].tolist() == [1, 1, 0]
+    assert scores.loc["LOC", ["precision", "recall", "f1"]].tolist() == [0.0, 0.0, 0.0]  # wrong end: wrong entity
+    assert scores.loc["micro avg", ["precision", "recall"]].tolist() == [0.5, 2 / 3]
+    assert scores.loc["micro avg", "f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    assert scores.loc["macro avg", "f1"] == pytest.approx((2 / 3 + 0 + 1) / 3)
+
+
+def _seqeval(gold: list[list[Span]], predicted: list[list[Span]], lengths: list[int]) -> dict:
+    y_true = [iob2_tags(n, spans) for n, spans in zip(lengths, gold)]
+    y_pred = [iob2_tags(n, spans) for n, spans in zip(lengths, predicted)]
+    return classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+
+
+def _assert_same(ours: pd.DataFrame, theirs: dict) -> None:
+    ours = ours.set_index("label")
+    for label in [*[t for t in ours.index if t not in ("micro avg", "macro avg")], "micro avg", "macro avg"]:
+        for metric, column in (("precision", "precision"), ("recall", "recall"), ("f1-score", "f1")):
+            assert ours.loc[label, column] == pytest.approx(theirs[label][metric]), (label, metric)
+        assert ours.loc[label, "support"] == theirs[label]["support"]
+
+
+def test_scorer_matches_seqeval_on_the_two_test_set_versions(mirror: Path) -> None:
+    """Score the original CoNLL-2003 test annotation as if it were a prediction of CoNLL++'s."""
+    gold = list(iter_sentences(read_blocks(mirror / "conllpp" / "conllpp_test.txt")))
+    other = list(iter_sentences(read_blocks(mirror / "conll2003" / "eng.testb", ColumnFormat(tag_scheme="iob1"))))
+    ours = score_spans([s.spans for s in gold], [s.spans for s in other])
+    _assert_same(ours, _seqeval([s.spans for s in gold], [s.spans for s in other], [len(s.tokens) for s in gold]))
+    assert 0.95 < ours.set_index("label").loc["micro avg", "f1"] < 1.0
+
+
+def test_scorer_matches_seqeval_on_model_predictions(tiny_run, conllpp_slice: Path, tmp_path: Path) -> None:
+    from flair.models import SequenceTagger
+
+    from flair_ner.corpus import load_sentences
+
+    sentences = load_sentences(conllpp_slice / "conllpp_test.txt")
+    result = evaluate_sentences(SequenceTagger.load(tiny_run.final_model), sentences, "conllpp")
+    predictions = result.predictions
+    y_true = [group["gold"].tolist() for _, group in predictions.groupby("sentence")]
+    y_pred = [group["predicted"].tolist() for _, group in predictions.groupby("sentence")]
+    theirs = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+    micro = result.scores.set_index("label").loc["micro avg"]
+    assert micro["f1"] == pytest.approx(theirs["micro avg"]["f1-score"])
+    assert micro["support"] == theirs["micro avg"]["support"] > 0
+
+    paths = write_results([result], tmp_path)
+    assert [p.name for p in paths] == ["metrics.csv", "metrics.json", "predictions_conllpp.tsv"]
+    assert list(pd.read_csv(paths[2], sep="\t").columns) == ["sentence", "token", "gold", "predicted"]
+
+
+def test_iob2_tags() -> None:
+    assert iob2_tags(5, [Span("PER", 0, 2), Span("LOC", 3, 4)]) == ["B-PER", "I-PER", "O", "B-LOC", "O"]

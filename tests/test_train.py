@@ -1,0 +1,69 @@
+"""The trainer: outputs, storage mode, resume, and loading the model with plain flair."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from flair_ner.config import TrainConfig
+from flair_ner.train import CHECKPOINT, RESUME_STATE, choose_storage_mode, train_tagger
+
+
+def test_run_folder_has_models_and_logs(tiny_run) -> None:
+    out = tiny_run.output_dir
+    for name in ("final-model.pt", "loss.tsv", "training.log", CHECKPOINT, RESUME_STATE):
+        assert (out / name).is_file(), name
+    assert len(pd.read_csv(out / "loss.tsv", sep="\t")) == 2
+    assert tiny_run.storage_mode == "cpu" and tiny_run.device == "cpu"
+    assert len(tiny_run.epoch_seconds) == 2
+
+
+@pytest.mark.parametrize(("cuda", "expected"), [(True, "gpu"), (False, "cpu")])
+def test_storage_mode_follows_cuda(monkeypatch, cuda: bool, expected: str) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert choose_storage_mode() == expected
+    assert choose_storage_mode("none") == "none"
+    assert choose_storage_mode(None, device="cpu") == "cpu"
+
+
+def test_invalid_storage_mode() -> None:
+    with pytest.raises(ValueError, match="storage_mode must be one of none, cpu, gpu"):
+        choose_storage_mode("disk")
+
+
+def test_resume_continues_after_the_last_epoch(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
+    from flair_ner.corpus import conllpp_files, load_corpus
+
+    corpus = load_corpus(conllpp_files(conllpp_slice))
+    config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=16, max_epochs=1, mini_batch_size=32)
+    train_tagger(corpus, tmp_path, config)
+    state = json.loads((tmp_path / RESUME_STATE).read_text())
+    assert state["epoch"] == 1 and state["learning_rate"] == 0.1
+    config.max_epochs = 3
+    result = train_tagger(corpus, tmp_path, config)
+    assert result.resumed_from_epoch == 1
+    assert pd.read_csv(tmp_path / "loss.tsv", sep="\t")["EPOCH"].tolist() == [1, 2, 3]
+    assert json.loads((tmp_path / RESUME_STATE).read_text())["epoch"] == 3
+
+
+def test_model_loads_with_plain_flair_in_a_fresh_process(tiny_run) -> None:
+    code = (
+        "import sys\n"
+        "from flair.data import Sentence\n"
+        "from flair.models import SequenceTagger\n"
+        f"tagger = SequenceTagger.load({str(tiny_run.final_model)!r})\n"
+        "sentence = Sentence('EU rejects German call to boycott British lamb .')\n"
+        "tagger.predict(sentence)\n"
+        "assert 'flair_ner' not in sys.modules, 'flair_ner was imported'\n"
+        "print(tagger.label_type, len(sentence), type(tagger.embeddings).__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1].split() == ["ner", "9", "StackedEmbeddings"]
