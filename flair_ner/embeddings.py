@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 RESOURCES = Path(__file__).parent / "resources"
 SHIPPED_LMS = {
-    "reuters-forward": RESOURCES / "lm" / "reuters-forward.pt",
-    "reuters-backward": RESOURCES / "lm" / "reuters-backward.pt",
+    "reuters-forward": RESOURCES / "lm" / "reuters-forward" / "lm.pt",
+    "reuters-backward": RESOURCES / "lm" / "reuters-backward" / "lm.pt",
 }
 ONLINE_LMS = ("news-forward", "news-backward")
 OFFLINE_GLOVE_FILE = "glove-6B-50d.kv"

@@ -42,7 +42,7 @@ class LMConfig:
 
     direction: str = option("forward", "forward or backward")
     corpus_dir: str = option("data/lm/reuters", "flair TextCorpus folder (train/, valid.txt, test.txt)")
-    output_dir: str = option("data/lm/reuters-forward", "where checkpoints, best-lm.pt and the logs go")
+    output_dir: Optional[str] = option(None, "where checkpoints, best-lm.pt and the logs go; unset: data/lm/reuters-<direction>")
     hidden_size: int = option(512, "LSTM hidden size (512 keeps the model file near 6 MB)")
     nlayers: int = option(1, "LSTM layers")
     embedding_size: int = option(100, "character embedding size")
@@ -63,6 +63,8 @@ class LMConfig:
     def __post_init__(self) -> None:
         if self.direction not in ("forward", "backward"):
             raise ValueError(f"direction must be forward or backward, not {self.direction!r}")
+        if self.output_dir is None:
+            self.output_dir = f"data/lm/reuters-{self.direction}"
 
 
 def build_char_dictionary(corpus_dir: Path, min_count: int = 1):
@@ -238,3 +240,77 @@ def train_lm(config: LMConfig) -> pd.DataFrame:
     write_csv(output_dir / FINAL_EVAL, final, sep="\t")
     log.info("best %s LM: %s", config.direction, final.to_dict("records"))
     return final
+
+
+COMMANDS = "commands.txt"
+
+
+def record_command(output_dir: Path, argv: list[str]) -> None:
+    """Append the command line of a pretraining run to the run folder (for the model card)."""
+    import os
+    import shlex
+
+    from flair_ner.download import MIRROR_ENV
+
+    prefix = f"{MIRROR_ENV}={shlex.quote(os.environ[MIRROR_ENV])} " if os.environ.get(MIRROR_ENV) else ""
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(output_dir) / COMMANDS, "a", encoding="utf-8") as handle:
+        handle.write(prefix + shlex.join(argv) + "\n")
+
+
+def ship_lm(run_dir: Path, destination: Path, corpus_dir: Path, config: LMConfig) -> Path:
+    """Copy a run's ``best-lm.pt`` to ``destination/lm.pt`` and write its MODEL_CARD.md.
+
+    The card holds what reproduces and judges the model: the commands that trained
+    it, the corpus digest, hours trained, final validation/test perplexity and
+    bits per character, the architecture and the date.
+    """
+    import shutil
+    from datetime import date
+
+    from flair_ner.files import atomic_path, write_text
+    from flair_ner.lm_corpus import load_corpus_info
+
+    run_dir, destination = Path(run_dir), Path(destination)
+    best = run_dir / BEST_MODEL
+    if not best.is_file():
+        raise FileNotFoundError(f"{best}: no trained LM to ship")
+    final = evaluate_lm(best, corpus_dir, config).set_index("split")
+    history = split_log(run_dir / "loss.txt")
+    info = load_corpus_info(corpus_dir)
+    commands = (run_dir / COMMANDS).read_text(encoding="utf-8").strip() if (run_dir / COMMANDS).is_file() else "unknown"
+    with atomic_path(destination / "lm.pt") as temporary:
+        shutil.copyfile(best, temporary)
+    hours = history["seconds"].sum() / 3600 if not history.empty else 0.0
+    epochs = f"{history['epoch'].max()} (last split {history['split'].iloc[-1]}/{history['splits'].iloc[-1]})" if not history.empty else "0"
+    card = f"""# {destination.name}: a {config.direction} character LM pretrained on Reuters-21578
+
+Loadable with plain flair: `FlairEmbeddings("{destination / 'lm.pt'}")`, or by name
+through the kit: `flair_ner.embeddings.flair_embeddings("{destination.name}")`.
+
+| | |
+|---|---|
+| direction | {config.direction} |
+| architecture | 1-layer LSTM{'' if config.nlayers == 1 else f' x{config.nlayers}'}, hidden {config.hidden_size}, character embedding {config.embedding_size}, dropout {config.dropout} |
+| training | SGD lr {config.learning_rate}, anneal x{config.anneal_factor} after {config.patience} stalled splits, sequence length {config.sequence_length}, batch {config.mini_batch_size} |
+| corpus | Reuters-21578 bodies, `data/lm/reuters` (seed {info.seed if info else '?'}), train {info.characters['train'] if info else '?'} characters |
+| corpus SHA-256 | `{info.sha256 if info else 'unknown'}` |
+| trained | {hours:.2f} hours on CPU, epochs {epochs} |
+| validation | perplexity {final.loc['valid', 'ppl']:.3f}, {final.loc['valid', 'bpc']:.4f} bits per character ({final.loc['valid', 'characters']} characters) |
+| test | perplexity {final.loc['test', 'ppl']:.3f}, {final.loc['test', 'bpc']:.4f} bits per character ({final.loc['test', 'characters']} characters) |
+| date | {date.today().isoformat()} |
+
+The character dictionary was built from the training text (no `common-chars` download).
+
+## Command
+
+```
+{commands}
+```
+
+Figures above were measured by `flair_ner.lm.evaluate_lm` on the best model
+(lowest validation loss); the per-split history is in the run folder's
+`training_log.tsv`.
+"""
+    write_text(destination / "MODEL_CARD.md", card)
+    return destination / "lm.pt"

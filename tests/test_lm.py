@@ -125,3 +125,18 @@ def test_budget_stops_between_splits_and_resume_continues(tmp_path: Path, tiny_l
     log = pd.read_csv(tmp_path / SPLIT_LOG, sep="\t")
     assert log[["epoch", "split"]].values.tolist() == [[1, 1], [1, 2], [2, 1], [2, 2]]
     assert (tmp_path / BEST_MODEL).is_file()
+
+
+def test_ship_writes_a_loadable_lm_and_its_card(tmp_path: Path, tiny_lms: dict[str, Path], tiny_lm_corpus: Path) -> None:
+    from flair.embeddings import FlairEmbeddings
+
+    from flair_ner.lm import ship_lm
+
+    config = LMConfig(direction="backward", hidden_size=16, embedding_size=8, sequence_length=40, mini_batch_size=8)
+    shipped = ship_lm(tiny_lms["backward"].parent, tmp_path / "reuters-backward", tiny_lm_corpus, config)
+    assert not FlairEmbeddings(str(shipped)).is_forward_lm
+    card = (tmp_path / "reuters-backward" / "MODEL_CARD.md").read_text()
+    sha = json.loads((tiny_lm_corpus / "corpus.json").read_text())["sha256"]
+    final = pd.read_csv(tiny_lms["backward"].parent / FINAL_EVAL, sep="\t").set_index("split")
+    assert sha in card and f"{final.loc['valid', 'bpc']:.4f} bits per character" in card
+    assert "hidden 16" in card and "| direction | backward |" in card
