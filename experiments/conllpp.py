@@ -1,30 +1,20 @@
-"""The CoNLL++ experiment: download -> sanity report -> train -> evaluate -> pictures + manifest.
+"""The CoNLL++ experiment: download -> sanity report -> train -> evaluate -> plots + manifest.
 
-    python experiments/conllpp.py [--config experiments/configs/conllpp.toml] [--mirror ../shared/datasets] ...
+    python experiments/conllpp.py                                          # the full default (config below)
+    python experiments/conllpp.py --config experiments/configs/quick.toml  # the quick look, a few minutes
+    python experiments/conllpp.py --max-epochs 10 --seed 2 --output-dir results/seed2
 
-Every option of the config file can be overridden on the command line; see --help.
+The same as `python -m flair_ner train --config experiments/configs/conllpp.toml ...`;
+--help lists every option.
 """
 
-import argparse
-import logging
 import sys
 from pathlib import Path
 
-from flair_ner.cli import run_handled
-from flair_ner.config import ExperimentConfig, add_config_options, load_config, overrides_from
-from flair_ner.experiment import run_experiment
+from flair_ner.cli import main
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "conllpp.toml"
 
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"TOML config (default: {DEFAULT_CONFIG})")
-    add_config_options(parser, ExperimentConfig)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    return run_handled(lambda: run_experiment(load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig))))
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # A --config given on the command line comes later and wins.
+    sys.exit(main(["train", "--config", str(DEFAULT_CONFIG), *sys.argv[1:]]))

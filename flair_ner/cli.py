@@ -52,6 +52,27 @@ def _report(args: argparse.Namespace) -> None:
     print(run_sanity_report(config).render())
 
 
+def _train(args: argparse.Namespace) -> None:
+    from flair_ner.experiment import run_experiment
+
+    run_experiment(load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig)))
+
+
+def _pretrain_lm(args: argparse.Namespace) -> None:
+    from flair_ner.embeddings import RESOURCES
+    from flair_ner.lm import LMConfig, record_command, ship_lm, train_lm
+    from flair_ner.lm_corpus import prepare_reuters_corpus
+
+    config = load_config(LMConfig, args.config, overrides_from(args, LMConfig))
+    if args.ship:
+        target = RESOURCES / "lm" / f"reuters-{config.direction}"
+        print(f"shipped {ship_lm(Path(config.output_dir), target, Path(config.corpus_dir), config)}")
+        return
+    prepare_reuters_corpus(config.corpus_dir, config.data_dir, config.mirror, config.corpus_seed)
+    record_command(Path(config.output_dir), ["python", *sys.argv])
+    print(train_lm(config).to_string(index=False))
+
+
 def _predict(args: argparse.Namespace) -> None:
     from flair_ner.predict import guess_input_format, load_tagger, predict_stream
 
@@ -68,6 +89,15 @@ def _predict(args: argparse.Namespace) -> None:
         if args.output:
             out.close()
     logging.getLogger(__name__).info("tagged %d sentences", count)
+
+
+def config_command(commands, name: str, cls: type, handler: Callable, **texts: str) -> argparse.ArgumentParser:
+    """A subcommand configured by a TOML file (``--config``) and one option per field of ``cls``."""
+    parser = commands.add_parser(name, **texts)
+    parser.add_argument("--config", type=Path, default=None, help=f"TOML file with {cls.__name__} options")
+    add_config_options(parser, cls)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,16 +121,39 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(download)
     download.set_defaults(handler=_download)
 
-    report = commands.add_parser(
+    config_command(
+        commands,
         "report",
+        ExperimentConfig,
+        _report,
         help="dataset-size sanity report (CSV) against the CoNLL-2003 paper",
         description="Count sentences, documents, tokens and entities per split, compare them with Table 1 of the "
         "CoNLL-2003 paper, and list the test sentences whose entities differ between CoNLL-2003 and CoNLL++. "
         "Writes dataset_sizes.csv and conll2003_vs_conllpp_test.csv into --output-dir.",
     )
-    report.add_argument("--config", type=Path, default=None, help="TOML file with ExperimentConfig options")
-    add_config_options(report, ExperimentConfig)
-    report.set_defaults(handler=_report)
+    config_command(
+        commands,
+        "train",
+        ExperimentConfig,
+        _train,
+        help="the experiment: download, sanity report, train, evaluate on both test sets, plots, manifest",
+        description="Run the whole experiment into --output-dir: verified download, dataset-size sanity report, "
+        "BiLSTM-CRF training over GloVe + forward/backward Flair embeddings (resumes from a checkpoint in "
+        "--output-dir), evaluation on the CoNLL++ and CoNLL-2003 test sets, plots and manifest.json.",
+    )
+    from flair_ner.lm import LMConfig
+
+    pretrain = config_command(
+        commands,
+        "pretrain-lm",
+        LMConfig,
+        _pretrain_lm,
+        help="pretrain a forward or backward character LM on Reuters-21578",
+        description="Build the Reuters-21578 LM corpus once, then train a Flair character LM with flair's "
+        "LanguageModelTrainer. Running it again resumes from the last checkpoint. --ship copies the best model "
+        "into flair_ner/resources/lm/reuters-<direction>/ with its MODEL_CARD.md instead of training.",
+    )
+    pretrain.add_argument("--ship", action="store_true", help="ship the trained LM into the package (no training)")
 
     predict = commands.add_parser(
         "predict",

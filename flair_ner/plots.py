@@ -34,6 +34,9 @@ def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
     figure, loss_axis = plt.subplots(figsize=(7, 4))
     loss_axis.plot(history["EPOCH"], history["TRAIN_LOSS"], "o-", color="tab:blue", label="training loss")
     loss_axis.set_xlabel("epoch")
+    from matplotlib.ticker import MaxNLocator
+
+    loss_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     loss_axis.set_ylabel("training loss", color="tab:blue")
     if "DEV_F1" in history:
         f1_axis = loss_axis.twinx()

@@ -89,30 +89,12 @@ def test_download_subcommand_error_is_one_line(tmp_path: Path, capsys) -> None:
     assert err.startswith("flair-ner: error: conllpp_train.txt: could not fetch") and "\n" not in err
 
 
-@pytest.mark.parametrize("command", [[], ["download"], ["report"]])
+@pytest.mark.parametrize("command", [[], ["download"], ["report"], ["train"], ["pretrain-lm"], ["predict"]])
 def test_every_subcommand_has_help(command: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "flair_ner", *command, "--help"], capture_output=True, text=True, cwd=REPO
     )
     assert result.returncode == 0 and "usage: flair-ner" in result.stdout
-
-
-def test_experiment_script_runs_download_and_report(tmp_path: Path, mirror: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "experiments" / "conllpp.py"),
-            "--data-dir", str(tmp_path / "data"),
-            "--mirror", str(mirror),
-            "--output-dir", str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "186 sentences differ" in result.stdout and "match" in result.stdout
-    assert (tmp_path / "run" / SIZES_CSV).is_file()
 
 
 def test_bad_config_key_is_one_line(tmp_path: Path) -> None:

@@ -1,0 +1,50 @@
+"""The quick profile of the experiment, end to end, as CI runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from flair_ner.download import DATASETS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
+    out = tmp_path / "quick"
+    result = subprocess.run(
+        [
+            sys.executable, str(REPO / "experiments" / "conllpp.py"),
+            "--config", str(REPO / "experiments" / "configs" / "quick.toml"),
+            "--data-dir", str(tmp_path / "data"), "--mirror", str(mirror), "--output-dir", str(out),
+        ],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in (
+        "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "final-model.pt", "loss.tsv", "training.log",
+        "metrics.csv", "metrics.json", "predictions_conllpp.tsv", "predictions_conll2003.tsv",
+        "learning_curve.png", "per_type_f1.png", "manifest.json",
+    ):
+        assert (out / name).is_file(), name
+    assert "ETA: epoch 1/1 done" in result.stderr and "step 5/5" in result.stderr
+
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert set(metrics["test_set"]) == {"conllpp", "conll2003"}
+    assert set(metrics["label"]) == {"PER", "LOC", "ORG", "MISC", "micro avg", "macro avg"}
+    micro = metrics[metrics["label"] == "micro avg"].set_index("test_set")["f1"]
+    assert (micro > 0.2).all(), micro  # one epoch on 1,000 sentences already finds entities
+    assert len(pd.read_csv(out / "predictions_conll2003.tsv", sep="\t")["sentence"].unique()) == 300
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["max_epochs"] == 1 and manifest["seed"] == 1
+    assert manifest["device"] == "cpu" and manifest["storage_mode"] == "cpu"
+    assert set(manifest["versions"]) >= {"python", "flair", "torch", "gensim", "pandas"}
+    assert len(manifest["epoch_seconds"]) == 1 and manifest["total_seconds"] > manifest["training_seconds"] > 0
+    pinned = {f.sha256 for name in ("conllpp", "conll2003") for f in DATASETS[name].files}
+    assert set(manifest["data_sha256"].values()) == pinned
+    assert manifest["micro_f1"]["conllpp"] == micro["conllpp"]
