@@ -50,14 +50,20 @@ class ResumePlugin(TrainerPlugin):
     """After every epoch, save the model and the trainer's state so that training can resume.
 
     flair 0.15 can start from a given epoch (``train(epoch=...)``) but keeps the
-    learning rate and the annealing state in memory only; this plugin writes
-    them to ``resume.json`` beside ``checkpoint.pt`` and restores them.
+    learning rate, the annealing state and the best dev score in memory only.
+    This plugin writes them to ``resume.json`` beside ``checkpoint.pt`` and
+    restores them. Because flair's own best score starts again from zero in a
+    resumed run, it would overwrite a better ``best-model.pt`` from before the
+    interruption; the plugin sets that file aside and puts it back.
     """
 
-    def __init__(self, base_path: Path, restore: Optional[dict[str, Any]] = None) -> None:
+    def __init__(self, base_path: Path, restore: Optional[dict[str, Any]] = None, maximize: bool = True) -> None:
         super().__init__()
         self.base_path = Path(base_path)
         self.restore = restore
+        self.maximize = maximize
+        self.best_score: Optional[float] = (restore or {}).get("best_score")
+        self._kept: Optional[Path] = None
 
     def _scheduler(self):
         for plugin in self.trainer.plugins:
@@ -65,8 +71,14 @@ class ResumePlugin(TrainerPlugin):
                 return plugin.scheduler
         return None
 
+    def _put_back_best_model(self) -> None:
+        if self._kept is not None:
+            self._kept.replace(self.base_path / BEST_MODEL)
+            self._kept = None
+
     @TrainerPlugin.hook
     def before_training_epoch(self, epoch: int, **kw) -> None:
+        self._put_back_best_model()
         scheduler = self._scheduler()
         if self.restore and scheduler is not None:
             for name, value in self.restore["scheduler"].items():
@@ -74,12 +86,26 @@ class ResumePlugin(TrainerPlugin):
             log.info("resumed at epoch %d with annealing state %s", epoch, self.restore["scheduler"])
             self.restore = None
 
+    @TrainerPlugin.hook("after_training_loop", "_training_finally")
+    def put_back_best_model(self, **kw) -> None:
+        self._put_back_best_model()
+
     @TrainerPlugin.hook
-    def after_evaluation(self, epoch: int, **kw) -> None:
+    def after_evaluation(self, epoch: int, current_model_is_best: bool, validation_scores: tuple, **kw) -> None:
+        score = float(validation_scores[0]) if self.maximize and validation_scores else None
+        if score is not None and current_model_is_best:
+            existing = self.base_path / BEST_MODEL
+            if self.best_score is not None and score <= self.best_score and existing.is_file():
+                # flair is about to save this epoch as best; an earlier run had a better one
+                self._kept = existing.with_name(f".{BEST_MODEL}.kept")
+                existing.replace(self._kept)
+            else:
+                self.best_score = score
         scheduler = self._scheduler()
         state = {
             "epoch": epoch,
             "learning_rate": [group["lr"] for group in self.trainer.optimizer.param_groups][0],
+            "best_score": self.best_score,
             "scheduler": {
                 name: _plain(getattr(scheduler, name))
                 for name in ("best", "best_aux", "num_bad_epochs", "last_epoch", "cooldown_counter", "effective_patience")
@@ -230,7 +256,7 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
                 initial_extra_patience=0,
                 anneal_with_restarts=False,
             ),
-            ResumePlugin(output_dir, restore),
+            ResumePlugin(output_dir, restore, maximize=not config.train_with_dev),
             eta,
         ],
     )

@@ -67,3 +67,24 @@ def test_model_loads_with_plain_flair_in_a_fresh_process(tiny_run) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1].split() == ["ner", "9", "StackedEmbeddings"]
+
+
+def test_resume_keeps_a_better_best_model_from_before(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
+    from flair_ner.corpus import conllpp_files, load_corpus
+
+    corpus = load_corpus(conllpp_files(conllpp_slice))
+    config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=32, max_epochs=3, mini_batch_size=8)
+    train_tagger(corpus, tmp_path, config)
+    assert pd.read_csv(tmp_path / "loss.tsv", sep="\t")["DEV_F1"].iloc[-1] > 0  # so flair would save a "best" model
+    # pretend the run before the interruption had reached a dev F1 that the next epoch cannot beat
+    state = json.loads((tmp_path / RESUME_STATE).read_text())
+    state["best_score"] = 0.999
+    (tmp_path / RESUME_STATE).write_text(json.dumps(state))
+    better = (tmp_path / CHECKPOINT).read_bytes()  # a real model: flair loads best-model.pt for its test pass
+    (tmp_path / "best-model.pt").write_bytes(better)
+    config.max_epochs = 4
+    train_tagger(corpus, tmp_path, config)
+    assert pd.read_csv(tmp_path / "loss.tsv", sep="\t")["DEV_F1"].iloc[-1] > 0
+    assert (tmp_path / "best-model.pt").read_bytes() == better
+    assert json.loads((tmp_path / RESUME_STATE).read_text())["best_score"] == 0.999
+    assert not list(tmp_path.glob(".best-model.pt*"))
