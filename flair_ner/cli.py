@@ -21,7 +21,7 @@ USER_ERRORS = (
     AlignmentError,
     ConfigError,
     PredictInputError,
-    FileNotFoundError,
+    OSError,
     ValueError,
 )
 
@@ -188,14 +188,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    return run_handled(lambda: args.handler(args))
+    return run_handled(lambda: args.handler(args), show_traceback=args.verbose)
 
 
-def run_handled(work: Callable[[], object]) -> int:
-    """Run ``work``; a user error becomes one line on stderr and exit status 2."""
+def run_handled(work: Callable[[], object], show_traceback: bool = False) -> int:
+    """Run ``work``; a user error becomes one line on stderr and exit status 2 (a traceback with -v)."""
     try:
         work()
     except USER_ERRORS as error:
+        if show_traceback:
+            raise
         print(f"flair-ner: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

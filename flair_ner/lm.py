@@ -52,7 +52,7 @@ class LMConfig:
     learning_rate: float = option(20.0, "SGD learning rate (flair's default for LMs)")
     anneal_factor: float = option(0.25, "factor applied to the learning rate when validation loss stalls")
     patience: int = option(3, "splits without improvement before annealing")
-    max_epochs: int = option(2, "passes over the training text")
+    max_epochs: int = option(1, "passes over the training text")
     budget_minutes: Optional[float] = option(None, "stop after the split that crosses this many minutes (this run)")
     min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>")
     seed: int = option(1, "random seed")
