@@ -219,7 +219,6 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    flair.set_seed(config.seed)
     device = choose_device(config.device)
     flair.device = torch.device(device)
     storage_mode = choose_storage_mode(config.storage_mode, device)
@@ -230,10 +229,13 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
     if (output_dir / CHECKPOINT).is_file() and state_file.is_file():
         restore = json.loads(state_file.read_text(encoding="utf-8"))
         start_epoch, learning_rate = restore["epoch"], restore["learning_rate"]
-        tagger = SequenceTagger.load(output_dir / CHECKPOINT)
         log.info("resuming %s after epoch %d at learning rate %g", output_dir, start_epoch, learning_rate)
-    else:
+    # Seeded per starting epoch: deterministic, and a resumed run does not replay epoch 1's shuffles.
+    flair.set_seed(config.seed + start_epoch)
+    if restore is None:
         tagger = build_tagger(corpus, config, data_dir)
+    else:
+        tagger = SequenceTagger.load(output_dir / CHECKPOINT)
 
     eta = EtaPlugin(config.max_epochs)
     started = time.monotonic()
