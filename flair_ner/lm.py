@@ -285,8 +285,8 @@ def ship_lm(run_dir: Path, destination: Path, corpus_dir: Path, config: LMConfig
     epochs = f"{history['epoch'].max()} (last split {history['split'].iloc[-1]}/{history['splits'].iloc[-1]})" if not history.empty else "0"
     card = f"""# {destination.name}: a {config.direction} character LM pretrained on Reuters-21578
 
-Loadable with plain flair: `FlairEmbeddings("{destination / 'lm.pt'}")`, or by name
-through the kit: `flair_ner.embeddings.flair_embeddings("{destination.name}")`.
+Loadable with plain flair, `FlairEmbeddings("<this folder>/lm.pt")`, or by name
+through the kit, `flair_ner.embeddings.flair_embeddings("{destination.name}")`.
 
 | | |
 |---|---|
