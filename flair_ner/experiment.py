@@ -100,6 +100,7 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         seed=config.seed,
         device=trained.device,
         storage_mode=trained.storage_mode,
+        embeddings=trained.embeddings,
         evaluated_model=model_path.name,
         resumed_from_epoch=trained.resumed_from_epoch,
         epoch_seconds=trained.epoch_seconds,

@@ -1,7 +1,9 @@
 """Training the BiLSTM-CRF tagger: flair's ``SequenceTagger`` over stacked embeddings, with flair's ``ModelTrainer``.
 
 The kit adds, as flair trainer plugins: resuming after an interruption
-(:class:`ResumePlugin`) and an overall ETA line (:class:`EtaPlugin`).
+(:class:`ResumePlugin`), an overall ETA line (:class:`EtaPlugin`), and
+stored embeddings that do not pin whole LM outputs in memory
+(:class:`CompactEmbeddingsPlugin`).
 """
 
 from __future__ import annotations
@@ -118,6 +120,39 @@ class ResumePlugin(TrainerPlugin):
         write_text(self.base_path / RESUME_STATE, json.dumps(state, indent=2) + "\n")
 
 
+def compact_embeddings(sentences) -> int:
+    """Give every stored token embedding its own memory; returns how many were copied.
+
+    flair's ``FlairEmbeddings`` store each token's vector as a view into the LM's
+    output for the whole batch (characters x sentences x hidden), and
+    ``store_embeddings(..., "cpu")`` does not copy on the CPU, so every batch's
+    full LM output stays alive: on CoNLL++ with two hidden-512 LMs that was
+    18.5 GB of resident memory instead of about 1 GB.
+    """
+    copied = 0
+    for sentence in sentences:
+        for token in sentence:
+            for name in list(token._embeddings):  # flair has no public iterator over named embeddings
+                vector = token.get_embedding([name])
+                if vector.untyped_storage().nbytes() > vector.nbytes:
+                    token.set_embedding(name, vector.clone())
+                    copied += 1
+    return copied
+
+
+class CompactEmbeddingsPlugin(TrainerPlugin):
+    """Applies :func:`compact_embeddings` to each training batch and to the dev set after each evaluation."""
+
+    @TrainerPlugin.hook
+    def after_training_batch(self, batch, **kw) -> None:
+        compact_embeddings(batch)
+
+    @TrainerPlugin.hook
+    def after_evaluation(self, **kw) -> None:
+        if self.corpus.dev is not None:
+            compact_embeddings(self.corpus.dev)
+
+
 def _plain(value: Any) -> Any:
     """A JSON-safe number (flair keeps some scores as zero-dimensional tensors)."""
     return value if value is None or isinstance(value, (int, str)) else float(value)
@@ -201,6 +236,7 @@ class TrainResult:
     epoch_seconds: list[float]
     total_seconds: float
     resumed_from_epoch: int
+    embeddings: list[str]
 
 
 def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -> TrainResult:
@@ -259,6 +295,7 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
                 anneal_with_restarts=False,
             ),
             ResumePlugin(output_dir, restore, maximize=not config.train_with_dev),
+            CompactEmbeddingsPlugin(),
             eta,
         ],
     )
@@ -272,4 +309,5 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
         epoch_seconds=eta.epoch_seconds,
         total_seconds=time.monotonic() - started,
         resumed_from_epoch=start_epoch,
+        embeddings=[embedding.name for embedding in tagger.embeddings.embeddings],
     )

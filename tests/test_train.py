@@ -88,3 +88,39 @@ def test_resume_keeps_a_better_best_model_from_before(tmp_path: Path, conllpp_sl
     assert (tmp_path / "best-model.pt").read_bytes() == better
     assert json.loads((tmp_path / RESUME_STATE).read_text())["best_score"] == 0.999
     assert not list(tmp_path.glob(".best-model.pt*"))
+
+
+def _pinned(sentences) -> int:
+    """Stored token embeddings that keep a larger tensor alive."""
+    return sum(
+        1
+        for sentence in sentences
+        for token in sentence
+        for vector in token.get_each_embedding()
+        if vector.untyped_storage().nbytes() > vector.nbytes
+    )
+
+
+def test_compact_embeddings_frees_lm_batch_outputs(tiny_lms: dict[str, Path]) -> None:
+    from flair.data import Sentence
+    from flair.embeddings import FlairEmbeddings
+
+    from flair_ner.train import compact_embeddings
+
+    sentences = [Sentence("EU rejects German call ."), Sentence("Peter Blackburn")]
+    FlairEmbeddings(str(tiny_lms["forward"])).embed(sentences)
+    before = [t.get_embedding().clone() for s in sentences for t in s]
+    assert _pinned(sentences) == 7  # flair stores views into the LM's output for the batch
+    assert compact_embeddings(sentences) == 7
+    assert _pinned(sentences) == 0
+    assert all((a == t.get_embedding()).all() for a, t in zip(before, [t for s in sentences for t in s]))
+
+
+def test_training_keeps_no_pinned_embeddings(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, tiny_lms) -> None:
+    from flair_ner.corpus import conllpp_files, load_corpus
+
+    corpus = load_corpus(conllpp_files(conllpp_slice))
+    lms = f"{tiny_lms['forward']},{tiny_lms['backward']}"
+    train_tagger(corpus, tmp_path, TrainConfig(glove=str(tiny_glove), lms=lms, hidden_size=16, max_epochs=1))
+    assert sum(len(t.get_each_embedding()) for s in corpus.train for t in s) > 0  # embeddings are kept (storage cpu)
+    assert _pinned(corpus.train) == 0 and _pinned(corpus.dev) == 0
