@@ -159,12 +159,12 @@ def _plain(value: Any) -> Any:
 
 
 class EtaPlugin(TrainerPlugin):
-    """One line per epoch: epochs done, seconds per epoch, and the estimated time to the last epoch."""
+    """One line per epoch: epochs done, recent seconds per epoch, and the estimated time to the last epoch."""
 
-    def __init__(self, max_epochs: int) -> None:
+    def __init__(self, max_epochs: int, window: int = 3) -> None:
         super().__init__()
         self.max_epochs = max_epochs
-        self.started: Optional[float] = None
+        self.window = window
         self.epoch_started = 0.0
         self.epoch_seconds: list[float] = []
 
@@ -175,10 +175,12 @@ class EtaPlugin(TrainerPlugin):
     @TrainerPlugin.hook
     def after_evaluation(self, epoch: int, **kw) -> None:
         self.epoch_seconds.append(time.monotonic() - self.epoch_started)
-        mean = sum(self.epoch_seconds) / len(self.epoch_seconds)
+        # Recent epochs only: the first one also computes (and stores) every embedding once.
+        recent = self.epoch_seconds[-self.window :]
+        mean = sum(recent) / len(recent)
         remaining = (self.max_epochs - epoch) * mean
         log.info(
-            "ETA: epoch %d/%d done, %.0f s/epoch, about %.0f min left (at most, if no early stop)",
+            "ETA: epoch %d/%d done, %.0f s/epoch lately, about %.0f min left (at most, if no early stop)",
             epoch,
             self.max_epochs,
             mean,
