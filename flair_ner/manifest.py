@@ -32,6 +32,18 @@ def git_commit(folder: Path = Path(__file__).parent) -> str:
         return "unknown"
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``platform.processor()`` is empty on Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for package in PACKAGES:
@@ -62,7 +74,7 @@ def write_manifest(output_dir: Path, config: Any, data_files: Iterable[Path], **
         "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config,
         "git_commit": git_commit(),
         "versions": versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count()},
+        "machine": {"platform": platform.platform(), "processor": cpu_model(), "cpu_count": os.cpu_count()},
         "data_sha256": sha256_of(data_files),
         **run,
     }
