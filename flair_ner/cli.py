@@ -73,9 +73,19 @@ def _pretrain_lm(args: argparse.Namespace) -> None:
     print(train_lm(config).to_string(index=False))
 
 
+def _flair_logs_to_stderr() -> None:
+    """flair logs to standard output, which must carry only the predictions."""
+    import flair  # noqa: F401 - configures the "flair" logger
+
+    for handler in logging.getLogger("flair").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+
+
 def _predict(args: argparse.Namespace) -> None:
     from flair_ner.predict import guess_input_format, load_tagger, predict_stream
 
+    _flair_logs_to_stderr()
     tagger = load_tagger(args.model)
     if args.input in (None, "-"):
         data, name = sys.stdin.buffer.read(), "<stdin>"

@@ -134,3 +134,15 @@ def test_plain_flair_example_script(tiny_run) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Japan beat Syria ." in result.stdout
+
+
+def test_cli_stdout_carries_only_predictions(tiny_run, tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("Japan beat Syria .\nPeter Blackburn\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "flair_ner", "predict", "--model", str(tiny_run.final_model), "--input", str(source)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = [json.loads(line) for line in result.stdout.splitlines()]  # every line is JSON
+    assert [r["tokens"][0] for r in records] == ["Japan", "Peter"]
