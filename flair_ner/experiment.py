@@ -53,11 +53,11 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
     from flair.models import SequenceTagger
 
     from flair_ner.evaluate import evaluate_sentences, write_results
-    from flair_ner.manifest import write_manifest
+    from flair_ner.manifest import git_commit, write_manifest
     from flair_ner.plots import LEARNING_CURVE, PER_TYPE_F1, plot_learning_curve, plot_per_type_f1
     from flair_ner.train import train_tagger
 
-    started = time.monotonic()
+    started, code_commit = time.monotonic(), git_commit()
     output_dir = Path(config.output_dir)
     _step(1, "download + dataset-size sanity report")
     report = run_sanity_report(config)
@@ -97,6 +97,7 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         output_dir,
         config,
         data_files,
+        code_commit,
         seed=config.seed,
         device=trained.device,
         storage_mode=trained.storage_mode,

@@ -65,14 +65,24 @@ def sha256_of(paths: Iterable[Path]) -> dict[str, str]:
     return digests
 
 
-def write_manifest(output_dir: Path, config: Any, data_files: Iterable[Path], **run: Any) -> Path:
-    """Write ``manifest.json``; ``run`` adds run facts (seed, device, storage mode, timings, ...)."""
+def write_manifest(
+    output_dir: Path, config: Any, data_files: Iterable[Path], code_commit: str, **run: Any
+) -> Path:
+    """Write ``manifest.json``.
+
+    Args:
+        output_dir: the run folder.
+        config: the run's configuration (a dataclass or a dict).
+        data_files: every data file the run read; their SHA-256 is recorded.
+        code_commit: :func:`git_commit` taken when the run *started* (the code may change while it runs).
+        run: further run facts (seed, device, storage mode, timings, ...).
+    """
     import os
 
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config,
-        "git_commit": git_commit(),
+        "git_commit": code_commit,
         "versions": versions(),
         "machine": {"platform": platform.platform(), "processor": cpu_model(), "cpu_count": os.cpu_count()},
         "data_sha256": sha256_of(data_files),

@@ -42,6 +42,7 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["max_epochs"] == 1 and manifest["seed"] == 1
+    assert len(manifest["git_commit"].removesuffix("-dirty")) == 40
     assert manifest["device"] == "cpu" and manifest["storage_mode"] == "cpu"
     assert len(manifest["embeddings"]) == 3 and manifest["embeddings"][0].endswith("glove-6B-50d.kv")
     assert set(manifest["versions"]) >= {"python", "flair", "torch", "gensim", "pandas"}
