@@ -28,10 +28,18 @@ def fetch_corpus_files(dataset: str, data_dir, mirror) -> CorpusFiles:
     return KNOWN_LAYOUTS[dataset](next(iter(paths.values())).parent)
 
 
-def run_sanity_report(config: ExperimentConfig) -> SanityReport:
-    """Download the corpus (and the original release to compare with) and write the sanity CSVs."""
+def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, Optional[CorpusFiles]]:
+    """The corpus and, if configured, the original release whose test set is compared and evaluated too."""
     files = fetch_corpus_files(config.dataset, config.data_dir, config.mirror)
     original = fetch_corpus_files(config.compare_with, config.data_dir, config.mirror) if config.compare_with else None
+    return files, original
+
+
+def run_sanity_report(
+    config: ExperimentConfig, data: Optional[tuple[CorpusFiles, Optional[CorpusFiles]]] = None
+) -> SanityReport:
+    """Download the data (unless ``data`` holds it already) and write the sanity CSVs."""
+    files, original = data or fetch_experiment_data(config)
     return write_sanity_report(files, Path(config.output_dir), original)
 
 
@@ -60,13 +68,13 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
     started, code_commit = time.monotonic(), git_commit()
     output_dir = Path(config.output_dir)
     _step(1, "download + dataset-size sanity report")
-    report = run_sanity_report(config)
+    files, original = fetch_experiment_data(config)
+    report = run_sanity_report(config, (files, original))
     print(report.render())
     if not report.all_match:
         log.warning("the corpus does not match the CoNLL-2003 paper's figures; see %s", report.paths[0])
 
     _step(2, "corpus")
-    files = fetch_corpus_files(config.dataset, config.data_dir, config.mirror)
     corpus = load_corpus(files)
     # Step 4 evaluates both test sets; flair's own end-of-training test pass would repeat it.
     corpus = Corpus(corpus.train, corpus.dev, None, name=corpus.name, sample_missing_splits=False)
@@ -78,8 +86,8 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
     model_path = trained.final_model if config.train_with_dev or trained.best_model is None else trained.best_model
     tagger = SequenceTagger.load(model_path)
     test_sets = {config.dataset: files}
-    if config.compare_with:
-        test_sets[config.compare_with] = fetch_corpus_files(config.compare_with, config.data_dir, config.mirror)
+    if original is not None:
+        test_sets[config.compare_with] = original
     results = []
     for name, test_files in test_sets.items():
         sentences = load_sentences(test_files.paths()["test"], test_files.format)[: config.eval_limit]
