@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
+from flair_ner.files import decode_utf8
+
 DOCSTART = "-DOCSTART-"
 TAG_SCHEMES = ("iob1", "iob2", "bioes")
 _TAG = re.compile(r"^(O|[BIES]-\S+)$")
@@ -118,14 +120,7 @@ def _decode(path: Path) -> str:
     data = path.read_bytes()
     if not data.strip():
         raise CorpusFormatError(f"{path}: file is empty; expected CoNLL column lines (token ... tag)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise CorpusFormatError(
-            f"{path}:{line}: byte 0x{data[error.start]:02x} is not UTF-8; expected UTF-8 text "
-            "(re-encode the file, e.g. iconv -f latin1 -t utf-8)"
-        ) from None
+    return decode_utf8(data, str(path), CorpusFormatError, " (re-encode the file, e.g. iconv -f latin1 -t utf-8)")
 
 
 def read_blocks(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -> list[Block]:
@@ -248,6 +243,16 @@ def load_corpus(files: CorpusFiles, keep_docstart: bool = False):
 
 # Column layouts of the data sets that flair_ner.download knows, by data set name.
 KNOWN_LAYOUTS = {"conllpp": conllpp_files, "conll2003": conll2003_files}
+
+
+def fetch_corpus_files(dataset: str, data_dir=None, mirror=None) -> CorpusFiles:
+    """Fetch a known column data set (verified, see ``flair_ner.download``) and describe its files."""
+    from flair_ner.download import fetch_dataset
+
+    if dataset not in KNOWN_LAYOUTS:
+        raise ValueError(f"no column layout known for data set {dataset!r}; known: {', '.join(KNOWN_LAYOUTS)}")
+    paths = fetch_dataset(dataset, data_dir, mirror)
+    return KNOWN_LAYOUTS[dataset](next(iter(paths.values())).parent)
 
 
 def load_sentences(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -> list:

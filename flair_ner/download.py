@@ -22,6 +22,8 @@ from typing import Optional, Union
 
 import pooch
 
+from flair_ner.files import one_line
+
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "FLAIR_NER_DATA"
@@ -230,8 +232,7 @@ def _digest_from_pooch_error(message: str) -> str:
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
+    return one_line(str(error), 200) or type(error).__name__
 
 
 def _is_verified(path: Path, data_file: DataFile) -> bool:

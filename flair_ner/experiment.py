@@ -12,20 +12,11 @@ from pathlib import Path
 from typing import Optional
 
 from flair_ner.config import ExperimentConfig
-from flair_ner.corpus import KNOWN_LAYOUTS, CorpusFiles, load_corpus, load_sentences
-from flair_ner.download import fetch_dataset
+from flair_ner.corpus import CorpusFiles, fetch_corpus_files, load_corpus, load_sentences
 from flair_ner.report import SanityReport, write_sanity_report
 
 log = logging.getLogger(__name__)
 STEPS = 5
-
-
-def fetch_corpus_files(dataset: str, data_dir, mirror) -> CorpusFiles:
-    """Fetch a known column data set (verified) and describe its files."""
-    if dataset not in KNOWN_LAYOUTS:
-        raise ValueError(f"no column layout known for data set {dataset!r}; known: {', '.join(KNOWN_LAYOUTS)}")
-    paths = fetch_dataset(dataset, data_dir, mirror)
-    return KNOWN_LAYOUTS[dataset](next(iter(paths.values())).parent)
 
 
 def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, Optional[CorpusFiles]]:

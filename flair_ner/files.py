@@ -1,4 +1,4 @@
-"""Writing results without leaving half-written files behind."""
+"""File helpers: reading text with a clear error, writing results without leaving half-written files behind."""
 
 from __future__ import annotations
 
@@ -37,3 +37,20 @@ def write_csv(path: Union[str, Path], frame, sep: str = ",") -> Path:
     with atomic_path(path) as temporary:
         frame.to_csv(temporary, index=False, sep=sep)
     return Path(path)
+
+
+def decode_utf8(data: bytes, name: str, error: type[Exception], hint: str = "") -> str:
+    """``data`` as UTF-8 text; bytes that are not raise ``error`` naming ``name:line`` and the byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as problem:
+        line = data[: problem.start].count(b"\n") + 1
+        raise error(
+            f"{name}:{line}: byte 0x{data[problem.start]:02x} is not UTF-8; expected UTF-8 text{hint}"
+        ) from None
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` with its whitespace collapsed, cut to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -230,7 +230,7 @@ def prepare_reuters_corpus(
 
     An existing corpus built with the same seed is reused.
     """
-    from flair_ner.corpus import KNOWN_LAYOUTS, iter_sentences, read_blocks
+    from flair_ner.corpus import KNOWN_LAYOUTS, fetch_corpus_files, iter_sentences, read_blocks
     from flair_ner.download import fetch_dataset
 
     existing = load_corpus_info(corpus_dir)
@@ -238,8 +238,8 @@ def prepare_reuters_corpus(
         return existing
     sgml = list(fetch_dataset("reuters21578", data_dir, mirror).values())
     test_sentences: list[list[str]] = []
-    for dataset, layout in KNOWN_LAYOUTS.items():
-        files = layout(next(iter(fetch_dataset(dataset, data_dir, mirror).values())).parent)
+    for dataset in KNOWN_LAYOUTS:
+        files = fetch_corpus_files(dataset, data_dir, mirror)
         blocks = read_blocks(files.paths()["test"], files.format)
         test_sentences.extend(block.tokens for block in iter_sentences(blocks))
     return build_lm_corpus(sgml, corpus_dir, seed=seed, forbidden_sentences=test_sentences)

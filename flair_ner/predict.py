@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Optional, Sequence, Union
 
 from flair_ner.corpus import DOCSTART
+from flair_ner.files import decode_utf8, one_line
 
 log = logging.getLogger(__name__)
 
@@ -56,26 +57,13 @@ def load_tagger(path: Union[str, Path], label_type: str = LABEL_TYPE):
         tagger = SequenceTagger.load(path)
     except Exception as error:  # unpickling an arbitrary file can raise anything
         raise PredictInputError(
-            f"{path}: not a flair SequenceTagger model ({type(error).__name__}: {_short(error)})"
+            f"{path}: not a flair SequenceTagger model ({type(error).__name__}: {one_line(str(error), 120)})"
         ) from None
     if not isinstance(tagger, SequenceTagger):
         raise PredictInputError(f"{path}: a {type(tagger).__name__}, not a SequenceTagger")
     if tagger.label_type != label_type:
         raise PredictInputError(f"{path}: the model predicts {tagger.label_type!r} labels, not {label_type!r}")
     return tagger
-
-
-def _short(error: BaseException, limit: int = 120) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _decode_lines(data: bytes, name: str) -> list[str]:
-    try:
-        return data.decode("utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise PredictInputError(f"{name}:{line}: byte 0x{data[error.start]:02x} is not UTF-8; expected UTF-8 text") from None
 
 
 def _check_length(tokens: list[str], name: str, line: int) -> None:
@@ -95,7 +83,7 @@ def read_input(data: bytes, name: str, input_format: str) -> list[InputSentence]
     """Parse input bytes into sentences; blank lines separate (CoNLL) or are skipped (text, JSONL)."""
     if input_format not in INPUT_FORMATS:
         raise PredictInputError(f"{name}: unknown input format {input_format!r}; expected {', '.join(INPUT_FORMATS)}")
-    lines = _decode_lines(data, name)
+    lines = decode_utf8(data, name, PredictInputError).splitlines()
     sentences: list[InputSentence] = []
     if input_format == "text":
         for number, line in enumerate(lines, start=1):
