@@ -43,6 +43,14 @@ class TrainConfig:
     seed: int = option(1, "random seed (flair.set_seed)")
     device: Optional[str] = option(None, "cuda or cpu; unset: cuda when available")
     storage_mode: Optional[str] = option(None, "where embeddings are kept between epochs: gpu, cpu or none; unset: gpu with CUDA, else cpu")
+    precompute: bool = option(
+        True, "compute the frozen embeddings once before epoch 1 (needs every embedding static); off: flair embeds in epoch 1"
+    )
+    bucket_batches: bool = option(True, "mini-batches of similar-length sentences (flair's default: random batches)")
+    amp: Optional[bool] = option(
+        None, "mixed precision in training (bfloat16 autocast on CPU); unset: on where the hardware supports it natively"
+    )
+    eval_batch_size: int = option(64, "sentences per batch when evaluating on dev (flair's default: 64)")
     train_limit: Optional[int] = option(None, "use only the first N training sentences (smoke runs)")
     eval_limit: Optional[int] = option(None, "use only the first N dev and test sentences (smoke runs)")
 

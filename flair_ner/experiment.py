@@ -103,6 +103,8 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         embeddings=trained.embeddings,
         evaluated_model=model_path.name,
         resumed_from_epoch=trained.resumed_from_epoch,
+        precompute_seconds=trained.precompute_seconds,
+        mixed_precision=trained.use_amp,
         epoch_seconds=trained.epoch_seconds,
         training_seconds=trained.total_seconds,
         total_seconds=time.monotonic() - started,

@@ -239,6 +239,8 @@ class TrainResult:
     total_seconds: float
     resumed_from_epoch: int
     embeddings: list[str]
+    precompute_seconds: float = 0.0
+    use_amp: bool = False
 
 
 def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -> TrainResult:
@@ -275,8 +277,24 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
     else:
         tagger = SequenceTagger.load(output_dir / CHECKPOINT)
 
+    from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, precompute_embeddings
+
     eta = EtaPlugin(config.max_epochs)
     started = time.monotonic()
+    use_amp = amp_supported(device) if config.amp is None else config.amp
+    precompute = config.precompute and storage_mode != "none" and all_static(tagger.embeddings)
+    precompute_seconds = 0.0
+    if precompute:
+        splits = {"train": corpus.train, "dev": corpus.dev}
+        for name, split in splits.items():
+            if split is not None:
+                precompute_seconds += precompute_embeddings(tagger.embeddings, split, what=f"{name} sentences")
+    log.info(
+        "speed levers: precomputed embeddings %s, length-bucketed batches %s, mixed precision %s",
+        precompute,
+        config.bucket_batches,
+        use_amp,
+    )
     ModelTrainer(tagger, corpus).train(
         output_dir,
         learning_rate=learning_rate,
@@ -284,6 +302,9 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
         max_epochs=config.max_epochs,
         train_with_dev=config.train_with_dev,
         embeddings_storage_mode=storage_mode,
+        eval_batch_size=config.eval_batch_size,
+        sampler=LengthBucketSampler(config.mini_batch_size) if config.bucket_batches else None,
+        use_amp=use_amp,
         epoch=start_epoch,
         # annealing first, so that the state saved for resuming is the state after this epoch's step
         attach_default_scheduler=False,
@@ -297,8 +318,9 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
                 anneal_with_restarts=False,
             ),
             ResumePlugin(output_dir, restore, maximize=not config.train_with_dev),
-            CompactEmbeddingsPlugin(),
             eta,
+            # precomputed vectors are compact already; otherwise flair stores views into LM outputs
+            *([] if precompute else [CompactEmbeddingsPlugin()]),
         ],
     )
     best = output_dir / BEST_MODEL
@@ -312,4 +334,6 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
         total_seconds=time.monotonic() - started,
         resumed_from_epoch=start_epoch,
         embeddings=[embedding.name for embedding in tagger.embeddings.embeddings],
+        precompute_seconds=precompute_seconds,
+        use_amp=use_amp,
     )

@@ -1,0 +1,122 @@
+"""CPU speed levers for training, each a flair-native mechanism (see benchmarks/README.md for what each buys).
+
+- :func:`precompute_embeddings`: the stacked embeddings are frozen (GloVe and
+  the Flair LMs are not fine-tuned), so every token's vector is computed once,
+  before the first epoch, in length-sorted batches, and kept in memory;
+  flair's trainer then skips the embedding pass (its ``embed`` only fills in
+  what is missing).
+- :class:`LengthBucketSampler`: a flair ``FlairSampler`` whose mini-batches
+  hold sentences of similar length. The BiLSTM and the CRF step through every
+  position up to the longest sentence of a batch; with random batches most of
+  those steps run on a few long sentences.
+- :func:`amp_supported`: whether mixed precision (flair's ``use_amp``:
+  bfloat16 autocast on the CPU) pays off on this machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Iterable, Iterator, Optional
+
+from flair.samplers import FlairSampler
+
+log = logging.getLogger(__name__)
+
+
+class LengthBucketSampler(FlairSampler):
+    """Mini-batches of sentences of similar length, in random order.
+
+    Each epoch, sentences are sorted by length with multiplicative noise (so
+    that batches differ between epochs, as AllenNLP's bucket iterator does),
+    cut into batches of ``batch_size``, and the full batches are shuffled. The
+    one partial batch goes last: flair's ``DataLoader`` cuts the sampler's
+    order into consecutive chunks of ``batch_size``, so a partial batch in the
+    middle would shift every later batch. Uses Python's ``random``, which
+    ``flair.set_seed`` seeds.
+
+    Args:
+        batch_size: the trainer's ``mini_batch_size`` (must match it).
+        noise: relative noise on lengths when sorting; 0 sorts exactly.
+    """
+
+    def __init__(self, batch_size: int, noise: float = 0.1) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.batch_size = batch_size
+        self.noise = noise
+        self.lengths: list[int] = []
+
+    def __getstate__(self) -> dict:
+        # flair puts the trainer's arguments, this sampler included, into the saved model's card:
+        # pickle the settings, not the whole corpus.
+        return {"batch_size": self.batch_size, "noise": self.noise, "lengths": []}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(batch_size={self.batch_size}, noise={self.noise})"
+
+    def set_dataset(self, data_source) -> None:
+        super().set_dataset(data_source)
+        self.lengths = [len(sentence) for sentence in data_source]
+
+    def batches(self) -> list[list[int]]:
+        """This epoch's batches, as lists of dataset indices."""
+        keys = [length * (1.0 + random.uniform(-self.noise, self.noise)) for length in self.lengths]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        partial = batches.pop() if batches and len(batches[-1]) < self.batch_size else None
+        random.shuffle(batches)
+        return batches + ([partial] if partial else [])
+
+    def __iter__(self) -> Iterator[int]:
+        return (index for batch in self.batches() for index in batch)
+
+
+def all_static(embeddings) -> bool:
+    """True when no embedding in the stack is trained (so its vectors can be computed once)."""
+    parts = getattr(embeddings, "embeddings", [embeddings])
+    return all(getattr(part, "static_embeddings", False) for part in parts)
+
+
+def precompute_embeddings(embeddings, sentences: Iterable, batch_size: int = 64, what: str = "sentences") -> float:
+    """Embed every sentence once, longest-string batches together, and keep the vectors; returns seconds.
+
+    Sorting by character length keeps the LM's padding small. Vectors are
+    compacted (:func:`compact_embeddings`) so they do not pin the LM's batch
+    output. Sentences that already hold all vectors are skipped by flair.
+
+    Args:
+        embeddings: the tagger's (static) stacked embeddings.
+        sentences: flair sentences (a dataset or a list).
+        batch_size: sentences per LM batch.
+        what: name for the progress log.
+    """
+    import torch
+
+    from flair_ner.train import compact_embeddings
+
+    started = time.monotonic()
+    pending = sorted(sentences, key=lambda sentence: len(sentence.to_tokenized_string()))
+    last_report = started
+    with torch.no_grad():
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start : start + batch_size]
+            embeddings.embed(batch)
+            compact_embeddings(batch)
+            if time.monotonic() - last_report > 30:
+                last_report = time.monotonic()
+                log.info("precomputing embeddings of %s: %d/%d", what, start + len(batch), len(pending))
+    seconds = time.monotonic() - started
+    log.info("precomputed embeddings of %d %s in %.0f s", len(pending), what, seconds)
+    return seconds
+
+
+def amp_supported(device: str = "cpu") -> bool:
+    """Mixed precision helps on CUDA and on CPUs with native bfloat16 (AVX512_BF16 or AMX); elsewhere it is emulated."""
+    import torch
+
+    if device.startswith("cuda"):
+        return True
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
