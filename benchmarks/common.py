@@ -1,0 +1,85 @@
+"""What the benchmark scripts share: the data, the model config, child processes and the results file.
+
+Each side of a comparison runs in its own child process, so that its peak
+resident memory (``ru_maxrss``) is its own; the parent runs the sides one
+after the other (never side by side: 2 cores) and writes one JSON file with
+both sides, their ratios and a manifest of the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
+WORK = REPO / "benchmarks" / "work"  # models and logs of benchmark runs (not committed)
+sys.path.insert(0, str(REPO))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def conllpp_corpus(data_dir: Optional[str] = None, mirror: Optional[str] = None):
+    """CoNLL++ as a flair corpus without its test split (as the experiment trains), and the files."""
+    from flair.data import Corpus
+
+    from flair_ner.corpus import fetch_corpus_files, load_corpus
+
+    files = fetch_corpus_files("conllpp", data_dir, mirror or os.environ.get("FLAIR_NER_MIRROR"))
+    corpus = load_corpus(files)
+    return Corpus(corpus.train, corpus.dev, None, name=corpus.name, sample_missing_splits=False), files
+
+
+def run_child(script: Path, arguments: list[str], result_file: Path) -> dict[str, Any]:
+    """Run ``script`` with ``arguments`` in a fresh Python process and read the JSON it writes."""
+    result_file.parent.mkdir(parents=True, exist_ok=True)
+    result_file.unlink(missing_ok=True)
+    command = [sys.executable, str(script), *arguments, "--result", str(result_file)]
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+    return json.loads(result_file.read_text(encoding="utf-8"))
+
+
+def as_arguments(args, exclude: tuple[str, ...] = ("side", "result", "output")) -> list[str]:
+    """The parsed options given again as command-line arguments (for the child processes and the manifest)."""
+    arguments = []
+    for name, value in vars(args).items():
+        if name not in exclude and value is not None:
+            arguments += ["--" + name.replace("_", "-"), str(value)]
+    return arguments
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    from flair_ner.files import write_text
+
+    write_text(path, json.dumps(result, indent=2, default=str) + "\n")
+
+
+def manifest(command: list[str], **settings: Any) -> dict[str, Any]:
+    """Machine, versions, commit and the command that reproduces the figures."""
+    import platform
+
+    import torch
+
+    from flair_ner.manifest import cpu_model, git_commit, versions
+
+    return {
+        "command": " ".join(["python", *command]),
+        "git_commit": git_commit(),
+        "machine": {"processor": cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "torch_threads": torch.get_num_threads(),
+        "versions": versions(),
+        "settings": settings,
+    }
+
+
+def ratio(slow: float, fast: float) -> Optional[float]:
+    return round(slow / fast, 2) if fast else None
