@@ -25,6 +25,7 @@ MAX_TOKENS = 1000
 INPUT_FORMATS = ("text", "conll", "jsonl")
 OUTPUT_FORMATS = ("jsonl", "conll")
 LABEL_TYPE = "ner"
+PRECISIONS = ("fp32", "bf16")
 
 
 class PredictInputError(ValueError):
@@ -125,24 +126,52 @@ def _json_tokens(line: str, name: str, number: int) -> list[str]:
     raise PredictInputError(f'{name}:{number}: expected {{"text": "..."}} or {{"tokens": [...]}}')
 
 
-def tag_sentences(tagger, token_lists: Sequence[list[str]], mini_batch_size: int = 32) -> list:
+def predict_sentences(
+    tagger, sentences: Sequence, mini_batch_size: int = 32, precision: str = "fp32", label_name: str = LABEL_TYPE
+) -> None:
+    """``tagger.predict`` over batches of similar *character* length, optionally in bfloat16.
+
+    The Flair LMs read each sentence character by character and pad a batch to
+    its longest string, so batches are cut by character length (flair's own
+    ``predict`` sorts by token count).
+
+    Args:
+        tagger: a flair ``SequenceTagger``.
+        sentences: flair Sentences (empty ones are skipped); labels are added to them.
+        mini_batch_size: sentences per batch.
+        precision: ``fp32`` (labels identical to ``tagger.predict``) or ``bf16`` (bfloat16 autocast:
+            faster on CPUs with native bfloat16; a few labels may differ, see benchmarks/README.md).
+        label_name: the label layer to write.
+    """
+    import flair
+    import torch
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    ordered = sorted((s for s in sentences if len(s)), key=lambda sentence: len(sentence.to_tokenized_string()))
+    with torch.autocast(flair.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        for start in range(0, len(ordered), mini_batch_size):
+            batch = ordered[start : start + mini_batch_size]
+            tagger.predict(batch, mini_batch_size=mini_batch_size, label_name=label_name)
+
+
+def tag_sentences(tagger, token_lists: Sequence[list[str]], mini_batch_size: int = 32, precision: str = "fp32") -> list:
     """Tag pre-tokenized sentences; returns flair Sentences with ``ner`` spans."""
     from flair.data import Sentence
 
     sentences = [Sentence(tokens) for tokens in token_lists]
-    non_empty = [sentence for sentence in sentences if len(sentence)]
-    tagger.predict(non_empty, mini_batch_size=mini_batch_size, label_name=LABEL_TYPE)
+    predict_sentences(tagger, sentences, mini_batch_size, precision)
     return sentences
 
 
-def tag_text(tagger, text: str, mini_batch_size: int = 32) -> list:
+def tag_text(tagger, text: str, mini_batch_size: int = 32, precision: str = "fp32") -> list:
     """Split raw text into sentences (segtok), tokenize and tag it; returns flair Sentences."""
     from flair.splitter import SegtokSentenceSplitter
 
     sentences = [s for s in SegtokSentenceSplitter().split(text) if len(s)]
     for sentence in sentences:
         _check_length([token.text for token in sentence], "text", 1)
-    tagger.predict(sentences, mini_batch_size=mini_batch_size, label_name=LABEL_TYPE)
+    predict_sentences(tagger, sentences, mini_batch_size, precision)
     return sentences
 
 
@@ -179,13 +208,20 @@ def to_conll(sentences: Iterable, inputs: Optional[Sequence[InputSentence]] = No
 
 
 def predict_stream(
-    tagger, data: bytes, name: str, input_format: str, output_format: str, out: IO[str], mini_batch_size: int = 32
+    tagger,
+    data: bytes,
+    name: str,
+    input_format: str,
+    output_format: str,
+    out: IO[str],
+    mini_batch_size: int = 32,
+    precision: str = "fp32",
 ) -> int:
     """Read, tag and write; returns the number of sentences tagged."""
     if output_format not in OUTPUT_FORMATS:
         raise PredictInputError(f"unknown output format {output_format!r}; expected {', '.join(OUTPUT_FORMATS)}")
     inputs = read_input(data, name, input_format)
-    sentences = tag_sentences(tagger, [sentence.tokens for sentence in inputs], mini_batch_size)
+    sentences = tag_sentences(tagger, [sentence.tokens for sentence in inputs], mini_batch_size, precision)
     lines = to_jsonl(sentences) if output_format == "jsonl" else to_conll(sentences, inputs)
     for line in lines:
         out.write(line + "\n")

@@ -116,11 +116,15 @@ def test_compact_embeddings_frees_lm_batch_outputs(tiny_lms: dict[str, Path]) ->
     assert all((a == t.get_embedding()).all() for a, t in zip(before, [t for s in sentences for t in s]))
 
 
-def test_training_keeps_no_pinned_embeddings(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, tiny_lms) -> None:
+@pytest.mark.parametrize("precompute", [True, False])
+def test_training_keeps_no_pinned_embeddings(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, tiny_lms, precompute: bool
+) -> None:
     from flair_ner.corpus import conllpp_files, load_corpus
 
     corpus = load_corpus(conllpp_files(conllpp_slice))
     lms = f"{tiny_lms['forward']},{tiny_lms['backward']}"
-    train_tagger(corpus, tmp_path, TrainConfig(glove=str(tiny_glove), lms=lms, hidden_size=16, max_epochs=1))
+    config = TrainConfig(glove=str(tiny_glove), lms=lms, hidden_size=16, max_epochs=1, precompute=precompute)
+    train_tagger(corpus, tmp_path, config)
     assert sum(len(t.get_each_embedding()) for s in corpus.train for t in s) > 0  # embeddings are kept (storage cpu)
     assert _pinned(corpus.train) == 0 and _pinned(corpus.dev) == 0

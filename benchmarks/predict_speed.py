@@ -1,0 +1,94 @@
+"""Prediction speed: the kit's predict path against flair's ``tagger.predict``, same model, same sentences.
+
+    python benchmarks/predict_speed.py            # CoNLL++ test (3,453 sentences), the model from train_speed.py
+    python benchmarks/predict_speed.py --model results/conllpp/final-model.pt --repeats 5
+
+Vanilla = ``tagger.predict(sentences)`` with flair's defaults (batch 32, sorted by token count, fp32).
+Kit fp32 = ``flair_ner.predict.predict_sentences`` (batches of similar character length, fp32); kit bf16 =
+the same under bfloat16 autocast. The three are timed in turn, ``--repeats`` times, on fresh Sentence
+objects; the median counts. Labels are compared with vanilla's: sentences with identical entity spans and
+token-level tag agreement. Writes benchmarks/results/predict_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from common import RESULTS, WORK, as_arguments, conllpp_corpus, manifest, ratio, write_result
+
+DEFAULT_MODEL = WORK / "train_speed" / "kit" / "final-model.pt"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="a trained SequenceTagger (.pt)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=None, help="first N test sentences only")
+    parser.add_argument("--batch-size", type=int, default=32, help="the kit's batch size (vanilla keeps flair's 32)")
+    parser.add_argument("--output", type=Path, default=RESULTS / "predict_speed.json")
+    args = parser.parse_args(argv)
+    if not args.model.is_file():
+        print(f"error: {args.model}: no model; run benchmarks/train_speed.py first or pass --model", file=sys.stderr)
+        return 2
+
+    from flair.data import Sentence
+    from flair.models import SequenceTagger
+
+    from flair_ner.corpus import load_sentences
+    from flair_ner.evaluate import iob2_tags, spans_of
+    from flair_ner.predict import predict_sentences
+
+    tagger = SequenceTagger.load(args.model)
+    _, files = conllpp_corpus()
+    tokens = [[token.text for token in s] for s in load_sentences(files.paths()["test"], files.format)[: args.limit]]
+    methods = {
+        "vanilla": lambda sentences: tagger.predict(sentences),
+        "kit_fp32": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "fp32"),
+        "kit_bf16": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "bf16"),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in methods}
+    tags: dict[str, list[list[str]]] = {}
+    methods["vanilla"]([Sentence(t) for t in tokens[:64]])  # warm-up (first-call allocations)
+    for repeat in range(args.repeats):
+        for name, method in methods.items():
+            sentences = [Sentence(t) for t in tokens]
+            started = time.perf_counter()
+            method(sentences)
+            seconds[name].append(time.perf_counter() - started)
+            tags[name] = [iob2_tags(len(s), spans_of(s, "ner")) for s in sentences]
+            print(f"repeat {repeat + 1}/{args.repeats} {name}: {seconds[name][-1]:.1f} s", flush=True)
+
+    reference = tags["vanilla"]
+    token_count = sum(map(len, tokens))
+    results = {}
+    for name in methods:
+        median = statistics.median(seconds[name])
+        same_tokens = sum(a == b for s, r in zip(tags[name], reference) for a, b in zip(s, r))
+        results[name] = {
+            "seconds": [round(value, 2) for value in seconds[name]],
+            "sentences_per_s": round(len(tokens) / median, 1),
+            "speedup_over_vanilla": ratio(statistics.median(seconds["vanilla"]), median),
+            "sentences_identical_to_vanilla": sum(s == r for s, r in zip(tags[name], reference)),
+            "token_tag_agreement": round(same_tokens / token_count, 6),
+        }
+    print(f"\n{'':10} {'sent/s':>8} {'speedup':>8} {'identical sentences':>22} {'tag agreement':>14}")
+    for name, row in results.items():
+        identical = f"{row['sentences_identical_to_vanilla']}/{len(tokens)}"
+        print(f"{name:10} {row['sentences_per_s']:>8} {row['speedup_over_vanilla']:>8} {identical:>22} {row['token_tag_agreement']:>14}")
+    write_result(
+        args.output,
+        {
+            "manifest": manifest(["benchmarks/predict_speed.py", *as_arguments(args)], sentences=len(tokens), tokens=token_count),
+            "results": results,
+        },
+    )
+    print(f"\nwritten: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
