@@ -49,10 +49,11 @@ class LengthBucketSampler(FlairSampler):
         self.noise = noise
         self.lengths: list[int] = []
 
-    def __getstate__(self) -> dict:
-        # flair puts the trainer's arguments, this sampler included, into the saved model's card:
-        # pickle the settings, not the whole corpus.
-        return {"batch_size": self.batch_size, "noise": self.noise, "lengths": []}
+    def __reduce__(self):
+        # flair puts the trainer's arguments, this sampler included, into every saved model's card. Pickled
+        # as its description (a plain string), the model neither drags the corpus along nor needs
+        # flair_ner to be loaded by plain flair.
+        return (str, (repr(self),))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(batch_size={self.batch_size}, noise={self.noise})"

@@ -64,12 +64,11 @@ def test_dataloader_cuts_the_sampler_order_into_its_batches() -> None:
     assert list(loader) == expected
 
 
-def test_sampler_pickles_without_its_dataset() -> None:
+def test_sampler_pickles_as_its_description() -> None:
     # flair saves the trainer's arguments (this sampler too) inside every model file
     sampler = sampler_over([5] * 10_000)
-    restored = pickle.loads(pickle.dumps(sampler))
     assert len(pickle.dumps(sampler)) < 500
-    assert (restored.batch_size, restored.noise) == (8, 0.1)
+    assert pickle.loads(pickle.dumps(sampler)) == "LengthBucketSampler(batch_size=8, noise=0.1)"
 
 
 def test_bad_batch_size() -> None:
