@@ -53,6 +53,8 @@ def as_arguments(args, exclude: tuple[str, ...] = ("side", "result", "output")) 
     arguments = []
     for name, value in vars(args).items():
         if name not in exclude and value is not None:
+            if isinstance(value, Path) and value.is_relative_to(REPO):
+                value = value.relative_to(REPO)  # the command is run from the repository root
             arguments += ["--" + name.replace("_", "-"), str(value)]
     return arguments
 

@@ -44,7 +44,7 @@ def train_side(side: str, args: argparse.Namespace) -> dict:
         embeddings="offline", glove=args.glove, lms=args.lms, hidden_size=args.hidden_size,
         max_epochs=args.epochs, seed=args.seed, train_limit=args.train_limit, eval_limit=args.eval_limit,
     )  # fmt: skip
-    work = WORK / "train_speed" / side
+    work = args.work_dir / side
     if work.exists():
         import shutil
 
@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lms", default=None, help="Flair LMs (default: the shipped reuters LMs)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output", type=Path, default=RESULTS / "train_speed.json")
+    parser.add_argument("--work-dir", type=Path, default=WORK / "train_speed", help="models and logs of both sides")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     passed = as_arguments(args)
     sides = {
-        side: run_child(Path(__file__), [*passed, "--side", side], WORK / "train_speed" / f"{side}.json")
+        side: run_child(Path(__file__), [*passed, "--side", side], args.work_dir / f"{side}.json")
         for side in SIDES
     }
     comparison = compare(sides)

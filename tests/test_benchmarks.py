@@ -1,0 +1,52 @@
+"""The benchmark harness runs end to end on a tiny model and writes what its README table reads (no timings asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(script: str, *arguments: str, env: dict) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), *arguments], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+
+def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path, tiny_lms: dict[str, Path]) -> None:
+    env = {**os.environ, "FLAIR_NER_MIRROR": str(mirror), "FLAIR_NER_DATA": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+    lms = f"{tiny_lms['forward']},{tiny_lms['backward']}"
+    train_json, work = tmp_path / "train_speed.json", tmp_path / "work"
+    run(
+        "train_speed.py", "--epochs", "2", "--train-limit", "120", "--eval-limit", "40", "--hidden-size", "16",
+        "--glove", str(tiny_glove), "--lms", lms, "--output", str(train_json), "--work-dir", str(work), env=env,
+    )  # fmt: skip
+    result = json.loads(train_json.read_text(encoding="utf-8"))
+    for side in ("vanilla", "kit"):
+        assert len(result["sides"][side]["epoch_seconds"]) == 2
+        assert len(result["sides"][side]["dev_f1"]) == 2
+        assert result["sides"][side]["train_sentences"] == 120
+        assert result["comparison"][side]["peak_rss_mb"] > 0
+    assert set(result["comparison"]["ratio_vanilla_over_kit"]) >= {"steady_epoch_s", "mean_epoch_s", "peak_rss_mb"}
+    assert result["manifest"]["command"].startswith("python benchmarks/train_speed.py --epochs 2")
+
+    predict_json = tmp_path / "predict_speed.json"
+    model = work / "kit" / "final-model.pt"
+    run("predict_speed.py", "--model", str(model), "--limit", "60", "--repeats", "1", "--output", str(predict_json), env=env)
+    results = json.loads(predict_json.read_text(encoding="utf-8"))["results"]
+    assert results["kit_fp32"]["sentences_identical_to_vanilla"] == 60  # the exact path keeps flair's labels
+    assert 0.9 <= results["kit_bf16"]["token_tag_agreement"] <= 1.0
+
+
+def test_predict_speed_without_a_model_says_so(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "predict_speed.py"), "--model", str(tmp_path / "none.pt")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "none.pt: no model; run benchmarks/train_speed.py first" in result.stderr
