@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator
 
 from flair.samplers import FlairSampler
 
@@ -82,7 +82,7 @@ def all_static(embeddings) -> bool:
 
 
 def precompute_embeddings(embeddings, sentences: Iterable, batch_size: int = 64, what: str = "sentences") -> float:
-    """Embed every sentence once, longest-string batches together, and keep the vectors; returns seconds.
+    """Embed every sentence once, in batches of similar character length, and keep the vectors; returns seconds.
 
     Sorting by character length keeps the LM's padding small. Vectors are
     compacted (:func:`compact_embeddings`) so they do not pin the LM's batch

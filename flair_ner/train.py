@@ -3,7 +3,8 @@
 The kit adds, as flair trainer plugins: resuming after an interruption
 (:class:`ResumePlugin`), an overall ETA line (:class:`EtaPlugin`), and
 stored embeddings that do not pin whole LM outputs in memory
-(:class:`CompactEmbeddingsPlugin`).
+(:class:`CompactEmbeddingsPlugin`). Its CPU speed levers (embeddings computed
+once, length-bucketed batches, bf16 autocast) live in :mod:`flair_ner.speed`.
 """
 
 from __future__ import annotations
