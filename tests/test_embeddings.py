@@ -98,3 +98,20 @@ def test_shipped_lms_load_and_embed() -> None:
         model.embed(sentence)
         assert model.is_forward_lm == (name == "reuters-forward")
         assert sentence[0].embedding.shape[0] == model.embedding_length
+
+
+def test_transformer_variant_adds_frozen_minilm_vectors(tiny_glove: Path) -> None:
+    from flair.data import Sentence
+
+    stack = emb.default_stack("offline", str(tiny_glove), [], transformer="minilm")
+    sentence = Sentence("EU rejects German call to boycott British lamb .")
+    stack.embed(sentence)
+    assert [type(part).__name__ for part in stack.embeddings] == ["WordEmbeddings", "TransformerWordEmbeddings"]
+    assert stack.embedding_length == 50 + 384
+    assert all(token.get_embedding().shape == (434,) for token in sentence)
+    assert stack.embeddings[1].static_embeddings  # frozen: computed once, like the LMs
+
+
+def test_unknown_transformer_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="not a known transformer \\(minilm\\) nor a model folder"):
+        emb.transformer_embeddings(str(tmp_path / "nothing"))
