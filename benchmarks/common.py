@@ -65,18 +65,22 @@ def write_result(path: Path, result: dict[str, Any]) -> None:
     write_text(path, json.dumps(result, indent=2, default=str) + "\n")
 
 
-def manifest(command: list[str], **settings: Any) -> dict[str, Any]:
-    """Machine, versions, commit and the command that reproduces the figures."""
-    import platform
+def manifest(command: list[str], code_commit: str, **settings: Any) -> dict[str, Any]:
+    """Machine, versions, commit and the command that reproduces the figures.
 
+    Args:
+        command: the script and its arguments, as run from the repository root.
+        code_commit: ``flair_ner.manifest.git_commit()`` read when the benchmark *started*.
+        settings: the benchmark's own settings.
+    """
     import torch
 
-    from flair_ner.manifest import cpu_model, git_commit, versions
+    from flair_ner.manifest import machine, versions
 
     return {
         "command": " ".join(["python", *command]),
-        "git_commit": git_commit(),
-        "machine": {"processor": cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "git_commit": code_commit,
+        "machine": machine(),
         "torch_threads": torch.get_num_threads(),
         "versions": versions(),
         "settings": settings,

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from common import RESULTS, WORK, as_arguments, conllpp_corpus, manifest, ratio, write_result
 
+from flair_ner.manifest import git_commit
+
 DEFAULT_MODEL = WORK / "train_speed" / "kit" / "final-model.pt"
 
 
@@ -31,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="the kit's batch size (vanilla keeps flair's 32)")
     parser.add_argument("--output", type=Path, default=RESULTS / "predict_speed.json")
     args = parser.parse_args(argv)
+    code_commit = git_commit()  # now: the code may change while the benchmark runs
     if not args.model.is_file():
         print(f"error: {args.model}: no model; run benchmarks/train_speed.py first or pass --model", file=sys.stderr)
         return 2
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     write_result(
         args.output,
         {
-            "manifest": manifest(["benchmarks/predict_speed.py", *as_arguments(args)], sentences=len(tokens), tokens=token_count),
+            "manifest": manifest(["benchmarks/predict_speed.py", *as_arguments(args)], code_commit, sentences=len(tokens), tokens=token_count),
             "results": results,
         },
     )

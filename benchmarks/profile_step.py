@@ -20,10 +20,12 @@ from pathlib import Path
 
 from common import RESULTS, as_arguments, conllpp_corpus, manifest, ratio, write_result
 
+from flair_ner.manifest import git_commit
+
 EMBEDDING_LENGTH = 50 + 512 + 512
 
 
-def build_tagger(tag_names: list[str]):
+def placeholder_tagger(tag_names: list[str]):
     import torch
     from flair.data import Dictionary
     from flair.embeddings import TokenEmbeddings
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="print torch.profiler's top operators for the kit's setting")
     parser.add_argument("--output", type=Path, default=RESULTS / "profile_step.json")
     args = parser.parse_args(argv)
+    code_commit = git_commit()  # now: the code may change while the benchmark runs
 
     import torch
 
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     random.Random(0).shuffle(lengths)
     tags = sorted({label.value for s in corpus.train for label in s.get_labels("ner")})
     tag_names = ["O"] + [f"{prefix}-{tag}" for tag in tags for prefix in ("B", "I")]
-    tagger = build_tagger(tag_names)
+    tagger = placeholder_tagger(tag_names)
     tagger.train()
     optimizer = torch.optim.SGD(tagger.parameters(), lr=0.1)
     mean_length = sum(lengths) / len(lengths)
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             for batch in batches_of(lengths, 32, True, 60):
                 step(tagger, optimizer, batch, True)
         print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
-    write_result(args.output, {"manifest": manifest(["benchmarks/profile_step.py", *as_arguments(args)]), "rows": rows})
+    write_result(args.output, {"manifest": manifest(["benchmarks/profile_step.py", *as_arguments(args)], code_commit), "rows": rows})
     print(f"written: {args.output}")
     return 0
 

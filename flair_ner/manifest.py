@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -44,6 +45,11 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def machine() -> dict[str, Any]:
+    """Platform, CPU model and core count, as recorded in every manifest."""
+    return {"platform": platform.platform(), "processor": cpu_model(), "cpu_count": os.cpu_count()}
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for package in PACKAGES:
@@ -77,14 +83,12 @@ def write_manifest(
         code_commit: :func:`git_commit` taken when the run *started* (the code may change while it runs).
         run: further run facts (seed, device, storage mode, timings, ...).
     """
-    import os
-
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config,
         "git_commit": code_commit,
         "versions": versions(),
-        "machine": {"platform": platform.platform(), "processor": cpu_model(), "cpu_count": os.cpu_count()},
+        "machine": machine(),
         "data_sha256": sha256_of(data_files),
         **run,
     }
