@@ -49,7 +49,9 @@ class TrainConfig:
     precompute: bool = option(
         True, "compute the frozen embeddings once before epoch 1 (needs every embedding static); off: flair embeds in epoch 1"
     )
-    bucket_batches: bool = option(True, "mini-batches of similar-length sentences (flair's default: random batches)")
+    bucket_batches: bool = option(
+        True, "mini-batches of similar-length sentences in training and dev evaluation (flair's: random / stored order)"
+    )
     amp: Optional[bool] = option(
         None, "mixed precision in training (bfloat16 autocast on CPU); unset: on where the hardware supports it natively"
     )

@@ -258,12 +258,16 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
     from flair.models import SequenceTagger
     from flair.trainers import ModelTrainer
 
+    from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
+
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     device = choose_device(config.device)
     flair.device = torch.device(device)
     storage_mode = choose_storage_mode(config.storage_mode, device)
     corpus = limit_corpus(corpus, config.train_limit, config.eval_limit)
+    if config.bucket_batches:
+        corpus = dev_in_length_order(corpus)
 
     start_epoch, learning_rate, restore = 0, config.learning_rate, None
     state_file = output_dir / RESUME_STATE
@@ -277,8 +281,6 @@ def train_tagger(corpus, output_dir: Path, config: TrainConfig, data_dir=None) -
         tagger = build_tagger(corpus, config, data_dir)
     else:
         tagger = SequenceTagger.load(output_dir / CHECKPOINT)
-
-    from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, precompute_embeddings
 
     eta = EtaPlugin(config.max_epochs)
     started = time.monotonic()

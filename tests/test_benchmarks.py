@@ -42,6 +42,13 @@ def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path
     assert results["kit_fp32"]["sentences_identical_to_vanilla"] == 60  # the exact path keeps flair's labels
     assert 0.9 <= results["kit_bf16"]["token_tag_agreement"] <= 1.0
 
+    eval_json = tmp_path / "eval_speed.json"
+    run("eval_speed.py", "--model", str(model), "--limit", "150", "--repeats", "1", "--output", str(eval_json), env=env)
+    result = json.loads(eval_json.read_text(encoding="utf-8"))
+    assert result["same_scores"] is True  # the order changes the time, never the scores
+    assert result["results"]["length"]["padded_positions"] < result["results"]["stored"]["padded_positions"]
+    assert result["manifest"]["settings"]["sentences"] == 150
+
 
 def test_predict_speed_without_a_model_says_so(tmp_path: Path) -> None:
     result = subprocess.run(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, precompute_embeddings
+from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
 
 
 class Sized:
@@ -74,6 +74,30 @@ def test_sampler_pickles_as_its_description() -> None:
 def test_bad_batch_size() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         LengthBucketSampler(0)
+
+
+def test_dev_is_evaluated_in_length_order_with_the_same_scores(tiny_run, conllpp_slice: Path) -> None:
+    from flair.models import SequenceTagger
+
+    from flair_ner.corpus import conllpp_files, load_corpus
+
+    corpus = load_corpus(conllpp_files(conllpp_slice))
+    reordered = dev_in_length_order(corpus)
+    lengths = [len(sentence) for sentence in reordered.dev]
+    assert lengths == sorted(lengths) != [len(sentence) for sentence in corpus.dev]
+    assert sorted(map(id, reordered.dev)) == sorted(map(id, corpus.dev))
+    assert reordered.train is corpus.train and reordered.test is corpus.test
+
+    tagger = SequenceTagger.load(tiny_run.final_model)
+    stored_order = tagger.evaluate(corpus.dev, gold_label_type="ner", mini_batch_size=8)
+    length_order = tagger.evaluate(reordered.dev, gold_label_type="ner", mini_batch_size=8)
+    assert length_order.main_score == pytest.approx(stored_order.main_score)
+    assert length_order.classification_report == stored_order.classification_report
+
+    # the trainer evaluated dev in length order: flair's dev.tsv has one block per sentence
+    blocks = (tiny_run.output_dir / "dev.tsv").read_text(encoding="utf-8").strip("\n").split("\n\n")
+    written = [len(block.splitlines()) for block in blocks]
+    assert written == sorted(written) and len(written) == len(corpus.dev)
 
 
 def test_precomputed_vectors_equal_flairs_own(tiny_glove: Path, tiny_lms: dict[str, Path]) -> None:
