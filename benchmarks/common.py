@@ -22,6 +22,27 @@ WORK = REPO / "benchmarks" / "work"  # models and logs of benchmark runs (not co
 sys.path.insert(0, str(REPO))
 
 
+TRAINED_MODEL = WORK / "train_speed" / "kit" / "final-model.pt"  # what train_speed.py leaves for the other benchmarks
+
+
+def model_parser(description: str):
+    """An argument parser with the options of the benchmarks that time a trained model: --model and --repeats."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=TRAINED_MODEL, help="a trained SequenceTagger (.pt)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method, alternating; the median counts")
+    return parser
+
+
+def model_missing(model: Path) -> bool:
+    """Says so on stderr when there is no trained model to time."""
+    if model.is_file():
+        return False
+    print(f"error: {model}: no model; run benchmarks/train_speed.py first or pass --model", file=sys.stderr)
+    return True
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

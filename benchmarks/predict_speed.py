@@ -12,30 +12,23 @@ token-level tag agreement. Writes benchmarks/results/predict_speed.json.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, WORK, as_arguments, conllpp_corpus, manifest, ratio, write_result
+from common import RESULTS, as_arguments, conllpp_corpus, manifest, model_missing, model_parser, ratio, write_result
 
 from flair_ner.manifest import git_commit
 
-DEFAULT_MODEL = WORK / "train_speed" / "kit" / "final-model.pt"
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="a trained SequenceTagger (.pt)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = model_parser(__doc__)
     parser.add_argument("--limit", type=int, default=None, help="first N test sentences only")
     parser.add_argument("--batch-size", type=int, default=32, help="the kit's batch size (vanilla keeps flair's 32)")
     parser.add_argument("--output", type=Path, default=RESULTS / "predict_speed.json")
     args = parser.parse_args(argv)
     code_commit = git_commit()  # now: the code may change while the benchmark runs
-    if not args.model.is_file():
-        print(f"error: {args.model}: no model; run benchmarks/train_speed.py first or pass --model", file=sys.stderr)
+    if model_missing(args.model):
         return 2
 
     from flair.data import Sentence
