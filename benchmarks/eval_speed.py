@@ -23,6 +23,7 @@ from common import RESULTS, as_arguments, conllpp_corpus, manifest, model_missin
 
 from flair_ner.manifest import git_commit
 
+
 def padded_positions(lengths: list[int], batch_size: int) -> int:
     """Token positions the BiLSTM and CRF step through when ``lengths`` are batched in this order."""
     return sum(max(batch) * len(batch) for batch in (lengths[i : i + batch_size] for i in range(0, len(lengths), batch_size)))

@@ -21,6 +21,7 @@ from common import RESULTS, as_arguments, conllpp_corpus, manifest, model_missin
 
 from flair_ner.manifest import git_commit
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = model_parser(__doc__)
     parser.add_argument("--limit", type=int, default=None, help="first N test sentences only")
