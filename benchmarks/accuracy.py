@@ -21,8 +21,6 @@ from pathlib import Path
 
 from common import REPO, RESULTS, WORK, manifest, write_result
 
-from flair_ner.manifest import git_commit
-
 
 def run_seed(seed: int, variant: str, extra: list[str]) -> dict:
     output_dir = WORK / "accuracy" / f"{variant}-seed{seed}"
@@ -62,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transformer", default=None, help="the transformer variant, e.g. minilm (see README)")
     parser.add_argument("--output", type=Path, default=None, help="default: benchmarks/results/accuracy_<variant>.json")
     args = parser.parse_args(argv)
-    code_commit = git_commit()  # now: the code may change while the benchmark runs
 
     variant = "train+dev" if args.train_with_dev else "train"
     extra = ["--train-with-dev", "true"] if args.train_with_dev else []
@@ -81,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     command += ["--transformer", args.transformer] if args.transformer else []
     command += ["--max-epochs", str(args.max_epochs)] if args.max_epochs else []
     output = args.output or RESULTS / f"accuracy_{variant}.json"
-    write_result(output, {"manifest": manifest(command, code_commit, variant=variant), "summary": summary, "runs": runs})
+    write_result(output, {"manifest": manifest(command, variant=variant), "summary": summary, "runs": runs})
     for name in test_sets:
         stats = summary[name]
         print(f"{variant}: {name} test micro-F1 {stats['mean']:.2f} ± {stats['std']} over seeds {args.seeds}")

@@ -21,6 +21,12 @@ RESULTS = REPO / "benchmarks" / "results"
 WORK = REPO / "benchmarks" / "work"  # models and logs of benchmark runs (not committed)
 sys.path.insert(0, str(REPO))
 
+from flair_ner.manifest import git_commit  # noqa: E402 - needs the path above
+
+# Read when a benchmark starts (it imports this module first), not when it writes its results: the code may
+# change while a long benchmark runs.
+CODE_COMMIT = git_commit()
+
 
 TRAINED_MODEL = WORK / "train_speed" / "kit" / "final-model.pt"  # what train_speed.py leaves for the other benchmarks
 
@@ -86,12 +92,11 @@ def write_result(path: Path, result: dict[str, Any]) -> None:
     write_text(path, json.dumps(result, indent=2, default=str) + "\n")
 
 
-def manifest(command: list[str], code_commit: str, **settings: Any) -> dict[str, Any]:
+def manifest(command: list[str], **settings: Any) -> dict[str, Any]:
     """Machine, versions, commit and the command that reproduces the figures.
 
     Args:
         command: the script and its arguments, as run from the repository root.
-        code_commit: ``flair_ner.manifest.git_commit()`` read when the benchmark *started*.
         settings: the benchmark's own settings.
     """
     import torch
@@ -100,7 +105,7 @@ def manifest(command: list[str], code_commit: str, **settings: Any) -> dict[str,
 
     return {
         "command": " ".join(["python", *command]),
-        "git_commit": code_commit,
+        "git_commit": CODE_COMMIT,
         "machine": machine(),
         "torch_threads": torch.get_num_threads(),
         "versions": versions(),

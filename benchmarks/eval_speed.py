@@ -21,8 +21,6 @@ from pathlib import Path
 
 from common import RESULTS, as_arguments, conllpp_corpus, manifest, model_missing, model_parser, ratio, write_result
 
-from flair_ner.manifest import git_commit
-
 
 def padded_positions(lengths: list[int], batch_size: int) -> int:
     """Token positions the BiLSTM and CRF step through when ``lengths`` are batched in this order."""
@@ -35,7 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-batch-size", type=int, default=64, help="the trainer's eval_batch_size")
     parser.add_argument("--output", type=Path, default=RESULTS / "eval_speed.json")
     args = parser.parse_args(argv)
-    code_commit = git_commit()  # now: the code may change while the benchmark runs
     if model_missing(args.model):
         return 2
 
@@ -84,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     write_result(
         args.output,
         {
-            "manifest": manifest(["benchmarks/eval_speed.py", *as_arguments(args)], code_commit, sentences=len(corpus.dev), tokens=tokens),
+            "manifest": manifest(["benchmarks/eval_speed.py", *as_arguments(args)], sentences=len(corpus.dev), tokens=tokens),
             "results": results,
             "speedup": speedup,
             "same_scores": same_scores,

@@ -19,8 +19,6 @@ from pathlib import Path
 
 from common import RESULTS, as_arguments, conllpp_corpus, manifest, model_missing, model_parser, ratio, write_result
 
-from flair_ner.manifest import git_commit
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = model_parser(__doc__)
@@ -28,7 +26,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="the kit's batch size (vanilla keeps flair's 32)")
     parser.add_argument("--output", type=Path, default=RESULTS / "predict_speed.json")
     args = parser.parse_args(argv)
-    code_commit = git_commit()  # now: the code may change while the benchmark runs
     if model_missing(args.model):
         return 2
 
@@ -79,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     write_result(
         args.output,
         {
-            "manifest": manifest(["benchmarks/predict_speed.py", *as_arguments(args)], code_commit, sentences=len(tokens), tokens=token_count),
+            "manifest": manifest(["benchmarks/predict_speed.py", *as_arguments(args)], sentences=len(tokens), tokens=token_count),
             "results": results,
         },
     )

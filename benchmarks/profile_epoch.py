@@ -19,8 +19,6 @@ from pathlib import Path
 
 from common import REPO, RESULTS, manifest, write_result
 
-from flair_ner.manifest import git_commit
-
 LOOP = "train_custom"
 # stage name -> a function name (and file) that appears in the stack while that stage runs
 STAGES = {
@@ -61,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--output", type=Path, default=RESULTS / "profile_epoch.json")
     args = parser.parse_args(argv)
-    code_commit = git_commit()  # now: the code may change while the benchmark runs
 
     training = [
         sys.executable, "-m", "flair_ner", "train", "--config", "experiments/configs/conllpp.toml",
@@ -77,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     for stage, share in summary["share_percent"].items():
         print(f"{share:5.1f} %  {stage}")
     profiled = "py-spy record -r 50 --format raw -- " + " ".join(["python", *training[1:]])
-    write_result(args.output, {"manifest": manifest(["benchmarks/profile_epoch.py"], code_commit, profiled=profiled), **summary})
+    write_result(args.output, {"manifest": manifest(["benchmarks/profile_epoch.py"], profiled=profiled), **summary})
     print(f"written: {args.output}")
     return 0
 

@@ -17,15 +17,12 @@ from pathlib import Path
 
 from common import RESULTS, as_arguments, conllpp_corpus, manifest, write_result
 
-from flair_ner.manifest import git_commit
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=1600)
     parser.add_argument("--output", type=Path, default=RESULTS / "profile_phases.json")
     args = parser.parse_args(argv)
-    code_commit = git_commit()  # now: the code may change while the benchmark runs
 
     import flair
     import torch
@@ -77,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     write_result(
         args.output,
         {
-            "manifest": manifest(["benchmarks/profile_phases.py", *as_arguments(args)], code_commit),
+            "manifest": manifest(["benchmarks/profile_phases.py", *as_arguments(args)]),
             "sentences": len(sentences),
             "tokens": tokens,
             "phase_seconds": {name: round(seconds, 3) for name, seconds in phases.items()},

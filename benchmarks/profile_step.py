@@ -20,8 +20,6 @@ from pathlib import Path
 
 from common import RESULTS, as_arguments, conllpp_corpus, manifest, ratio, write_result
 
-from flair_ner.manifest import git_commit
-
 EMBEDDING_LENGTH = 50 + 512 + 512
 
 
@@ -82,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="print torch.profiler's top operators for the kit's setting")
     parser.add_argument("--output", type=Path, default=RESULTS / "profile_step.json")
     args = parser.parse_args(argv)
-    code_commit = git_commit()  # now: the code may change while the benchmark runs
 
     import torch
 
@@ -128,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             for batch in batches_of(lengths, 32, True, 60):
                 step(tagger, optimizer, batch, True)
         print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
-    write_result(args.output, {"manifest": manifest(["benchmarks/profile_step.py", *as_arguments(args)], code_commit), "rows": rows})
+    write_result(args.output, {"manifest": manifest(["benchmarks/profile_step.py", *as_arguments(args)]), "rows": rows})
     print(f"written: {args.output}")
     return 0
 

@@ -24,8 +24,6 @@ from pathlib import Path
 
 from common import RESULTS, WORK, as_arguments, conllpp_corpus, manifest, peak_rss_mb, ratio, run_child, write_result
 
-from flair_ner.manifest import git_commit
-
 SIDES = ("vanilla", "kit")
 
 
@@ -171,7 +169,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.side:
         write_result(args.result, train_side(args.side, args))
         return 0
-    code_commit = git_commit()  # now: the code may change while the benchmark runs
     passed = as_arguments(args)
     sides = {
         side: run_child(Path(__file__), [*passed, "--side", side], args.work_dir / f"{side}.json")
@@ -182,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {key: value for key, value in vars(args).items() if key not in ("side", "result")}
     write_result(
         args.output,
-        {"manifest": manifest(["benchmarks/train_speed.py", *passed], code_commit, **settings), "comparison": comparison, "sides": sides},
+        {"manifest": manifest(["benchmarks/train_speed.py", *passed], **settings), "comparison": comparison, "sides": sides},
     )
     print(f"\nwritten: {args.output}")
     return 0
