@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     from flair.training_utils import store_embeddings
 
     from flair_ner.config import TrainConfig
-    from flair_ner.train import build_tagger, compact_embeddings
+    from flair_ner.speed import compact_embeddings
+    from flair_ner.train import build_tagger
 
     corpus, _ = conllpp_corpus()
     sentences = [corpus.train[i] for i in range(args.sentences)]

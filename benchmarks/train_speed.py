@@ -37,7 +37,8 @@ def train_side(side: str, args: argparse.Namespace) -> dict:
     from flair_ner.config import TrainConfig
     from flair_ner.corpus import load_sentences
     from flair_ner.evaluate import evaluate_sentences
-    from flair_ner.train import EtaPlugin, build_tagger, limit_corpus, train_tagger
+    from flair_ner.plugins import EtaPlugin
+    from flair_ner.train import build_tagger, limit_corpus, train_tagger
 
     corpus, files = conllpp_corpus(args.data_dir)
     config = TrainConfig(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Callable, Optional, Sequence
 from flair_ner.config import ConfigError, ExperimentConfig, add_config_options, load_config, overrides_from
 from flair_ner.corpus import CorpusFormatError
 from flair_ner.download import DATA_DIR_ENV, DATASETS, MIRROR_ENV, DownloadError, fetch_dataset
+from flair_ner.interrupt import RunInterrupted
 from flair_ner.predict import PredictInputError
 from flair_ner.report import AlignmentError
 
@@ -53,9 +55,10 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from flair_ner.experiment import run_experiment
+    config = load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig))
+    from flair_ner.experiment import run_experiment  # imports flair and torch: after the config is known to be valid
 
-    run_experiment(load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig)))
+    run_experiment(config, fresh=args.fresh)
 
 
 def _pretrain_lm(args: argparse.Namespace) -> None:
@@ -141,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "CoNLL-2003 paper, and list the test sentences whose entities differ between CoNLL-2003 and CoNLL++. "
         "Writes dataset_sizes.csv and conll2003_vs_conllpp_test.csv into --output-dir.",
     )
-    config_command(
+    train = config_command(
         commands,
         "train",
         ExperimentConfig,
@@ -149,7 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the experiment: download, sanity report, train, evaluate on both test sets, plots, manifest",
         description="Run the whole experiment into --output-dir: verified download, dataset-size sanity report, "
         "BiLSTM-CRF training over GloVe + forward/backward Flair embeddings (resumes from a checkpoint in "
-        "--output-dir), evaluation on the CoNLL++ and CoNLL-2003 test sets, plots and manifest.json.",
+        "--output-dir), evaluation on the CoNLL++ and CoNLL-2003 test sets, plots and manifest.json. "
+        "Ctrl-C (or SIGTERM) stops after writing nothing half-done; the same command then resumes exactly.",
+    )
+    train.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: move whatever --output-dir holds (a finished or unfinished run) aside to "
+        "<output-dir>.old-<timestamp> first; nothing is deleted",
     )
     from flair_ner.lm import LMConfig
 
@@ -199,8 +209,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, command: Optional[str]) -> argparse.ArgumentParser:
+    for action in parser._actions:  # argparse has no public accessor for its subparsers
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """``parser.parse_args``, but an unknown option names the closest known one ("did you mean --max-epochs?")."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = _subparser(parser, getattr(args, "command", None))
+        known = [option for action in command._actions for option in action.option_strings]
+        word = unknown[0].split("=", 1)[0]
+        close = difflib.get_close_matches(word, known, n=1, cutoff=0.6) if word.startswith("-") else []
+        hint = f"; did you mean {close[0]}?" if close else ""
+        command.error(f"unrecognized argument {unknown[0]!r}{hint}")
+    return args
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(build_parser(), argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
@@ -216,6 +246,9 @@ def run_handled(work: Callable[[], object], show_traceback: bool = False) -> int
             raise
         print(f"flair-ner: error: {error}", file=sys.stderr)
         return 2
+    except RunInterrupted as interrupted:
+        print(f"flair-ner: {interrupted.message}", file=sys.stderr)
+        return interrupted.exit_code
     except KeyboardInterrupt:
         print("flair-ner: interrupted", file=sys.stderr)
         return 130

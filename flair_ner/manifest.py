@@ -81,10 +81,13 @@ def write_manifest(
         config: the run's configuration (a dataclass or a dict).
         data_files: every data file the run read; their SHA-256 is recorded.
         code_commit: :func:`git_commit` taken when the run *started* (the code may change while it runs).
-        run: further run facts (seed, device, storage mode, timings, ...).
+        run: further run facts (status, events, seed, device, storage mode, timings, ...); ``created`` keeps
+            the time the run first started.
     """
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": run.pop("created", None) or now,
+        "updated": now,
         "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config,
         "git_commit": code_commit,
         "versions": versions(),

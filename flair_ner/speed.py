@@ -23,6 +23,7 @@ import random
 import time
 from typing import Iterable, Iterator
 
+import torch
 from flair.samplers import FlairSampler
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,26 @@ def all_static(embeddings) -> bool:
     return all(getattr(part, "static_embeddings", False) for part in parts)
 
 
+def compact_embeddings(sentences) -> int:
+    """Give every stored token embedding its own memory; returns how many were copied.
+
+    flair's ``FlairEmbeddings`` store each token's vector as a view into the LM's
+    output for the whole batch (characters x sentences x hidden), and
+    ``store_embeddings(..., "cpu")`` does not copy on the CPU, so every batch's
+    full LM output stays alive: on CoNLL++ with two hidden-512 LMs that was
+    18.5 GB of resident memory instead of about 1 GB.
+    """
+    copied = 0
+    for sentence in sentences:
+        for token in sentence:
+            for name in list(token._embeddings):  # flair has no public iterator over named embeddings
+                vector = token.get_embedding([name])
+                if vector.untyped_storage().nbytes() > vector.nbytes:
+                    token.set_embedding(name, vector.clone())
+                    copied += 1
+    return copied
+
+
 def precompute_embeddings(embeddings, sentences: Iterable, batch_size: int = 64, what: str = "sentences") -> float:
     """Embed every sentence once, in batches of similar character length, and keep the vectors; returns seconds.
 
@@ -113,10 +134,6 @@ def precompute_embeddings(embeddings, sentences: Iterable, batch_size: int = 64,
         batch_size: sentences per LM batch.
         what: name for the progress log.
     """
-    import torch
-
-    from flair_ner.train import compact_embeddings
-
     started = time.monotonic()
     pending = sorted(sentences, key=lambda sentence: len(sentence.to_tokenized_string()))
     last_report = started
@@ -135,8 +152,6 @@ def precompute_embeddings(embeddings, sentences: Iterable, batch_size: int = 64,
 
 def amp_supported(device: str = "cpu") -> bool:
     """Mixed precision helps on CUDA and on CPUs with native bfloat16 (AVX512_BF16 or AMX); elsewhere it is emulated."""
-    import torch
-
     if device.startswith("cuda"):
         return True
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 
 from flair_ner.config import TrainConfig
-from flair_ner.train import CHECKPOINT, RESUME_STATE, choose_storage_mode, train_tagger
+from flair_ner.checkpoint import CHECKPOINT, load_state
+from flair_ner.train import choose_storage_mode, train_tagger
 
 
 def test_run_folder_has_models_and_logs(tiny_run) -> None:
     out = tiny_run.output_dir
-    for name in ("final-model.pt", "loss.tsv", "training.log", CHECKPOINT, RESUME_STATE):
+    for name in ("final-model.pt", "loss.tsv", "training.log", CHECKPOINT):
         assert (out / name).is_file(), name
     assert len(pd.read_csv(out / "loss.tsv", sep="\t")) == 2
     assert tiny_run.storage_mode == "cpu" and tiny_run.device == "cpu"
@@ -38,19 +39,24 @@ def test_invalid_storage_mode() -> None:
         choose_storage_mode("disk")
 
 
-def test_resume_continues_after_the_last_epoch(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
+def test_checkpoint_of_a_finished_run(tiny_run) -> None:
+    state = load_state(tiny_run.output_dir / CHECKPOINT)
+    assert state.epoch == 2 and state.finished
+    assert state.config["hidden_size"] == 32 and state.config["max_epochs"] == 2
+    assert len(state.epoch_seconds) == 2 and set(state.rng) >= {"python", "numpy", "torch"}
+    assert state.optimizer["param_groups"][0]["lr"] == 0.1
+
+
+def test_a_finished_checkpoint_trains_no_further(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
     from flair_ner.corpus import conllpp_files, load_corpus
 
     corpus = load_corpus(conllpp_files(conllpp_slice))
     config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=16, max_epochs=1, mini_batch_size=32)
     train_tagger(corpus, tmp_path, config)
-    state = json.loads((tmp_path / RESUME_STATE).read_text())
-    assert state["epoch"] == 1 and state["learning_rate"] == 0.1
-    config.max_epochs = 3
+    config.max_epochs = 3  # e.g. stopped on its minimum learning rate, then interrupted while evaluating
     result = train_tagger(corpus, tmp_path, config)
-    assert result.resumed_from_epoch == 1
-    assert pd.read_csv(tmp_path / "loss.tsv", sep="\t")["EPOCH"].tolist() == [1, 2, 3]
-    assert json.loads((tmp_path / RESUME_STATE).read_text())["epoch"] == 3
+    assert result.resumed_from_epoch == 1 and result.epochs == 1
+    assert pd.read_csv(tmp_path / "loss.tsv", sep="\t")["EPOCH"].tolist() == [1]
 
 
 def test_model_loads_with_plain_flair_in_a_fresh_process(tiny_run) -> None:
@@ -77,16 +83,16 @@ def test_resume_keeps_a_better_best_model_from_before(tmp_path: Path, conllpp_sl
     train_tagger(corpus, tmp_path, config)
     assert pd.read_csv(tmp_path / "loss.tsv", sep="\t")["DEV_F1"].iloc[-1] > 0  # so flair would save a "best" model
     # pretend the run before the interruption had reached a dev F1 that the next epoch cannot beat
-    state = json.loads((tmp_path / RESUME_STATE).read_text())
-    state["best_score"] = 0.999
-    (tmp_path / RESUME_STATE).write_text(json.dumps(state))
-    better = (tmp_path / CHECKPOINT).read_bytes()  # a real model: flair loads best-model.pt for its test pass
+    state = load_state(tmp_path / CHECKPOINT)
+    state.best_score, state.finished = 0.999, False
+    state.save(tmp_path / CHECKPOINT)
+    better = (tmp_path / "final-model.pt").read_bytes()  # a real model: flair loads best-model.pt for its test pass
     (tmp_path / "best-model.pt").write_bytes(better)
     config.max_epochs = 4
     train_tagger(corpus, tmp_path, config)
     assert pd.read_csv(tmp_path / "loss.tsv", sep="\t")["DEV_F1"].iloc[-1] > 0
     assert (tmp_path / "best-model.pt").read_bytes() == better
-    assert json.loads((tmp_path / RESUME_STATE).read_text())["best_score"] == 0.999
+    assert load_state(tmp_path / CHECKPOINT).best_score == 0.999
     assert not list(tmp_path.glob(".best-model.pt*"))
 
 
@@ -105,7 +111,7 @@ def test_compact_embeddings_frees_lm_batch_outputs(tiny_lms: dict[str, Path]) ->
     from flair.data import Sentence
     from flair.embeddings import FlairEmbeddings
 
-    from flair_ner.train import compact_embeddings
+    from flair_ner.speed import compact_embeddings
 
     sentences = [Sentence("EU rejects German call ."), Sentence("Peter Blackburn")]
     FlairEmbeddings(str(tiny_lms["forward"])).embed(sentences)

@@ -1,0 +1,97 @@
+"""The training checkpoint: everything an interrupted run needs to continue exactly as if it had not stopped.
+
+One file, ``checkpoint.pt``, written atomically after each completed epoch.
+It holds the tagger's weights, the optimizer's and the annealing scheduler's
+state, the best dev score so far, the random-number generators (Python,
+NumPy, torch) and the configuration that shaped the model. The sampler keeps
+no state of its own: each epoch's batch order is drawn from Python's ``random``
+when the epoch starts, so restoring that generator restores the order.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from flair_ner.files import atomic_path
+from flair_ner.interrupt import critical
+
+CHECKPOINT = "checkpoint.pt"
+FORMAT = 2
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read or is not the kit's; the message is one line naming the file."""
+
+
+def capture_rng() -> dict[str, Any]:
+    """The state of every random-number generator training draws from."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Put back the generators saved by :func:`capture_rng`."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@dataclass
+class TrainingState:
+    """What :data:`CHECKPOINT` holds.
+
+    Args:
+        epoch: epochs completed.
+        model: the tagger as flair saves it (``Model._get_state_dict()``), loadable with ``SequenceTagger.load``.
+        optimizer: ``optimizer.state_dict()`` (learning rate included).
+        scheduler: the annealing scheduler's counters (``AnnealOnPlateau`` has no ``state_dict``).
+        rng: :func:`capture_rng` at the end of the epoch.
+        best_score: best dev score so far (``None`` when training on train+dev).
+        epoch_seconds: wall time of each completed epoch, across resumes.
+        config: the run's configuration; a resume with a different one is refused.
+        finished: training reached its end condition (last epoch, or the learning rate fell below its minimum).
+    """
+
+    epoch: int
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    rng: dict[str, Any]
+    best_score: Optional[float] = None
+    epoch_seconds: list[float] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False
+
+    def save(self, path: Path) -> None:
+        """Write atomically; a signal during the write is held back until the file is complete."""
+        with critical(), atomic_path(path) as temporary:
+            torch.save({"format": FORMAT, **self.__dict__}, temporary, pickle_protocol=4)
+
+
+def load_state(path: Path) -> TrainingState:
+    """Read a checkpoint written by :meth:`TrainingState.save`.
+
+    Raises:
+        CheckpointError: the file is truncated, corrupt or not a checkpoint of this kit.
+    """
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises several types for a torn or foreign file
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({type(error).__name__}: {str(error)[:120]})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a checkpoint of this version of flair-ner (no format {FORMAT} marker)")
+    raw.pop("format")
+    try:
+        return TrainingState(**raw)
+    except TypeError as error:
+        raise CheckpointError(f"{path}: checkpoint lacks fields ({error})") from None

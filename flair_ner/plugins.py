@@ -1,0 +1,206 @@
+"""The kit's flair trainer plugins, one concern each (as flair's own ``flair/trainers/plugins``).
+
+- :class:`ResumePlugin`: a :class:`~flair_ner.checkpoint.TrainingState` after
+  every epoch, restored exactly when a run continues.
+- :class:`EtaPlugin`: epoch timing and an overall ETA line.
+- :class:`CompactEmbeddingsPlugin`: stored embeddings that do not pin whole LM outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from flair.trainers.plugins import TrainerPlugin
+from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
+
+from flair_ner.checkpoint import CHECKPOINT, TrainingState, capture_rng, restore_rng
+from flair_ner.speed import compact_embeddings
+
+log = logging.getLogger(__name__)
+
+BEST_MODEL = "best-model.pt"
+# AnnealOnPlateau keeps its state in these attributes and has no state_dict().
+SCHEDULER_FIELDS = ("best", "best_aux", "num_bad_epochs", "last_epoch", "cooldown_counter", "effective_patience")
+
+
+def _plain(value: Any) -> Any:
+    """A plain number (flair keeps some scores as zero-dimensional tensors)."""
+    return value if value is None or isinstance(value, (int, str)) else float(value)
+
+
+class EtaPlugin(TrainerPlugin):
+    """Times every epoch and logs epochs done, recent seconds per epoch and the estimated time left.
+
+    Args:
+        max_epochs: the run's last epoch.
+        window: how many recent epochs the estimate averages (the first one also embeds every sentence).
+        epoch_seconds: times of epochs completed before a resume, so that they carry over.
+    """
+
+    def __init__(self, max_epochs: int, window: int = 3, epoch_seconds: Optional[list[float]] = None) -> None:
+        super().__init__()
+        self.max_epochs = max_epochs
+        self.window = window
+        self.epoch_started = 0.0
+        self.epoch_seconds: list[float] = list(epoch_seconds or [])
+
+    @TrainerPlugin.hook
+    def before_training_epoch(self, epoch: int, **kw) -> None:
+        self.epoch_started = time.monotonic()
+
+    @TrainerPlugin.hook
+    def after_evaluation(self, epoch: int, **kw) -> None:
+        self.epoch_seconds.append(time.monotonic() - self.epoch_started)
+        recent = self.epoch_seconds[-self.window :]
+        mean = sum(recent) / len(recent)
+        remaining = (self.max_epochs - epoch) * mean
+        log.info(
+            "ETA: epoch %d/%d done, %.0f s/epoch lately, about %.0f min left (at most, if no early stop)",
+            epoch,
+            self.max_epochs,
+            mean,
+            remaining / 60,
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "max_epochs": self.max_epochs, "window": self.window}
+
+
+class CompactEmbeddingsPlugin(TrainerPlugin):
+    """Applies :func:`~flair_ner.speed.compact_embeddings` to each training batch and to the dev set after evaluation."""
+
+    @TrainerPlugin.hook
+    def after_training_batch(self, batch, **kw) -> None:
+        compact_embeddings(batch)
+
+    @TrainerPlugin.hook
+    def after_evaluation(self, **kw) -> None:
+        if self.corpus.dev is not None:
+            compact_embeddings(self.corpus.dev)
+
+
+class ResumePlugin(TrainerPlugin):
+    """Writes ``checkpoint.pt`` after every epoch and, in a resumed run, restores it before the first epoch.
+
+    The checkpoint is written when the next epoch starts (or when training
+    ends), after flair has saved ``best-model.pt`` and appended the epoch to
+    ``loss.tsv``, so that everything on disk belongs to the same epoch. The
+    random-number generators are captured and restored at that same point,
+    which makes the rest of a resumed run repeat the uninterrupted one.
+
+    flair keeps its best dev score in a local variable, so in a resumed run its
+    first epoch always looks best; this plugin keeps the better ``best-model.pt``
+    from before the interruption (set aside while flair writes, then put back).
+
+    Args:
+        base_path: the run folder.
+        annealing: the run's annealing plugin, whose scheduler state is saved and restored.
+        epoch_timer: the run's :class:`EtaPlugin`, whose epoch times are saved.
+        config: the run's configuration, stored in the checkpoint.
+        restore: the checkpoint to continue from, or ``None`` for a new run.
+        maximize: whether dev scores are compared (``False`` when training on train+dev).
+    """
+
+    def __init__(
+        self,
+        base_path: Path,
+        annealing: AnnealingPlugin,
+        epoch_timer: EtaPlugin,
+        config: dict[str, Any],
+        restore: Optional[TrainingState] = None,
+        maximize: bool = True,
+    ) -> None:
+        super().__init__()
+        self.base_path = Path(base_path)
+        self.annealing = annealing
+        self.epoch_timer = epoch_timer
+        self.config = config
+        self.restore = restore
+        self.maximize = maximize
+        self.best_score: Optional[float] = restore.best_score if restore else None
+        self.completed_epoch = restore.epoch if restore else 0
+        self.saved_epoch = self.completed_epoch
+        self.reached_end = restore.finished if restore else False
+        self._saved_as_finished = self.reached_end
+        self._kept: Optional[Path] = None
+
+    def _put_back_best_model(self) -> None:
+        if self._kept is not None:
+            self._kept.replace(self.base_path / BEST_MODEL)
+            self._kept = None
+
+    def state(self) -> TrainingState:
+        """The trainer's state now (call between epochs)."""
+        scheduler = self.annealing.scheduler
+        return TrainingState(
+            epoch=self.completed_epoch,
+            model=self.model._get_state_dict(),
+            optimizer=self.trainer.optimizer.state_dict(),
+            scheduler={name: _plain(getattr(scheduler, name)) for name in SCHEDULER_FIELDS},
+            rng=capture_rng(),
+            best_score=self.best_score,
+            epoch_seconds=list(self.epoch_timer.epoch_seconds),
+            config=self.config,
+            finished=self.reached_end,
+        )
+
+    def save(self) -> None:
+        """Write the checkpoint of the last completed epoch (once per epoch, and once more when training ends)."""
+        if self.completed_epoch > self.saved_epoch or (self.reached_end and not self._saved_as_finished):
+            self._saved_as_finished = self.reached_end
+            self.state().save(self.base_path / CHECKPOINT)
+            self.saved_epoch = self.completed_epoch
+
+    @TrainerPlugin.hook
+    def before_training_epoch(self, epoch: int, **kw) -> None:
+        self._put_back_best_model()
+        if self.restore is not None:
+            self.trainer.optimizer.load_state_dict(self.restore.optimizer)
+            for name, value in self.restore.scheduler.items():
+                setattr(self.annealing.scheduler, name, value)
+            self.annealing.store_learning_rate()
+            restore_rng(self.restore.rng)
+            log.info("resumed after epoch %d: optimizer, annealing, random state and best score restored", epoch - 1)
+            self.restore = None
+        else:
+            self.save()
+
+    @TrainerPlugin.hook
+    def after_evaluation(self, epoch: int, current_model_is_best: bool, validation_scores: tuple, **kw) -> None:
+        self.completed_epoch = epoch
+        score = float(validation_scores[0]) if self.maximize and validation_scores else None
+        if score is not None and current_model_is_best:
+            existing = self.base_path / BEST_MODEL
+            if self.best_score is not None and score <= self.best_score and existing.is_file():
+                # flair is about to save this epoch as best; an earlier process had a better one
+                self._kept = existing.with_name(f".{BEST_MODEL}.kept")
+                existing.replace(self._kept)
+            else:
+                self.best_score = score
+
+    @TrainerPlugin.hook
+    def after_training_loop(self, **kw) -> None:
+        self._put_back_best_model()
+        self.reached_end = True
+        self.save()
+
+    @TrainerPlugin.hook
+    def training_interrupt(self, **kw) -> None:
+        # flair dispatches this for its own stop (learning rate below the minimum: an end condition) and for a
+        # KeyboardInterrupt that got past the kit's signal handlers (not an end: the caller reports it).
+        self._put_back_best_model()
+        minimum = self.annealing.min_learning_rate
+        self.reached_end = all(lr < minimum for lr in self.annealing.current_learning_rate)
+        if self.reached_end:
+            self.save()
+
+    @TrainerPlugin.hook("_training_finally")
+    def put_back_best_model(self, **kw) -> None:
+        self._put_back_best_model()
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "base_path": str(self.base_path), "maximize": self.maximize}
+

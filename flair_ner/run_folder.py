@@ -1,0 +1,181 @@
+"""A run folder holds exactly one run: a lock while a process writes to it, and the rules for reusing it.
+
+- :func:`locked`: an exclusive ``flock`` on ``<folder>/.lock`` holding the
+  writer's pid. A second run into the folder is refused at once, naming that
+  pid; the kernel drops the lock when its holder dies, so a lock left by a
+  killed process is simply taken over (with a note).
+- :func:`check_run_folder`: what the folder already holds decides what a new
+  run may do: start (empty folder), resume (an unfinished run whose checkpoint
+  was made with the same model- and data-shaping configuration), or nothing
+  (a finished run, a different configuration, a corrupt checkpoint, files of
+  an unknown run). ``fresh=True`` moves the old contents aside first; results
+  are never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from flair_ner.checkpoint import CHECKPOINT, CheckpointError, TrainingState, load_state
+from flair_ner.manifest import MANIFEST
+
+log = logging.getLogger(__name__)
+
+LOCK = ".lock"
+# Options that decide where and how fast a run goes, not the model it makes: a resume may change them.
+NOT_SHAPING = frozenset({"output_dir", "data_dir", "mirror", "device", "storage_mode", "precompute", "eval_batch_size"})
+# Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.
+TRAINING_OUTPUTS = ("loss.tsv", "metrics.json", "final-model.pt", "best-model.pt", CHECKPOINT)
+FINISHED = "complete"
+
+
+class RunFolderError(ValueError):
+    """The output folder cannot take this run; one line saying why and what to do."""
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the folder's lock for the block (creating the folder if needed).
+
+    Raises:
+        RunFolderError: another live process holds the lock (its pid is named).
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise RunFolderError(f"output folder {folder}: cannot create its lock file ({error.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise RunFolderError(
+                f"output folder {folder} is in use by another run (pid {holder}); "
+                "wait for it to finish or choose another --output-dir"
+            ) from None
+        stale = os.pread(handle, 64, 0).decode(errors="replace").strip()
+        if stale:
+            log.warning("output folder %s: took over the lock of pid %s, which is no longer running", folder, stale)
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            # The file stays (unlinking a lock file races with a process that opened it); empty means released.
+            os.ftruncate(handle, 0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)
+
+
+def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
+    """The folder's ``manifest.json``, or ``None`` when there is none.
+
+    Raises:
+        RunFolderError: the manifest is not valid JSON.
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunFolderError(
+            f"{path}: the output folder's manifest is corrupt ({error}); pass --fresh to move the old run aside"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{path}: the output folder's manifest is not a JSON object; pass --fresh to move it aside")
+    return manifest
+
+
+def shaping_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Keys whose values differ between two configurations, leaving out those in :data:`NOT_SHAPING`."""
+    keys = (set(old) | set(new)) - NOT_SHAPING
+    return sorted(key for key in keys if old.get(key) != new.get(key))
+
+
+def move_aside(folder: Path) -> Path:
+    """Move the folder's contents (all but the lock) into a new sibling ``<name>.old-<timestamp>``; returns it."""
+    folder = Path(folder)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = folder.with_name(f"{folder.name}.old-{stamp}")
+    suffix = 1
+    while target.exists():
+        target = folder.with_name(f"{folder.name}.old-{stamp}-{suffix}")
+        suffix += 1
+    target.mkdir()
+    for entry in folder.iterdir():
+        if entry.name != LOCK:
+            shutil.move(str(entry), str(target / entry.name))
+    return target
+
+
+def _contents(folder: Path) -> list[str]:
+    return sorted(entry.name for entry in folder.iterdir() if entry.name != LOCK) if folder.is_dir() else []
+
+
+def check_run_folder(folder: Path, config: dict[str, Any], fresh: bool = False) -> Optional[TrainingState]:
+    """Decide what a run with ``config`` may do in ``folder``; call it while holding :func:`locked`.
+
+    Args:
+        folder: the output folder.
+        config: the new run's configuration (``dataclasses.asdict``).
+        fresh: move whatever the folder holds aside and start over.
+
+    Returns:
+        The checkpoint to resume from, or ``None`` to start a new run.
+
+    Raises:
+        RunFolderError: the folder holds a finished run, a run with a different
+            model- or data-shaping configuration, an unreadable checkpoint or
+            manifest, or training files without a manifest.
+    """
+    folder = Path(folder)
+    contents = _contents(folder)
+    if not contents:
+        return None
+    if fresh:
+        moved = move_aside(folder)
+        log.warning("output folder %s: moved the previous run aside to %s (--fresh)", folder, moved)
+        return None
+    manifest = read_manifest(folder)
+    if manifest is None:
+        if any(name in contents for name in TRAINING_OUTPUTS):
+            raise RunFolderError(
+                f"output folder {folder} holds training files but no {MANIFEST}; "
+                "choose another --output-dir or pass --fresh to move them aside"
+            )
+        return None  # e.g. only the sanity report's CSVs
+    status = manifest.get("status", FINISHED)  # manifests written before runs recorded a status were final
+    if status == FINISHED:
+        raise RunFolderError(
+            f"output folder {folder} holds a finished run ({MANIFEST}: created {manifest.get('created', '?')}); "
+            "choose another --output-dir or pass --fresh to move it aside"
+        )
+    if not (folder / CHECKPOINT).is_file():
+        return None  # stopped before its first epoch ended: nothing to keep
+    try:
+        state = load_state(folder / CHECKPOINT)
+    except CheckpointError as error:
+        raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
+    differing = shaping_differences(state.config, config)
+    if differing:
+        changes = ", ".join(f"{key} {state.config.get(key)!r} -> {config.get(key)!r}" for key in differing)
+        raise RunFolderError(
+            f"output folder {folder} holds an unfinished run with a different configuration ({changes}); "
+            "run it with its own configuration to resume, or pass --fresh to move it aside and start over"
+        )
+    return state
