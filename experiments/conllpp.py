@@ -2,7 +2,7 @@
 
     python experiments/conllpp.py                                          # the full default (config below)
     python experiments/conllpp.py --config experiments/configs/quick.toml  # the quick look, a few minutes
-    python experiments/conllpp.py --max-epochs 10 --seed 2 --output-dir results/seed2
+    python experiments/conllpp.py --max-epochs 10 --seed 2 --output-dir runs/seed2
 
 The same as `python -m flair_ner train --config experiments/configs/conllpp.toml ...`;
 --help lists every option.

@@ -87,7 +87,7 @@ def load_state(path: Path) -> TrainingState:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises several types for a torn or foreign file
-        raise CheckpointError(f"{path}: cannot read the checkpoint ({type(error).__name__}: {str(error)[:120]})") from None
+        raise CheckpointError(f"{path}: cannot read the checkpoint, it is truncated or corrupt ({type(error).__name__})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a checkpoint of this version of flair-ner (no format {FORMAT} marker)")
     raw.pop("format")

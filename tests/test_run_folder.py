@@ -1,0 +1,195 @@
+"""A folder holds one run, and every configuration error comes before any download or write."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from flair_ner.checkpoint import CHECKPOINT, TrainingState, capture_rng
+from flair_ner.cli import main
+from flair_ner.config import ConfigError, ExperimentConfig, load_config
+from flair_ner.run_folder import LOCK, RunFolderError, check_run_folder, locked
+
+CONFIG = {"hidden_size": 64, "seed": 1, "output_dir": "a", "device": None}
+
+
+def interrupted_run(folder: Path, config: dict = CONFIG) -> Path:
+    """A folder as an interrupted run leaves it: manifest with status interrupted, a checkpoint after epoch 1."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps({"created": "then", "status": "interrupted", "events": []}))
+    TrainingState(1, {}, {}, {}, capture_rng(), config=dict(config)).save(folder / CHECKPOINT)
+    return folder
+
+
+def one_error_line(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--embeddings", "bogus"], "option 'embeddings' must be one of auto, online, offline, got 'bogus'"),
+        (["--lms", "/nonexistent.pt"], "option 'lms' names '/nonexistent.pt', which is neither a known LM"),
+        (["--glove", "/nonexistent"], "option 'glove' is neither online, offline nor an existing vectors file"),
+        (["--hidden-size", "-5"], "option 'hidden_size' must be at least 1, got -5"),
+        (["--hidden-size", "64.7"], "option 'hidden_size' expects an integer, got '64.7'"),
+        (["--anneal-factor", "1.5"], "option 'anneal_factor' must be less than 1"),
+        (["--storage-mode", "disk"], "option 'storage_mode' must be one of none, cpu, gpu"),
+        (["--dataset", "conll2004"], "option 'dataset' must be one of conllpp, conll2003"),
+        (["--transformer", "/no/model"], "option 'transformer' is neither minilm nor an existing model folder"),
+        (["--mirror", "/no/mirror"], "option 'mirror' is neither an http(s) URL nor an existing folder"),
+    ],
+)
+def test_config_errors_come_first_and_write_nothing(tmp_path: Path, capsys, options, expected) -> None:
+    out, data = tmp_path / "out", tmp_path / "data"
+    started = time.monotonic()
+    code = main(["train", *options, "--output-dir", str(out), "--data-dir", str(data)])
+    assert code == 2
+    line = one_error_line(capsys)
+    assert line.startswith("flair-ner: error: command line: ") and expected in line, line
+    assert time.monotonic() - started < 1.0
+    assert not out.exists() and not data.exists()
+
+
+def test_cuda_without_cuda_is_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["train", "--device", "cuda", "--output-dir", str(tmp_path / "out")]) == 2
+    assert "option 'device' is 'cuda', but this machine has no CUDA device" in one_error_line(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("hidden_size = 64.7", "option 'hidden_size' expects an integer, got 64.7"),
+        ("max_epochs = true", "option 'max_epochs' expects an integer, got True"),
+        ("use_crf = 1", "option 'use_crf' expects true or false, got 1"),
+        ("glove = 50", "option 'glove' expects a string, got 50"),
+        ("max_epoch = 3", "unknown option 'max_epoch'; did you mean 'max_epochs'?"),
+        ("hidden_size = ", "cannot read the configuration"),
+    ],
+)
+def test_toml_types_are_strict(tmp_path: Path, toml: str, expected: str) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(ConfigError, match="^" + str(path).replace(".", r"\.")) as error:
+        load_config(ExperimentConfig, path)
+    assert expected in str(error.value)
+
+
+def test_a_float_option_takes_a_toml_integer(tmp_path: Path) -> None:
+    (tmp_path / "run.toml").write_text("learning_rate = 1\n")
+    assert load_config(ExperimentConfig, tmp_path / "run.toml").learning_rate == 1.0
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.toml: configuration file not found"):
+        load_config(ExperimentConfig, tmp_path / "nope.toml")
+
+
+def test_unknown_option_suggests_the_closest(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--max-epocs", "3"])
+    assert exit_.value.code == 2
+    assert "unrecognized argument '--max-epocs'; did you mean --max-epochs?" in capsys.readouterr().err
+
+
+def test_output_folder_that_is_a_file(tmp_path: Path, capsys) -> None:
+    (tmp_path / "taken").write_text("x")
+    assert main(["train", "--output-dir", str(tmp_path / "taken")]) == 2
+    line = one_error_line(capsys)
+    assert "option 'output_dir' names the output folder" in line and "which is a file, not a folder" in line
+
+
+def test_second_run_into_a_folder_is_refused_naming_the_holder(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import time\nfrom flair_ner.run_folder import locked\nwith locked({str(out)!r}):\n"
+         "    print('locked', flush=True)\n    time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main(["train", "--output-dir", str(out)]) == 2
+        line = one_error_line(capsys)
+        assert f"output folder {out} is in use by another run (pid {holder.pid})" in line
+    finally:
+        holder.kill()
+        holder.wait()
+    # the kernel released the dead holder's lock: the next run takes it over, with a note
+    with locked(out):
+        assert (out / LOCK).read_text().strip() == str(os.getpid())
+    assert (out / LOCK).read_text() == ""
+
+
+def test_stale_lock_is_taken_over_with_a_note(tmp_path: Path, caplog) -> None:
+    tmp_path.joinpath(LOCK).write_text("999999\n")
+    with locked(tmp_path):
+        pass
+    assert "took over the lock of pid 999999" in caplog.text
+
+
+def test_finished_run_is_never_appended_to(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"created": "2026-01-01", "status": "complete"}))
+    (out / "metrics.json").write_text("{}")
+    assert main(["train", "--output-dir", str(out)]) == 2
+    assert f"output folder {out} holds a finished run" in one_error_line(capsys)
+    assert sorted(p.name for p in out.iterdir()) == [LOCK, "manifest.json", "metrics.json"]
+
+
+def test_fresh_moves_the_old_run_aside(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"status": "complete"}))
+    with locked(out):
+        assert check_run_folder(out, CONFIG, fresh=True) is None
+    [old] = tmp_path.glob("run.old-*")
+    assert (old / "manifest.json").is_file() and sorted(p.name for p in out.iterdir()) == [LOCK]
+
+
+def test_resume_with_a_different_config_is_refused(tmp_path: Path) -> None:
+    out = interrupted_run(tmp_path / "run")
+    with pytest.raises(RunFolderError, match=r"different configuration \(hidden_size 64 -> 128, seed 1 -> 2\)"):
+        check_run_folder(out, {**CONFIG, "hidden_size": 128, "seed": 2})
+    # where the run writes and on which device does not shape the model
+    state = check_run_folder(out, {**CONFIG, "output_dir": "b", "device": "cpu"})
+    assert state is not None and state.epoch == 1
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_checkpoint_is_one_line_offering_fresh(tmp_path: Path, damage: str) -> None:
+    out = interrupted_run(tmp_path / "run")
+    data = (out / CHECKPOINT).read_bytes()
+    (out / CHECKPOINT).write_bytes(data[: len(data) // 2] if damage == "truncate" else b"not a checkpoint")
+    with pytest.raises(RunFolderError) as error:
+        check_run_folder(out, CONFIG)
+    message = str(error.value)
+    assert message.startswith(f"{out / CHECKPOINT}: cannot read the checkpoint") and "--fresh" in message
+    assert "\n" not in message
+
+
+def test_corrupt_manifest_is_one_line(tmp_path: Path) -> None:
+    out = interrupted_run(tmp_path / "run")
+    (out / "manifest.json").write_text('{"status": "interr')
+    with pytest.raises(RunFolderError, match=r"manifest.json: the output folder's manifest is corrupt .*--fresh"):
+        check_run_folder(out, CONFIG)
+
+
+def test_training_files_without_a_manifest_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "loss.tsv").write_text("EPOCH\n1\n")
+    with pytest.raises(RunFolderError, match="holds training files but no manifest.json"):
+        check_run_folder(tmp_path, CONFIG)
+    (tmp_path / "loss.tsv").unlink()
+    (tmp_path / "dataset_sizes.csv").write_text("x")  # what `report` writes: fine to start in
+    assert check_run_folder(tmp_path, CONFIG) is None
