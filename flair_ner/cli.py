@@ -11,7 +11,15 @@ from typing import Callable, Optional, Sequence
 
 from flair_ner.config import ConfigError, ExperimentConfig, add_config_options, load_config, overrides_from
 from flair_ner.corpus import CorpusFormatError
-from flair_ner.download import DATA_DIR_ENV, DATASETS, MIRROR_ENV, DownloadError, fetch_dataset
+from flair_ner.download import (
+    DATA_DIR_ENV,
+    DATASETS,
+    DEADLINE_ENV,
+    DEFAULT_DEADLINE,
+    MIRROR_ENV,
+    DownloadError,
+    fetch_dataset,
+)
 from flair_ner.interrupt import RunInterrupted
 from flair_ner.predict import PredictInputError
 from flair_ner.report import AlignmentError
@@ -42,7 +50,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 
 def _download(args: argparse.Namespace) -> None:
     for name in args.datasets or list(DATASETS):
-        paths = fetch_dataset(name, args.data_dir, args.mirror)
+        paths = fetch_dataset(name, args.data_dir, args.mirror, args.deadline)
         folder = next(iter(paths.values())).parent
         print(f"{name}: {len(paths)} files verified in {folder}")
 
@@ -132,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         + " (default: all)",
     )
     add_data_options(download)
+    download.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"overall time one file may take (default: ${DEADLINE_ENV}, else {DEFAULT_DEADLINE:g})",
+    )
     download.set_defaults(handler=_download)
 
     config_command(

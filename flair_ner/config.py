@@ -151,6 +151,9 @@ class ExperimentConfig(TrainConfig):
     mirror: Optional[str] = option(
         None, "local folder or http(s) URL laid out as <mirror>/<dataset>/<file>; unset: $FLAIR_NER_MIRROR, else upstream"
     )
+    download_deadline: Optional[float] = option(
+        None, "seconds one data file's download may take in all; unset: $FLAIR_NER_DOWNLOAD_DEADLINE, else 900", above=0
+    )
     output_dir: str = option("runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest")
 
     def problems(self) -> Iterator[tuple[str, str]]:

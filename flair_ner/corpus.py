@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from flair_ner.files import decode_utf8
+from flair_ner.files import UTF8_SIG, decode_utf8
 
 DOCSTART = "-DOCSTART-"
 TAG_SCHEMES = ("iob1", "iob2", "bioes")
@@ -238,6 +238,7 @@ def load_corpus(files: CorpusFiles, keep_docstart: bool = False):
         document_separator_token=DOCSTART,
         banned_sentences=None if keep_docstart else [DOCSTART],
         in_memory=True,
+        encoding=UTF8_SIG,
     )
 
 
@@ -245,13 +246,13 @@ def load_corpus(files: CorpusFiles, keep_docstart: bool = False):
 KNOWN_LAYOUTS = {"conllpp": conllpp_files, "conll2003": conll2003_files}
 
 
-def fetch_corpus_files(dataset: str, data_dir=None, mirror=None) -> CorpusFiles:
+def fetch_corpus_files(dataset: str, data_dir=None, mirror=None, deadline: Optional[float] = None) -> CorpusFiles:
     """Fetch a known column data set (verified, see ``flair_ner.download``) and describe its files."""
     from flair_ner.download import fetch_dataset
 
     if dataset not in KNOWN_LAYOUTS:
         raise ValueError(f"no column layout known for data set {dataset!r}; known: {', '.join(KNOWN_LAYOUTS)}")
-    paths = fetch_dataset(dataset, data_dir, mirror)
+    paths = fetch_dataset(dataset, data_dir, mirror, deadline)
     return KNOWN_LAYOUTS[dataset](next(iter(paths.values())).parent)
 
 
@@ -262,6 +263,10 @@ def load_sentences(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -
     path = Path(path)
     read_blocks(path, fmt)
     dataset = ColumnDataset(
-        path, column_name_map=fmt.column_map, banned_sentences=[DOCSTART], document_separator_token=DOCSTART
+        path,
+        column_name_map=fmt.column_map,
+        banned_sentences=[DOCSTART],
+        document_separator_token=DOCSTART,
+        encoding=UTF8_SIG,
     )
     return list(dataset)

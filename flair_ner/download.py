@@ -10,17 +10,20 @@ replaces every upstream URL and goes through the same checks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 import pooch
+import requests
 
 from flair_ner.files import one_line
 
@@ -33,6 +36,12 @@ DEFAULT_DATA_DIR = Path("data")
 # Connect fast, read patiently: a dead network must fail within seconds, a slow
 # one may still deliver a large file.
 HTTP_TIMEOUT = (10, 120)
+# Overall wall time one file may take (seconds): a server that trickles bytes
+# never trips the per-read timeout above. $FLAIR_NER_DOWNLOAD_DEADLINE overrides it.
+DEADLINE_ENV = "FLAIR_NER_DOWNLOAD_DEADLINE"
+DEFAULT_DEADLINE = 900.0
+# Scratch folders of transfers in progress, inside the data set's folder: <prefix><pid>-<random>.
+SCRATCH_PREFIX = ".download-"
 # How many times a failed or corrupted transfer is tried again before giving up.
 RETRIES = 1
 
@@ -43,6 +52,58 @@ _REUTERS_TARBALL = "https://kdd.ics.uci.edu/databases/reuters21578/reuters21578.
 
 class DownloadError(RuntimeError):
     """A file could not be fetched or did not match its pinned digest."""
+
+
+class DeadlineExceeded(RuntimeError):
+    """A transfer ran past its overall deadline (not retried: a retry would double the wait)."""
+
+
+class DeadlineDownloader:
+    """A pooch downloader over HTTP(S) with an overall deadline per file, on top of the per-read timeout.
+
+    Data are read as they arrive (``read1``), so the deadline is checked
+    whenever bytes come in; a server that sends nothing at all is cut by the
+    read timeout.
+
+    Args:
+        deadline: seconds the whole transfer may take.
+        timeout: ``(connect, read)`` timeouts in seconds for requests.
+    """
+
+    def __init__(self, deadline: float, timeout: tuple[float, float] = HTTP_TIMEOUT) -> None:
+        self.deadline = deadline
+        self.timeout = timeout
+
+    def __call__(self, url: str, output_file: Union[str, object], pooch_object: object = None) -> None:
+        stop_at = time.monotonic() + self.deadline
+        with requests.get(url, stream=True, timeout=self.timeout) as response:
+            response.raise_for_status()
+            with contextlib.ExitStack() as stack:
+                handle = (
+                    stack.enter_context(open(output_file, "wb"))
+                    if isinstance(output_file, (str, Path))
+                    else output_file
+                )
+                while chunk := response.raw.read1(1 << 16, decode_content=True):
+                    handle.write(chunk)
+                    if time.monotonic() > stop_at:
+                        raise DeadlineExceeded(f"gave up after the {self.deadline:g} s deadline (${DEADLINE_ENV})")
+
+
+def resolve_deadline(deadline: Optional[float] = None) -> float:
+    """The per-file deadline: the argument, else ``$FLAIR_NER_DOWNLOAD_DEADLINE``, else :data:`DEFAULT_DEADLINE`."""
+    if deadline is not None:
+        return float(deadline)
+    text = os.environ.get(DEADLINE_ENV)
+    if not text:
+        return DEFAULT_DEADLINE
+    try:
+        value = float(text)
+    except ValueError:
+        raise DownloadError(f"${DEADLINE_ENV} must be a number of seconds, not {text!r}") from None
+    if value <= 0:
+        raise DownloadError(f"${DEADLINE_ENV} must be positive, not {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -195,34 +256,60 @@ def _copy_local(url: str, output_file: Union[str, object], pooch_object: object 
             shutil.copyfileobj(handle, output_file)
 
 
-def _fetch_one(url: str, data_file: DataFile, folder: Path) -> Path:
-    """Fetch ``url`` into ``folder/data_file.name`` unless a verified copy is there.
+@contextlib.contextmanager
+def scratch_folder(folder: Path) -> Iterator[Path]:
+    """A private folder inside ``folder`` for one transfer, removed whatever happens (left-overs of killed
+    processes are removed by the next fetch, see :func:`remove_stale_scratch`)."""
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=folder) as scratch:
+        yield Path(scratch)
 
-    pooch writes to a temporary file beside the target and renames it only
-    after the digest matched, so an interrupted or corrupted transfer never
-    leaves a file under its final name.
-    """
-    downloader = _copy_local if not _is_url(url) else pooch.HTTPDownloader(timeout=HTTP_TIMEOUT, progressbar=False)
-    fetcher = pooch.create(
-        path=folder,
-        base_url="",
-        registry={data_file.name: f"sha256:{data_file.sha256}"},
-        urls={data_file.name: url},
-        retry_if_failed=RETRIES,
-    )
+
+def remove_stale_scratch(folder: Path) -> None:
+    """Remove scratch folders whose process is gone (killed mid-transfer), so no partial file stays behind."""
+    for entry in folder.glob(f"{SCRATCH_PREFIX}*"):
+        pid = entry.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
     try:
-        return Path(fetcher.fetch(data_file.name, downloader=downloader))
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fetch_one(url: str, data_file: DataFile, folder: Path, deadline: float) -> Path:
+    """Fetch ``url`` into ``folder/data_file.name``, verified.
+
+    pooch fetches into a private scratch folder and the file is renamed into
+    place only after its digest matched, so a failed, interrupted or corrupted
+    transfer leaves nothing behind, under the final name or any other.
+    """
+    downloader = _copy_local if not _is_url(url) else DeadlineDownloader(deadline)
+    try:
+        with scratch_folder(folder) as scratch:
+            fetcher = pooch.create(
+                path=scratch,
+                base_url="",
+                registry={data_file.name: f"sha256:{data_file.sha256}"},
+                urls={data_file.name: url},
+                retry_if_failed=RETRIES,
+            )
+            fetched = Path(fetcher.fetch(data_file.name, downloader=downloader))
+            os.replace(fetched, folder / data_file.name)
+            return folder / data_file.name
     except ValueError as error:  # pooch's digest mismatch
         actual = _digest_from_pooch_error(str(error))
         raise DownloadError(
             f"{data_file.name}: SHA-256 mismatch for {url}: expected {data_file.sha256}, got {actual}; "
             "the corrupted copy was removed"
         ) from None
-    except Exception as error:  # network, HTTP status, missing mirror file
-        raise DownloadError(
-            f"{data_file.name}: could not fetch {url} ({_one_line(error)}); "
-            f"no network? set a mirror with --mirror PATH_OR_URL or ${MIRROR_ENV}"
-        ) from None
+    except Exception as error:  # network, HTTP status, deadline, missing mirror file
+        raise DownloadError(f"{data_file.name}: could not fetch {url} ({_one_line(error)})") from None
 
 
 def _digest_from_pooch_error(message: str) -> str:
@@ -239,24 +326,17 @@ def _is_verified(path: Path, data_file: DataFile) -> bool:
     return path.is_file() and pooch.file_hash(str(path), alg="sha256") == data_file.sha256
 
 
-def _fetch_from_archive(dataset: Dataset, missing: list[DataFile], folder: Path) -> None:
+def _fetch_from_archive(dataset: Dataset, missing: list[DataFile], folder: Path, deadline: float) -> None:
     """Download the data set's tarball and extract the missing files, verified one by one."""
     assert dataset.archive_url is not None
-    archive_dir = folder / ".archive"
-    try:
-        archive = pooch.retrieve(
-            dataset.archive_url,
-            known_hash=None,
-            path=archive_dir,
-            downloader=pooch.HTTPDownloader(timeout=HTTP_TIMEOUT, progressbar=False),
-        )
-    except Exception as error:
-        raise DownloadError(
-            f"{dataset.name}: could not fetch {dataset.archive_url} ({_one_line(error)}); "
-            f"no network? set a mirror with --mirror PATH_OR_URL or ${MIRROR_ENV}"
-        ) from None
-    extract_archive_members(Path(archive), missing, folder)
-    shutil.rmtree(archive_dir, ignore_errors=True)
+    with scratch_folder(folder) as scratch:
+        try:
+            archive = pooch.retrieve(
+                dataset.archive_url, known_hash=None, path=scratch, downloader=DeadlineDownloader(deadline)
+            )
+        except Exception as error:
+            raise DownloadError(f"{dataset.name}: could not fetch {dataset.archive_url} ({_one_line(error)})") from None
+        extract_archive_members(Path(archive), missing, folder)
 
 
 def extract_archive_members(archive: Path, wanted: list[DataFile], folder: Path) -> None:
@@ -292,6 +372,7 @@ def fetch_dataset(
     name: str,
     data_dir: Union[str, Path, None] = None,
     mirror: Union[str, Path, None] = None,
+    deadline: Optional[float] = None,
 ) -> dict[str, Path]:
     """Make every file of data set ``name`` present and verified in the cache.
 
@@ -300,22 +381,26 @@ def fetch_dataset(
         data_dir: cache folder; default ``$FLAIR_NER_DATA`` or ``data/``.
         mirror: local folder or http(s) base URL laid out as ``<mirror>/<dataset>/<file>``;
             default ``$FLAIR_NER_MIRROR``, else the upstream URLs.
+        deadline: seconds one file's transfer may take; default ``$FLAIR_NER_DOWNLOAD_DEADLINE`` or 900.
 
     Returns:
         File name -> path of the verified file in the cache.
 
     Raises:
-        DownloadError: a file could not be fetched or did not match its digest
-            (the message is one line naming the file and the URL).
+        DownloadError: after trying every file, one line naming each file that could not be
+            fetched or did not match its digest, with its URL; a mirror is suggested only when none was set.
     """
     if name not in DATASETS:
         raise DownloadError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
     dataset = DATASETS[name]
     folder = resolve_data_dir(data_dir) / dataset.name
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_scratch(folder)
     source = resolve_mirror(mirror)
+    seconds = resolve_deadline(deadline)
 
     paths: dict[str, Path] = {}
+    failures: list[str] = []
     from_archive: list[DataFile] = []
     for data_file in dataset.files:
         target = folder / data_file.name
@@ -337,11 +422,21 @@ def fetch_dataset(
         else:
             from_archive.append(data_file)
             continue
-        paths[data_file.name] = _fetch_one(url, data_file, folder)
+        try:  # every file is tried, so that one report names everything that is missing
+            paths[data_file.name] = _fetch_one(url, data_file, folder, seconds)
+        except DownloadError as error:
+            failures.append(str(error))
 
     if from_archive:
-        _fetch_from_archive(dataset, from_archive, folder)
-        paths.update({data_file.name: folder / data_file.name for data_file in from_archive})
+        try:
+            _fetch_from_archive(dataset, from_archive, folder, seconds)
+            paths.update({data_file.name: folder / data_file.name for data_file in from_archive})
+        except DownloadError as error:
+            failures.append(str(error))
+    if failures:
+        hint = "" if source is not None else f"; no network? set a mirror with --mirror PATH_OR_URL or ${MIRROR_ENV}"
+        count = f" ({len(failures)} of {len(dataset.files)} files of {dataset.name} failed)" if len(failures) > 1 else ""
+        raise DownloadError("; ".join(failures) + count + hint)
     return {data_file.name: paths[data_file.name] for data_file in dataset.files}
 
 

@@ -36,8 +36,11 @@ STEPS = 5
 
 def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, Optional[CorpusFiles]]:
     """The corpus and, if configured, the original release whose test set is compared and evaluated too."""
-    files = fetch_corpus_files(config.dataset, config.data_dir, config.mirror)
-    original = fetch_corpus_files(config.compare_with, config.data_dir, config.mirror) if config.compare_with else None
+    deadline = config.download_deadline
+    files = fetch_corpus_files(config.dataset, config.data_dir, config.mirror, deadline)
+    original = (
+        fetch_corpus_files(config.compare_with, config.data_dir, config.mirror, deadline) if config.compare_with else None
+    )
     return files, original
 
 

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator, Union
+
+log = logging.getLogger(__name__)
+
+BOM = b"\xef\xbb\xbf"
+# Inputs whose byte-order mark was reported already (corpus files are read more than once per run).
+_reported_bom: set[str] = set()
+# How flair is told to read column files: "utf-8-sig" is UTF-8 that drops a leading byte-order mark.
+UTF8_SIG = "utf-8-sig"
 
 
 @contextlib.contextmanager
@@ -40,7 +49,17 @@ def write_csv(path: Union[str, Path], frame, sep: str = ",") -> Path:
 
 
 def decode_utf8(data: bytes, name: str, error: type[Exception], hint: str = "") -> str:
-    """``data`` as UTF-8 text; bytes that are not raise ``error`` naming ``name:line`` and the byte."""
+    """``data`` as UTF-8 text; bytes that are not raise ``error`` naming ``name:line`` and the byte.
+
+    A UTF-8 byte-order mark at the start (Windows editors write one) is
+    removed, with one warning per input: left in, it would glue itself to the
+    first token (``\ufeffEU``) or hide a ``-DOCSTART-`` line.
+    """
+    if data.startswith(BOM):
+        if name not in _reported_bom:
+            _reported_bom.add(name)
+            log.warning("%s: removed the UTF-8 byte-order mark at the start of the file", name)
+        data = data[len(BOM) :]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as problem:

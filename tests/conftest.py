@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -37,7 +38,8 @@ class _MirrorHandler(http.server.BaseHTTPRequestHandler):
     """Serves ``/<mode>/<dataset>/<file>`` from the mirror.
 
     Modes: ``good`` (the file), ``corrupt`` (one byte changed), ``truncated``
-    (the full Content-Length announced, half the body sent, connection closed);
+    (the full Content-Length announced, half the body sent, connection closed),
+    ``trickle`` (one byte every 0.2 s: never trips a per-read timeout);
     anything else is a 404.
     """
 
@@ -47,7 +49,7 @@ class _MirrorHandler(http.server.BaseHTTPRequestHandler):
         parts = self.path.strip("/").split("/", 1)
         source = self.root / parts[1] if len(parts) == 2 else None
         mode = parts[0]
-        if source is None or not source.is_file() or mode not in ("good", "corrupt", "truncated"):
+        if source is None or not source.is_file() or mode not in ("good", "corrupt", "truncated", "trickle"):
             self.send_error(404, "not found")
             return
         body = source.read_bytes()
@@ -56,6 +58,16 @@ class _MirrorHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if mode == "trickle":
+            try:
+                for byte in body[:200]:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:  # the client gave up
+                pass
+            self.close_connection = True
+            return
         self.wfile.write(body if mode != "truncated" else body[: len(body) // 2])
         self.wfile.flush()
         self.close_connection = True

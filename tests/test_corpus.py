@@ -17,6 +17,7 @@ from flair_ner.corpus import (
     entity_spans,
     iter_sentences,
     load_corpus,
+    load_sentences,
     read_blocks,
 )
 
@@ -156,3 +157,22 @@ def test_known_layouts(mirror: Path) -> None:
     assert conllpp_files(mirror / "conllpp").format.tag_scheme == "iob2"
     assert conll2003_files(mirror / "conll2003").format.tag_scheme == "iob1"
     assert all(path.is_file() for path in conll2003_files(mirror / "conll2003").paths().values())
+
+
+def test_byte_order_mark_is_stripped_and_reported_once(tmp_path: Path, mirror: Path, caplog) -> None:
+    folder = tmp_path / "bom"
+    folder.mkdir()
+    for split in ("train", "dev", "test"):
+        _slice(mirror / "conllpp" / "conllpp_train.txt", folder / f"{split}.txt", set(range(5)))
+        data = (folder / f"{split}.txt").read_bytes()
+        assert data.startswith(b"-DOCSTART-")
+        (folder / f"{split}.txt").write_bytes(b"\xef\xbb\xbf" + data)
+    files = CorpusFiles(folder, "train.txt", "dev.txt", "test.txt")
+    blocks = read_blocks(folder / "train.txt")
+    assert blocks[0].is_docstart and blocks[1].tokens[0] == "EU"
+    corpus = load_corpus(files)
+    assert len(corpus.train) == 5  # -DOCSTART- is not read as a sentence
+    assert corpus.train[0][0].text == "EU"
+    assert [s[0].text for s in load_sentences(folder / "test.txt")][0] == "EU"
+    warnings = [r.getMessage() for r in caplog.records if "byte-order mark" in r.getMessage()]
+    assert sorted(warnings) == sorted(f"{folder / f'{split}.txt'}: removed the UTF-8 byte-order mark at the start of the file" for split in ("train", "dev", "test"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import socket
+import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -79,12 +81,45 @@ def test_truncated_transfer_leaves_nothing_under_the_final_name(tmp_path: Path, 
     assert list((tmp_path / "conllpp").iterdir()) == []
 
 
-def test_404_names_file_url_and_mirror_hint(tmp_path: Path, http_mirror: str) -> None:
+def test_404_names_every_file_and_no_mirror_hint_when_a_mirror_is_set(tmp_path: Path, http_mirror: str) -> None:
     with pytest.raises(DownloadError) as caught:
         fetch_dataset("conllpp", tmp_path, f"{http_mirror}/missing")
     message = str(caught.value)
-    assert f"{http_mirror}/missing/conllpp/conllpp_train.txt" in message
-    assert "404" in message and "--mirror" in message and "\n" not in message
+    for name in ("conllpp_train.txt", "conllpp_dev.txt", "conllpp_test.txt"):  # all tried, all named
+        assert f"{http_mirror}/missing/conllpp/{name}" in message
+    assert "(3 of 3 files of conllpp failed)" in message
+    assert "404" in message and "--mirror" not in message and "\n" not in message
+    assert leftovers(tmp_path / "conllpp") == []
+
+
+def test_one_failing_file_does_not_stop_the_others(tmp_path: Path, mirror: Path) -> None:
+    partial = tmp_path / "mirror" / "conllpp"
+    partial.mkdir(parents=True)
+    for name in ("conllpp_dev.txt", "conllpp_test.txt"):
+        (partial / name).write_bytes((mirror / "conllpp" / name).read_bytes())
+    with pytest.raises(DownloadError, match=r"^conllpp_train.txt: could not fetch .*no such file in the mirror") as caught:
+        fetch_dataset("conllpp", tmp_path / "cache", tmp_path / "mirror")
+    assert "conllpp_dev.txt" not in str(caught.value)
+    assert sorted(p.name for p in (tmp_path / "cache" / "conllpp").iterdir()) == ["conllpp_dev.txt", "conllpp_test.txt"]
+
+
+def test_trickling_server_hits_the_overall_deadline(tmp_path: Path, http_mirror: str, monkeypatch) -> None:
+    monkeypatch.setenv("FLAIR_NER_DOWNLOAD_DEADLINE", "1")
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=r"conllpp_train.txt: could not fetch .*gave up after the 1 s deadline"):
+        fetch_dataset("conllpp", tmp_path, f"{http_mirror}/trickle")
+    assert time.monotonic() - started < 3 * 2  # three files, each cut at ~1 s (0.2 s per byte)
+    assert leftovers(tmp_path / "conllpp") == [] and list((tmp_path / "conllpp").iterdir()) == []
+
+
+def test_scratch_of_a_killed_download_is_removed(tmp_path: Path, mirror: Path) -> None:
+    folder = tmp_path / "cache" / "conllpp"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = folder / f".download-{dead.stdout.strip()}-abc"
+    stale.mkdir(parents=True)
+    (stale / "tmpxyz").write_bytes(b"")
+    fetch_dataset("conllpp", tmp_path / "cache", mirror)
+    assert not stale.exists()
 
 
 def test_missing_file_in_local_mirror(tmp_path: Path) -> None:

@@ -42,6 +42,18 @@ def test_text_to_jsonl(tagger) -> None:
             assert entity["type"] in {"PER", "LOC", "ORG", "MISC"} and 0 <= entity["confidence"] <= 1
 
 
+@pytest.mark.parametrize("input_format", ["text", "jsonl", "conll"])
+def test_byte_order_mark_is_not_part_of_the_first_token(tagger, input_format: str) -> None:
+    data = {
+        "text": "EU rejects German call .\n",
+        "jsonl": '{"text": "EU rejects German call ."}\n',
+        "conll": "EU\nrejects\nGerman\ncall\n.\n",
+    }[input_format]
+    with_bom = run(tagger, b"\xef\xbb\xbf" + data.encode("utf-8"), input_format, "jsonl")
+    assert with_bom == run(tagger, data, input_format, "jsonl")
+    assert json.loads(with_bom.splitlines()[0])["tokens"][0] == "EU"
+
+
 def test_conll_in_conll_out_keeps_columns(tagger, conllpp_slice: Path) -> None:
     data = (conllpp_slice / "conllpp_test.txt").read_text()
     lines = run(tagger, data, "conll", "conll").splitlines()
