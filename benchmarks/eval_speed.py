@@ -1,7 +1,7 @@
 """Dev evaluation inside training: flair's ``tagger.evaluate`` over CoNLL++ dev in stored order against length order.
 
     python benchmarks/eval_speed.py            # the model from train_speed.py, about 2 minutes
-    python benchmarks/eval_speed.py --model results/conllpp/best-model.pt
+    python benchmarks/eval_speed.py --model runs/conllpp/best-model.pt
 
 flair's trainer evaluates the dev split after every epoch (28 % of a kit epoch in profile_epoch.py),
 cutting it into consecutive batches in the order it is stored; the kit hands it the dev split in length

@@ -1,7 +1,7 @@
 """Prediction speed: the kit's predict path against flair's ``tagger.predict``, same model, same sentences.
 
     python benchmarks/predict_speed.py            # CoNLL++ test (3,453 sentences), the model from train_speed.py
-    python benchmarks/predict_speed.py --model results/conllpp/final-model.pt --repeats 5
+    python benchmarks/predict_speed.py --model runs/conllpp/final-model.pt --repeats 5
 
 Vanilla = ``tagger.predict(sentences)`` with flair's defaults (batch 32, sorted by token count, fp32).
 Kit fp32 = ``flair_ner.predict.predict_sentences`` (batches of similar character length, fp32); kit bf16 =

@@ -78,18 +78,28 @@ class TrainingState:
             torch.save({"format": FORMAT, **self.__dict__}, temporary, pickle_protocol=4)
 
 
+def read_checkpoint_file(path: Path, marker: Any) -> dict[str, Any]:
+    """A checkpoint dictionary whose ``format`` is ``marker``, read on the CPU.
+
+    Raises:
+        CheckpointError: the file is truncated, corrupt or not a checkpoint of this kit (one line naming it).
+    """
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises several types for a torn or foreign file
+        raise CheckpointError(f"{path}: cannot read the checkpoint, it is truncated or corrupt ({type(error).__name__})") from None
+    if not isinstance(raw, dict) or raw.get("format") != marker:
+        raise CheckpointError(f"{path}: not a checkpoint of this version of flair-ner (no format {marker} marker)")
+    return raw
+
+
 def load_state(path: Path) -> TrainingState:
     """Read a checkpoint written by :meth:`TrainingState.save`.
 
     Raises:
         CheckpointError: the file is truncated, corrupt or not a checkpoint of this kit.
     """
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # torch raises several types for a torn or foreign file
-        raise CheckpointError(f"{path}: cannot read the checkpoint, it is truncated or corrupt ({type(error).__name__})") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a checkpoint of this version of flair-ner (no format {FORMAT} marker)")
+    raw = read_checkpoint_file(path, FORMAT)
     raw.pop("format")
     try:
         return TrainingState(**raw)

@@ -81,7 +81,7 @@ def _pretrain_lm(args: argparse.Namespace) -> None:
         return
     prepare_reuters_corpus(config.corpus_dir, config.data_dir, config.mirror, config.corpus_seed)
     record_command(Path(config.output_dir), ["python", *sys.argv])
-    print(train_lm(config).to_string(index=False))
+    print(train_lm(config, fresh=args.fresh).to_string(index=False))
 
 
 def _flair_logs_to_stderr() -> None:
@@ -185,10 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
         _pretrain_lm,
         help="pretrain a forward or backward character LM on Reuters-21578",
         description="Build the Reuters-21578 LM corpus once, then train a Flair character LM with flair's "
-        "LanguageModelTrainer. Running it again resumes from the last checkpoint. --ship copies the best model "
+        "LanguageModelTrainer. Ctrl-C (or SIGTERM) stops it; running it again resumes exactly where it stopped. --ship copies the best model "
         "into flair_ner/resources/lm/reuters-<direction>/ with its MODEL_CARD.md instead of training.",
     )
     pretrain.add_argument("--ship", action="store_true", help="ship the trained LM into the package (no training)")
+    pretrain.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: move what --output-dir holds aside to <output-dir>.old-<timestamp> first",
+    )
 
     predict = commands.add_parser(
         "predict",

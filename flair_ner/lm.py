@@ -5,8 +5,11 @@ What the kit adds around flair's trainer:
 * a character dictionary built from the LM's own training text (never flair's
   downloaded ``common-chars``);
 * a wall-time budget, checked between training splits, after flair has
-  validated and checkpointed the previous split;
-* resuming from flair's ``checkpoint.pt`` at the split where it stopped;
+  validated the previous split;
+* a complete checkpoint between splits (weights, optimizer, the learning-rate
+  scheduler flair does not save, best loss, random state, split order), from
+  which an interrupted run continues exactly (:class:`_ResumableSplits`);
+* honest interrupts: SIGINT/SIGTERM stop without a final evaluation (:mod:`flair_ner.interrupt`);
 * a TSV of validation loss, perplexity and bits per character after every
   split, and the best model's loss on valid and test.
 """
@@ -14,18 +17,29 @@ What the kit adds around flair's trainer:
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import math
+import random
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import flair
 import pandas as pd
+import torch
+from flair.data import Dictionary
+from flair.models import LanguageModel
+from flair.trainers import language_model_trainer as lm_trainer_module
+from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
 
+from flair_ner.checkpoint import CheckpointError, capture_rng, read_checkpoint_file, restore_rng
 from flair_ner.config import option
-from flair_ner.files import write_csv
+from flair_ner.files import atomic_path, write_csv, write_text
+from flair_ner.interrupt import RunInterrupted, critical, interruptible
+from flair_ner.run_folder import LOCK, RunFolderError, locked, move_aside, shaping_differences
 
 log = logging.getLogger(__name__)
 
@@ -40,37 +54,33 @@ DICTIONARY = "char_dictionary.pkl"
 class LMConfig:
     """A character LM and how to train it (``python experiments/pretrain_lm.py``)."""
 
-    direction: str = option("forward", "forward or backward")
+    direction: str = option("forward", "forward or backward", choices=("forward", "backward"))
     corpus_dir: str = option("data/lm/reuters", "flair TextCorpus folder (train/, valid.txt, test.txt)")
     output_dir: Optional[str] = option(None, "where checkpoints, best-lm.pt and the logs go; unset: data/lm/reuters-<direction>")
-    hidden_size: int = option(512, "LSTM hidden size (512 keeps the model file near 6 MB)")
-    nlayers: int = option(1, "LSTM layers")
-    embedding_size: int = option(100, "character embedding size")
-    dropout: float = option(0.1, "dropout on the LSTM output")
-    sequence_length: int = option(250, "characters per truncated-BPTT step")
-    mini_batch_size: int = option(100, "parallel character streams")
-    learning_rate: float = option(20.0, "SGD learning rate (flair's default for LMs)")
-    anneal_factor: float = option(0.25, "factor applied to the learning rate when validation loss stalls")
-    patience: int = option(3, "splits without improvement before annealing")
-    max_epochs: int = option(1, "passes over the training text")
-    budget_minutes: Optional[float] = option(None, "stop after the split that crosses this many minutes (this run)")
-    min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>")
-    seed: int = option(1, "random seed")
+    hidden_size: int = option(512, "LSTM hidden size (512 keeps the model file near 6 MB)", minimum=1)
+    nlayers: int = option(1, "LSTM layers", minimum=1)
+    embedding_size: int = option(100, "character embedding size", minimum=1)
+    dropout: float = option(0.1, "dropout on the LSTM output", minimum=0, below=1)
+    sequence_length: int = option(250, "characters per truncated-BPTT step", minimum=1)
+    mini_batch_size: int = option(100, "parallel character streams", minimum=1)
+    learning_rate: float = option(20.0, "SGD learning rate (flair's default for LMs)", above=0)
+    anneal_factor: float = option(0.25, "factor applied to the learning rate when validation loss stalls", above=0, below=1)
+    patience: int = option(3, "splits without improvement before annealing", minimum=0)
+    max_epochs: int = option(1, "passes over the training text", minimum=1)
+    budget_minutes: Optional[float] = option(None, "stop after the split that crosses this many minutes (this run)", above=0)
+    min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>", minimum=1)
+    seed: int = option(1, "random seed", minimum=0)
     data_dir: Optional[str] = option(None, "download cache; unset: $FLAIR_NER_DATA, else data/")
     mirror: Optional[str] = option(None, "data mirror folder or URL; unset: $FLAIR_NER_MIRROR, else upstream")
     corpus_seed: int = option(42, "seed of the document shuffle that makes the LM corpus's train/valid/test")
 
     def __post_init__(self) -> None:
-        if self.direction not in ("forward", "backward"):
-            raise ValueError(f"direction must be forward or backward, not {self.direction!r}")
         if self.output_dir is None:
             self.output_dir = f"data/lm/reuters-{self.direction}"
 
 
 def build_char_dictionary(corpus_dir: Path, min_count: int = 1):
     """A flair ``Dictionary`` (with ``<unk>``) of the characters of the training text, most frequent first."""
-    from flair.data import Dictionary
-
     counts: collections.Counter = collections.Counter()
     for path in sorted((Path(corpus_dir) / "train").iterdir()):
         counts.update(path.read_text(encoding="utf-8"))
@@ -81,32 +91,153 @@ def build_char_dictionary(corpus_dir: Path, min_count: int = 1):
     return dictionary
 
 
-class _BudgetedSplits:
-    """flair's training-split dataset, made to stop on a deadline and to resume mid-epoch.
+LM_STATE_FORMAT = "flair-ner-lm-1"
+# Options a continued LM run may change: where things are, and how long it trains.
+LM_NOT_SHAPING = frozenset({"output_dir", "data_dir", "mirror", "budget_minutes", "max_epochs"})
+
+
+def split_order(count: int, epoch: int, seed: int) -> list[int]:
+    """The order of the training splits in ``epoch`` (0-based): as stored in the first, shuffled in later ones.
+
+    flair shuffles later epochs with a ``DataLoader`` whose permutation cannot
+    be recovered after an interruption; this order is a pure function of the
+    seed and the epoch, so a resumed epoch continues the same sequence.
+    """
+    order = list(range(count))
+    if epoch > 0:
+        random.Random(f"{seed}-{epoch}").shuffle(order)
+    return order
+
+
+class _ResumableSplits:
+    """flair's training-split dataset, made to checkpoint between splits, stop on a deadline and resume exactly.
 
     flair reads one split at a time through a ``DataLoader`` (``num_workers=0``),
-    so ``__getitem__`` runs between splits, after the previous one was
-    validated and checkpointed. Raising ``KeyboardInterrupt`` there is flair's
-    own way to end training early. On resume, the first pass skips the splits
-    the checkpoint already covers; later epochs see every split.
+    so ``__getitem__`` runs between splits, after the previous one was trained,
+    validated and logged. There the whole training state is written
+    (:func:`save_lm_state`); raising ``KeyboardInterrupt`` there is flair's own
+    way to end training early (the wall-time budget). Splits are served in
+    :func:`split_order`, whatever index the ``DataLoader`` asks for.
+
+    Args:
+        splits: flair's training splits (a ``TextDataset``).
+        epoch: 0-based epoch the first served split belongs to.
+        done: splits of that epoch already trained (a resumed run skips them).
+        deadline: ``time.monotonic()`` after which training stops.
+        seed: the run's seed, for :func:`split_order`.
+        on_split_done: called with (epoch, splits done in it) at every point between splits.
+        rng: random state to restore before the first split (a resumed run).
     """
 
-    def __init__(self, splits, skip: int, deadline: Optional[float]) -> None:
-        self.splits, self.skip, self.deadline = splits, skip, deadline
-        self.served = 0
+    def __init__(
+        self, splits, trainer, epoch: int, done: int, deadline: Optional[float], seed: int, on_split_done, rng=None
+    ) -> None:
+        self.splits, self.trainer, self.epoch, self.done = splits, trainer, epoch, done
+        self.deadline, self.seed, self.on_split_done, self.rng = deadline, seed, on_split_done, rng
+        self.started = False
+        self.stopped_by_budget = False
 
     def __len__(self) -> int:
-        return len(self.splits) - self.skip
+        # asked when an epoch starts: a resumed epoch has only its remaining splits left
+        return len(self.splits) - self.done if self.done < len(self.splits) else len(self.splits)
 
     def __getitem__(self, index: int):
+        if self.rng is not None:
+            restore_rng(self.rng)
+            self.rng = None
+        elif self.started:
+            self.on_split_done(self.epoch, self.done)
+        if self.done == len(self.splits):  # the previous split ended an epoch
+            self.epoch, self.done = self.epoch + 1, 0
+        self.started = True
         if self.deadline is not None and time.monotonic() > self.deadline:
             log.info("wall-time budget reached: stopping after the last completed split")
+            self.stopped_by_budget = True
             raise KeyboardInterrupt
-        item = self.splits[index + self.skip]
-        self.served += 1
-        if self.served == len(self):
-            self.skip, self.served = 0, 0
+        item = self.splits[split_order(len(self.splits), self.epoch, self.seed)[self.done]]
+        self.done += 1
+        if self.done == len(self.splits):
+            # flair numbers the next epoch's splits from trainer.split, which it never resets after a resume
+            self.trainer.split = 0
         return item
+
+
+class _RecordedScheduler:
+    """Captures the ``ReduceLROnPlateau`` that flair's LM trainer creates inside ``train`` (and restores its state).
+
+    flair keeps that scheduler in a local variable and never saves it; its
+    patience counter and best loss decide when the learning rate drops, so an
+    exact resume needs them. Within the block, the trainer module's
+    ``ReduceLROnPlateau`` name points to a subclass that records itself.
+    """
+
+    def __init__(self, restore: Optional[dict] = None) -> None:
+        self.restore = restore
+        self.scheduler = None
+
+    def __enter__(self) -> "_RecordedScheduler":
+        recorder = self
+        original = self.original = lm_trainer_module.ReduceLROnPlateau
+
+        class Recorded(original):  # type: ignore[misc, valid-type]
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                if recorder.restore is not None:
+                    self.load_state_dict(recorder.restore)
+                recorder.scheduler = self
+
+        lm_trainer_module.ReduceLROnPlateau = Recorded
+        return self
+
+    def __exit__(self, *exc) -> None:
+        lm_trainer_module.ReduceLROnPlateau = self.original
+
+
+def _model_state(model) -> dict:
+    """The LM as flair's ``LanguageModel.save_checkpoint`` stores it, without the trainer's fields."""
+    return {
+        "state_dict": model.state_dict(),
+        "dictionary": model.dictionary,
+        "is_forward_lm": model.is_forward_lm,
+        "hidden_size": model.hidden_size,
+        "nlayers": model.nlayers,
+        "embedding_size": model.embedding_size,
+        "nout": model.nout,
+        "document_delimiter": model.document_delimiter,
+        "dropout": model.dropout,
+        "recurrent_type": model.recurrent_type,
+    }
+
+
+def _model_from_state(state: dict):
+    model = LanguageModel(
+        dictionary=state["dictionary"],
+        is_forward_lm=state["is_forward_lm"],
+        hidden_size=state["hidden_size"],
+        nlayers=state["nlayers"],
+        embedding_size=state["embedding_size"],
+        nout=state["nout"],
+        document_delimiter=state["document_delimiter"],
+        dropout=state["dropout"],
+        recurrent_type=state["recurrent_type"],
+    )
+    model.load_state_dict(state["state_dict"])
+    return model
+
+
+def trim_split_lines(loss_txt: Path, epoch: int, done: int) -> None:
+    """Drop flair's ``loss.txt`` lines of splits after (epoch, done): a resumed run trains them again."""
+    if not loss_txt.is_file():
+        return
+    lines = loss_txt.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        match = _SPLIT_LINE.search(line)
+        if match and (int(match.group(3)) - 1, int(match.group(1))) > (epoch, done):
+            continue
+        kept.append(line)
+    if kept != lines:
+        write_text(loss_txt, "".join(kept))
 
 
 _SPLIT_LINE = re.compile(
@@ -142,9 +273,6 @@ def split_log(loss_txt: Path) -> pd.DataFrame:
 
 def _cross_entropy(model, text: str, config: LMConfig) -> float:
     """Mean cross-entropy per character (nats) of ``model`` on ``text``, as flair's trainer measures it."""
-    import torch
-    from flair.trainers.language_model_trainer import LanguageModelTrainer
-
     ids = torch.tensor([model.dictionary.get_idx_for_item(char) for char in text], dtype=torch.long)
     if not model.is_forward_lm:
         ids = ids.flip(0)
@@ -162,8 +290,6 @@ class _DictionaryOnly:
 
 def evaluate_lm(model_path: Path, corpus_dir: Path, config: LMConfig) -> pd.DataFrame:
     """Loss, perplexity and bits per character of a saved LM on ``valid.txt`` and ``test.txt``."""
-    from flair.models import LanguageModel
-
     model = LanguageModel.load_language_model(model_path)
     rows = []
     for split in ("valid", "test"):
@@ -175,37 +301,62 @@ def evaluate_lm(model_path: Path, corpus_dir: Path, config: LMConfig) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def train_lm(config: LMConfig) -> pd.DataFrame:
-    """Train (or resume) one character LM; returns the best model's valid/test evaluation.
+def train_lm(config: LMConfig, fresh: bool = False) -> pd.DataFrame:
+    """Train one character LM, or continue it exactly where it stopped; returns the best model's valid/test evaluation.
 
     Output folder: ``best-lm.pt`` (loadable by ``FlairEmbeddings(path)``),
-    ``checkpoint.pt`` (for resuming), flair's ``loss.txt`` and ``training.log``,
-    ``training_log.tsv`` and ``final_eval.tsv``.
-    """
-    import flair
-    import torch
-    from flair.models import LanguageModel
-    from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
+    ``checkpoint.pt`` (the whole training state, after every split), flair's
+    ``loss.txt`` and ``training.log``, ``training_log.tsv`` and ``final_eval.tsv``.
+    On the CPU a run stopped at any point (SIGINT, SIGTERM, SIGKILL) and
+    continued ends with the same model as an uninterrupted one.
 
-    flair.set_seed(config.seed)
-    flair.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    Args:
+        config: the LM and how to train it.
+        fresh: move an earlier run in the output folder aside and start over.
+
+    Raises:
+        RunFolderError: the folder is in use, or holds a run with a different configuration or a torn checkpoint.
+        RunInterrupted: SIGINT or SIGTERM; the same call resumes.
+    """
     corpus_dir, output_dir = Path(config.corpus_dir), Path(config.output_dir)
     if not (corpus_dir / "train").is_dir():
         raise FileNotFoundError(f"{corpus_dir}: no LM corpus here (expected train/, valid.txt, test.txt)")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    with locked(output_dir):
+        if fresh and any(entry.name != LOCK for entry in output_dir.iterdir()):
+            log.warning("%s: moved the previous LM run aside to %s (--fresh)", output_dir, move_aside(output_dir))
+        checkpoint = output_dir / CHECKPOINT
+        state = None
+        if checkpoint.is_file():
+            try:
+                state = read_checkpoint_file(checkpoint, LM_STATE_FORMAT)
+            except CheckpointError as error:
+                raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
+            new = dataclasses.asdict(config)
+            differing = shaping_differences(state["config"], new, LM_NOT_SHAPING)
+            if differing:
+                changes = ", ".join(f"{key} {state['config'].get(key)!r} -> {new.get(key)!r}" for key in differing)
+                raise RunFolderError(
+                    f"{output_dir} holds an LM run with a different configuration ({changes}); "
+                    "run it with its own configuration, or pass --fresh to move it aside"
+                )
+        return _train_lm(config, corpus_dir, output_dir, state)
+
+
+def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optional[dict]) -> pd.DataFrame:
+    flair.set_seed(config.seed)
+    flair.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     forward = config.direction == "forward"
     deadline = time.monotonic() + config.budget_minutes * 60 if config.budget_minutes else None
 
-    checkpoint = output_dir / CHECKPOINT
-    if checkpoint.exists():
-        state = LanguageModel.load_checkpoint(checkpoint)
-        dictionary = state["model"].dictionary
-        corpus = TextCorpus(corpus_dir, dictionary, forward=forward, character_level=True)
-        trainer = LanguageModelTrainer.load_checkpoint(checkpoint, corpus)
-        skip = trainer.split if trainer.split < len(corpus.train) else 0
-        if skip == 0:
-            trainer.epoch, trainer.split = trainer.epoch + 1, 0
-        log.info("resuming from %s: epoch %d, after split %d", checkpoint, trainer.epoch + 1, skip)
+    if state is not None:
+        model = _model_from_state(state["model"])
+        corpus = TextCorpus(corpus_dir, model.dictionary, forward=forward, character_level=True)
+        epoch, done = state["epoch"], state["done"]
+        trim_split_lines(output_dir / "loss.txt", epoch, done)
+        trainer = LanguageModelTrainer(
+            model, corpus, epoch=epoch, split=done, loss=state["best_loss"], optimizer_state=state["optimizer"]
+        )
+        log.info("resuming %s: epoch %d, after split %d", output_dir, epoch + 1, done)
     else:
         dictionary = build_char_dictionary(corpus_dir, config.min_char_count)
         dictionary.save(output_dir / DICTIONARY)
@@ -218,21 +369,73 @@ def train_lm(config: LMConfig) -> pd.DataFrame:
             embedding_size=config.embedding_size,
             dropout=config.dropout,
         )
-        trainer, skip = LanguageModelTrainer(model, corpus), 0
-    corpus.train = _BudgetedSplits(corpus.train, skip, deadline)
+        trainer, epoch, done = LanguageModelTrainer(model, corpus), 0, 0
+    if done == len(corpus.train):  # stopped at an epoch's end: flair starts the next epoch itself
+        trainer.epoch, trainer.split = epoch + 1, 0
+    recorded = _RecordedScheduler(state["scheduler"] if state else None)
+    last_saved = {"at": (epoch, done)}
+    # flair keeps the best validation loss in a local variable; the kit follows every validation to save it
+    best = {"loss": trainer.loss}
+    evaluate = trainer.evaluate
 
-    trainer.train(
-        output_dir,
-        sequence_length=config.sequence_length,
-        learning_rate=config.learning_rate,
-        mini_batch_size=config.mini_batch_size,
-        anneal_factor=config.anneal_factor,
-        patience=config.patience,
-        max_epochs=config.max_epochs,
-        checkpoint=True,
-        num_workers=0,
+    def tracked_evaluate(*args, **kwargs) -> float:
+        loss = evaluate(*args, **kwargs)
+        best["loss"] = min(best["loss"], loss)
+        return loss
+
+    trainer.evaluate = tracked_evaluate
+
+    def save_state(at_epoch: int, splits_done: int) -> None:
+        if (at_epoch, splits_done) == last_saved["at"]:
+            return
+        new_state = {
+            "format": LM_STATE_FORMAT,
+            "epoch": at_epoch,
+            "done": splits_done,
+            "model": _model_state(trainer.model),
+            "optimizer": recorded.scheduler.optimizer.state_dict(),
+            "scheduler": recorded.scheduler.state_dict(),
+            "best_loss": best["loss"],
+            "rng": capture_rng(),
+            "config": dataclasses.asdict(config),
+        }
+        with critical(), atomic_path(output_dir / CHECKPOINT) as temporary:
+            torch.save(new_state, temporary, pickle_protocol=4)
+        last_saved["at"] = (at_epoch, splits_done)
+
+    splits = _ResumableSplits(
+        corpus.train, trainer, epoch, done, deadline, config.seed, save_state, rng=state["rng"] if state else None
     )
-    write_csv(output_dir / SPLIT_LOG, split_log(output_dir / "loss.txt"), sep="\t")
+    corpus.train = splits
+    try:
+        with recorded, interruptible():
+            trainer.train(
+                output_dir,
+                sequence_length=config.sequence_length,
+                learning_rate=config.learning_rate,
+                mini_batch_size=config.mini_batch_size,
+                anneal_factor=config.anneal_factor,
+                patience=config.patience,
+                max_epochs=config.max_epochs,
+                checkpoint=False,  # the kit writes its own, complete checkpoint between splits
+                num_workers=0,
+            )
+            if splits.started and not splits.stopped_by_budget:
+                save_state(splits.epoch, splits.done)  # the last split, which no later fetch follows
+    except RunInterrupted as interrupted:
+        at_epoch, splits_done = last_saved["at"]
+        interrupted.epoch = at_epoch
+        interrupted.message = (
+            f"interrupted after split {splits_done} of epoch {at_epoch + 1}; run the same command to resume"
+            if (at_epoch, splits_done) != (0, 0)
+            else "interrupted before the first split ended; run the same command to start again"
+        )
+        raise
+    history = split_log(output_dir / "loss.txt")
+    if not history.empty:
+        # flair counts the splits once, when a run starts, so a resumed run's loss.txt says "split 2 / 1"
+        history["splits"] = len(splits.splits)
+    write_csv(output_dir / SPLIT_LOG, history, sep="\t")
     if not (output_dir / BEST_MODEL).is_file():
         log.warning("%s: no split finished within the budget; nothing to evaluate yet", output_dir)
         return pd.DataFrame(columns=["split", "characters", "loss", "ppl", "bpc"])
@@ -268,7 +471,6 @@ def ship_lm(run_dir: Path, destination: Path, corpus_dir: Path, config: LMConfig
     import shutil
     from datetime import date
 
-    from flair_ner.files import atomic_path, write_text
     from flair_ner.lm_corpus import load_corpus_info
 
     run_dir, destination = Path(run_dir), Path(destination)

@@ -103,9 +103,9 @@ def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
     return manifest
 
 
-def shaping_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Keys whose values differ between two configurations, leaving out those in :data:`NOT_SHAPING`."""
-    keys = (set(old) | set(new)) - NOT_SHAPING
+def shaping_differences(old: dict[str, Any], new: dict[str, Any], not_shaping: frozenset = NOT_SHAPING) -> list[str]:
+    """Keys whose values differ between two configurations, leaving out ``not_shaping``."""
+    keys = (set(old) | set(new)) - not_shaping
     return sorted(key for key in keys if old.get(key) != new.get(key))
 
 

@@ -121,7 +121,12 @@ def trim_loss_file(path: Path, epochs: int) -> None:
     if epochs == 0 or not lines:
         path.unlink()
         return
-    kept = lines[:1] + [line for line in lines[1:] if line.split("\t", 1)[0].isdigit() and int(line.split("\t", 1)[0]) <= epochs]
+
+    def epoch_of(line: str) -> int:
+        first = line.split("\t", 1)[0]
+        return int(first) if first.isdigit() else epochs + 1
+
+    kept = lines[:1] + [line for line in lines[1:] if epoch_of(line) <= epochs]
     if kept != lines:
         write_text(path, "".join(kept))
 

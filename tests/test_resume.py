@@ -113,3 +113,73 @@ def test_signal_stops_honestly_and_resume_is_exact(
     resumed = train(out, options)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert_same_run(out, uninterrupted)
+
+
+# Trains a tiny character LM, sending signal SIGNUM to itself when validation number CALL begins (0: never).
+LM_STOPPER = """
+import json, os, sys
+from flair.trainers.language_model_trainer import LanguageModelTrainer
+from flair_ner.cli import run_handled
+from flair_ner.lm import LMConfig, train_lm
+call, signum = int(sys.argv[1]), int(sys.argv[2])
+calls = [0]
+evaluate = LanguageModelTrainer.evaluate
+def counted(self, *args, **kwargs):
+    calls[0] += 1
+    if calls[0] == call:
+        os.kill(os.getpid(), signum)
+    return evaluate(self, *args, **kwargs)
+LanguageModelTrainer.evaluate = counted
+sys.exit(run_handled(lambda: train_lm(LMConfig(**json.loads(sys.argv[3])))))
+"""
+
+
+def train_lm_process(output: Path, corpus: Path, stop: tuple[int, int] = (0, 0)) -> subprocess.CompletedProcess:
+    config = {
+        "corpus_dir": str(corpus), "output_dir": str(output), "hidden_size": 16, "embedding_size": 8,
+        "sequence_length": 40, "mini_batch_size": 8, "max_epochs": 2, "patience": 0, "learning_rate": 50.0,
+    }  # fmt: skip
+    command = [sys.executable, "-c", LM_STOPPER, *map(str, stop), json.dumps(config)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_lm(tmp_path_factory, tiny_lm_corpus: Path) -> Path:
+    out = tmp_path_factory.mktemp("lm") / "run"
+    result = train_lm_process(out, tiny_lm_corpus)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def assert_same_lm(run: Path, reference: Path) -> None:
+    finals = [pd.read_csv(folder / "final_eval.tsv", sep="\t") for folder in (run, reference)]
+    pd.testing.assert_frame_equal(*finals)
+    logs = [pd.read_csv(folder / "training_log.tsv", sep="\t").drop(columns=["seconds", "hours_trained"]) for folder in (run, reference)]
+    pd.testing.assert_frame_equal(*logs)
+    ours, theirs = (torch.load(f / "best-lm.pt", map_location="cpu", weights_only=False)["state_dict"] for f in (run, reference))
+    assert all(torch.equal(ours[name], theirs[name]) for name in theirs)
+
+
+@pytest.mark.parametrize("call", [2, 3])  # 2: mid-epoch (after split 1 of 2); 3: at the epoch boundary
+def test_lm_killed_and_resumed_is_exact(tmp_path: Path, tiny_lm_corpus: Path, uninterrupted_lm: Path, call: int) -> None:
+    out = tmp_path / "run"
+    killed = train_lm_process(out, tiny_lm_corpus, stop=(call, signal.SIGKILL))
+    assert killed.returncode == -signal.SIGKILL and not (out / "final_eval.tsv").exists()
+    resumed = train_lm_process(out, tiny_lm_corpus)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert_same_lm(out, uninterrupted_lm)
+    log = pd.read_csv(uninterrupted_lm / "training_log.tsv", sep="\t")
+    assert log[["epoch", "split"]].values.tolist() == [[1, 1], [1, 2], [2, 1], [2, 2]]
+    assert log["learning_rate"].nunique() > 1  # patience 0 anneals: the scheduler's state matters
+
+
+def test_lm_sigint_stops_without_final_evaluation(tmp_path: Path, tiny_lm_corpus: Path, uninterrupted_lm: Path) -> None:
+    out = tmp_path / "run"
+    stopped = train_lm_process(out, tiny_lm_corpus, stop=(3, signal.SIGINT))
+    assert stopped.returncode == 130
+    assert stopped.stderr.strip().splitlines()[-1] == (
+        "flair-ner: interrupted after split 2 of epoch 1; run the same command to resume"
+    )
+    assert not (out / "final_eval.tsv").exists() and "TEST" not in (out / "loss.txt").read_text()
+    assert train_lm_process(out, tiny_lm_corpus).returncode == 0
+    assert_same_lm(out, uninterrupted_lm)

@@ -47,6 +47,17 @@ def test_checkpoint_of_a_finished_run(tiny_run) -> None:
     assert state.optimizer["param_groups"][0]["lr"] == 0.1
 
 
+def test_loss_file_keeps_only_checkpointed_epochs(tmp_path: Path) -> None:
+    from flair_ner.train import trim_loss_file
+
+    loss = tmp_path / "loss.tsv"
+    loss.write_text("EPOCH\tDEV_F1\n1\t0.5\n2\t0.6\n3\t0.7\n")
+    trim_loss_file(loss, 2)  # epoch 3's row was written, its checkpoint was not
+    assert loss.read_text() == "EPOCH\tDEV_F1\n1\t0.5\n2\t0.6\n"
+    trim_loss_file(loss, 0)
+    assert not loss.exists()
+
+
 def test_a_finished_checkpoint_trains_no_further(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
     from flair_ner.corpus import conllpp_files, load_corpus
 
