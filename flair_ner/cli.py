@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from flair_ner.config import ConfigError, ExperimentConfig, add_config_options, load_config, overrides_from
+from flair_ner.config import (
+    ConfigError,
+    EvaluateConfig,
+    ExperimentConfig,
+    add_config_options,
+    load_config,
+    overrides_from,
+)
 from flair_ner.corpus import CorpusFormatError
 from flair_ner.download import (
     DATA_DIR_ENV,
@@ -69,17 +76,27 @@ def _train(args: argparse.Namespace) -> None:
     run_experiment(config, fresh=args.fresh)
 
 
+def _evaluate(args: argparse.Namespace) -> None:
+    config = load_config(EvaluateConfig, args.config, overrides_from(args, EvaluateConfig))
+    from flair_ner.experiment import run_evaluation  # imports flair and torch: after the config is known to be valid
+
+    run_evaluation(config)
+
+
 def _pretrain_lm(args: argparse.Namespace) -> None:
     from flair_ner.embeddings import RESOURCES
     from flair_ner.lm import LMConfig, record_command, ship_lm, train_lm
-    from flair_ner.lm_corpus import prepare_reuters_corpus
+    from flair_ner.lm_corpus import build_text_corpus, prepare_reuters_corpus
 
     config = load_config(LMConfig, args.config, overrides_from(args, LMConfig))
     if args.ship:
         target = RESOURCES / "lm" / f"reuters-{config.direction}"
         print(f"shipped {ship_lm(Path(config.output_dir), target, Path(config.corpus_dir), config)}")
         return
-    prepare_reuters_corpus(config.corpus_dir, config.data_dir, config.mirror, config.corpus_seed)
+    if config.text_dir:
+        build_text_corpus(config.text_dir, config.corpus_dir, config.corpus_seed)
+    else:
+        prepare_reuters_corpus(config.corpus_dir, config.data_dir, config.mirror, config.corpus_seed)
     record_command(Path(config.output_dir), ["python", *sys.argv])
     print(train_lm(config, fresh=args.fresh).to_string(index=False))
 
@@ -164,10 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         ExperimentConfig,
         _train,
-        help="the experiment: download, sanity report, train, evaluate on both test sets, plots, manifest",
-        description="Run the whole experiment into --output-dir: verified download, dataset-size sanity report, "
-        "BiLSTM-CRF training over GloVe + forward/backward Flair embeddings (resumes from a checkpoint in "
-        "--output-dir), evaluation on the CoNLL++ and CoNLL-2003 test sets, plots and manifest.json. "
+        help="one run: data, sanity report, train, evaluate on the test sets, plots, manifest",
+        description="Run the whole pipeline into --output-dir: the data (a registered --dataset, verified download; "
+        "or your --train-file/--dev-file/--test-file read as --columns say), dataset-size sanity report, "
+        "BiLSTM-CRF training over the configured embeddings, evaluation on each test set (per-class report), "
+        "plots and manifest.json. "
         "Ctrl-C (or SIGTERM) stops after writing nothing half-done; the same command then resumes exactly.",
     )
     train.add_argument(
@@ -176,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="start over: move whatever --output-dir holds (a finished or unfinished run) aside to "
         "<output-dir>.old-<timestamp> first; nothing is deleted",
     )
+    config_command(
+        commands,
+        "evaluate",
+        EvaluateConfig,
+        _evaluate,
+        help="score a trained model on a column file (no training)",
+        description="Load a model, tag --test-file and write metrics.csv/metrics.json (per type, micro, macro and "
+        "weighted averages, token accuracy), predictions_test.tsv and per_type_f1.png into --output-dir. The "
+        "column options say how to read the file. A file none of whose types the model predicts is refused; "
+        "types it never learned are listed.",
+    )
     from flair_ner.lm import LMConfig
 
     pretrain = config_command(
@@ -183,8 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
         "pretrain-lm",
         LMConfig,
         _pretrain_lm,
-        help="pretrain a forward or backward character LM on Reuters-21578",
-        description="Build the Reuters-21578 LM corpus once, then train a Flair character LM with flair's "
+        help="pretrain a forward or backward character LM on Reuters-21578 or your own plain text",
+        description="Build the LM corpus once (Reuters-21578, or --text-dir: any folder of plain text), then train "
+        "a Flair character LM with flair's "
         "LanguageModelTrainer. Ctrl-C (or SIGTERM) stops it; running it again resumes exactly where it stopped. --ship copies the best model "
         "into flair_ner/resources/lm/reuters-<direction>/ with its MODEL_CARD.md instead of training.",
     )

@@ -8,6 +8,7 @@ from it (as Hugging Face's ``HfArgumentParser`` does).
 from __future__ import annotations
 
 import argparse
+import codecs
 import dataclasses
 import difflib
 import os
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, TypeVar, Union
 
-from flair_ner.corpus import KNOWN_LAYOUTS
+from flair_ner.datasets import DOCSTART, KNOWN_LAYOUTS, SCHEME_CHOICES, ColumnFormat, parse_columns
 from flair_ner.embeddings import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS
 
 
@@ -27,7 +28,8 @@ class ConfigError(ValueError):
 
 
 STORAGE_MODES = ("none", "cpu", "gpu")
-EMBEDDING_MODES = ("auto", "online", "offline")
+DEFAULT_DATASET = "conllpp"
+EMBEDDING_MODES = ("auto", "online", "offline", "scratch")
 
 
 def option(
@@ -59,7 +61,10 @@ class TrainConfig:
     """The tagger and how to train it (flair's seed-tutorial defaults)."""
 
     embeddings: str = option(
-        "auto", "online (GloVe 100d + news LMs), offline (GloVe 50d + reuters LMs) or auto", choices=EMBEDDING_MODES
+        "auto",
+        "online (GloVe 100d + news LMs), offline (GloVe 50d + reuters LMs), auto (online when reachable), or "
+        "scratch (word + character embeddings learned from the data: any language; add your own LMs with lms)",
+        choices=EMBEDDING_MODES,
     )
     glove: Optional[str] = option(None, "override the word vectors: online, offline or a vectors file")
     lms: Optional[str] = option(None, "override the Flair LMs: comma-separated names or paths, or 'none'")
@@ -140,12 +145,63 @@ def _device_problem(device: Optional[str]) -> Optional[str]:
 
 
 @dataclass
-class ExperimentConfig(TrainConfig):
-    """The CoNLL++ experiment (``python experiments/conllpp.py``): data, report, then training options."""
+class ColumnOptions:
+    """How column files are read (your own files; a registered data set brings its own layout)."""
 
-    dataset: str = option("conllpp", "data set to check, train and test on (a name known to `flair_ner download`)")
+    columns: str = option("0=text,3=ner", "which column holds the token and which the tag; other columns are ignored")
+    tag_scheme: str = option(
+        "auto", "iob1, iob2, bioes, or auto (detected per file; the reason is logged)", choices=SCHEME_CHOICES
+    )
+    encoding: str = option("utf-8", "text encoding of the files (a leading UTF-8 byte-order mark is removed)")
+    document_separator: Optional[str] = option(
+        DOCSTART, "first token of a document-marker line; empty: the files have no document markers"
+    )
+    comment_prefix: Optional[str] = option(None, "skip lines starting with this (e.g. '# id ' in MultiCoNER); unset: none")
+    label_map: Optional[dict] = option(
+        None,
+        "entity type -> type to use (TOML table, or TYPE=TYPE,... on the command line); O drops a type; "
+        "when set, every type in the data must be mapped",
+    )
+
+    def column_format(self, tag_scheme: Optional[str] = None) -> ColumnFormat:
+        """These options as the reader's :class:`ColumnFormat`."""
+        text_column, tag_column = parse_columns(self.columns)
+        return ColumnFormat(
+            text_column=text_column,
+            tag_column=tag_column,
+            tag_scheme=tag_scheme or self.tag_scheme,
+            encoding=self.encoding,
+            document_separator=self.document_separator or None,
+            comment_prefix=self.comment_prefix or None,
+        ).with_label_map(self.label_map)
+
+    def column_problems(self) -> Iterator[tuple[str, str]]:
+        try:
+            parse_columns(self.columns)
+        except ValueError as error:
+            yield "columns", str(error)
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            yield "encoding", f"is not a text encoding Python knows: {self.encoding!r}"
+        if self.label_map is not None:
+            bad = [f"{k!r} = {v!r}" for k, v in self.label_map.items() if not isinstance(v, str) or not v.strip()]
+            if bad or not self.label_map:
+                yield "label_map", f"must map entity types to type names (or O), got {', '.join(bad) or 'an empty table'}"
+
+
+@dataclass
+class ExperimentConfig(TrainConfig, ColumnOptions):
+    """One run: its data (a registered data set or your files), the sanity report, training, evaluation."""
+
+    dataset: Optional[str] = option(
+        None, "a registered data set (`flair-ner download --help` lists them); unset and no train_file: conllpp"
+    )
+    train_file: Optional[str] = option(None, "your training file (column format; see columns, tag_scheme)")
+    dev_file: Optional[str] = option(None, "your dev file; unset: 10% of train is held out with the seed")
+    test_file: Optional[str] = option(None, "your test file; unset: no test evaluation")
     compare_with: Optional[str] = option(
-        "conll2003", "original release whose test set is compared with the corrected one; empty to skip"
+        None, "CoNLL++ only: the original release (conll2003) whose test set is compared with CoNLL++'s and evaluated too"
     )
     data_dir: Optional[str] = option(None, "download cache folder; unset: $FLAIR_NER_DATA, else data/")
     mirror: Optional[str] = option(
@@ -156,10 +212,25 @@ class ExperimentConfig(TrainConfig):
     )
     output_dir: str = option("runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest")
 
+    @property
+    def data_name(self) -> str:
+        """The registered data set's name, or ``test`` for your own files."""
+        return "test" if self.train_file else self.dataset or DEFAULT_DATASET
+
     def problems(self) -> Iterator[tuple[str, str]]:
         yield from super().problems()
-        if self.dataset not in KNOWN_LAYOUTS:
+        yield from self.column_problems()
+        if self.dataset and self.train_file:
+            yield "dataset", f"is {self.dataset!r} and train_file is set too; give one of them"
+        if self.dataset and self.dataset not in KNOWN_LAYOUTS:
             yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
+        for name in ("dev_file", "test_file"):
+            if getattr(self, name) and not self.train_file:
+                yield name, "is set, but train_file is not (name all your files, or use a registered dataset)"
+        for name in ("train_file", "dev_file", "test_file"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                yield name, f"names {path!r}, which is not a file"
         if self.compare_with and self.compare_with not in KNOWN_LAYOUTS:
             yield "compare_with", f"must be one of {', '.join(KNOWN_LAYOUTS)} or empty, got {self.compare_with!r}"
         if self.mirror and not self.mirror.startswith(("http://", "https://")) and not Path(self.mirror).is_dir():
@@ -168,6 +239,29 @@ class ExperimentConfig(TrainConfig):
             problem = _folder_problem(getattr(self, name), what)
             if problem:
                 yield name, problem
+
+
+@dataclass
+class EvaluateConfig(ColumnOptions):
+    """Score a trained model on a column file (``flair-ner evaluate``), without training."""
+
+    model: Optional[str] = option(None, "the model file (best-model.pt / final-model.pt) or a run folder")
+    test_file: Optional[str] = option(None, "the column file to score the model on")
+    output_dir: Optional[str] = option(None, "where metrics, predictions and the per-type plot go")
+    batch_size: int = option(64, "sentences per prediction batch", minimum=1)
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from self.column_problems()
+        for name in ("model", "test_file", "output_dir"):
+            if not getattr(self, name):
+                yield name, "is required"
+        if self.model and not Path(self.model).exists():
+            yield "model", f"names {self.model!r}, which does not exist"
+        if self.test_file and not Path(self.test_file).is_file():
+            yield "test_file", f"names {self.test_file!r}, which is not a file"
+        problem = _folder_problem(self.output_dir, "output folder")
+        if problem:
+            yield "output_dir", problem
 
 
 def _folder_problem(folder: Optional[str], what: str) -> Optional[str]:
@@ -186,7 +280,7 @@ def _folder_problem(folder: Optional[str], what: str) -> Optional[str]:
 
 
 C = TypeVar("C")
-_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "a table of names"}
 
 
 def _field_type(cls: type, name: str) -> type:
@@ -205,6 +299,8 @@ def _coerce(cls: type, name: str, value: Any, where: str) -> Any:
     if value is None:
         return None
     wrong = ConfigError(f"{where}: option {name!r} expects {_KINDS.get(wanted, wanted.__name__)}, got {value!r}")
+    if wanted is dict:
+        return _table(value, wrong)
     if isinstance(value, str) and wanted is not str:
         text = value.strip()
         if text == "":
@@ -232,6 +328,18 @@ def _coerce(cls: type, name: str, value: Any, where: str) -> Any:
     if wanted is str and not isinstance(value, str):
         raise wrong
     return value
+
+
+def _table(value: Any, wrong: ConfigError) -> dict[str, str]:
+    """A name -> name table: a TOML table of strings, or ``A=B,C=D`` on the command line."""
+    if isinstance(value, str):
+        pairs = [part.partition("=") for part in value.split(",") if part.strip()]
+        if not pairs or any(not sep or not key.strip() or not target.strip() for key, sep, target in pairs):
+            raise wrong
+        return {key.strip(): target.strip() for key, _, target in pairs}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise wrong
+    return dict(value)
 
 
 def _range_problem(f: dataclasses.Field, value: Any) -> Optional[str]:

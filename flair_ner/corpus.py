@@ -1,22 +1,46 @@
-"""Validated loading of CoNLL-style column files into flair's ``ColumnCorpus``.
+"""Validated loading of CoNLL-style column files into a flair ``Corpus``.
 
 flair's column reader accepts almost anything and silently drops span labels
-it cannot parse, so every file is first read and checked here: each error
-names the file, the line and the offending text.  The same reader gives the
-sanity report its counts and entity spans.
+it cannot parse, so every file is read and checked here (each error names the
+file, the line and the offending text) and the flair Sentences are built from
+what was checked. The same reader gives the sanity report its counts and
+entity spans. Any layout, tag set, scheme, encoding, comment lines and label
+map are described by :class:`ColumnFormat`.
 """
 
 from __future__ import annotations
 
+import codecs
+import logging
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from flair_ner.files import UTF8_SIG, decode_utf8
+from flair.data import Corpus, Sentence
+from flair.datasets import FlairDatapointDataset
 
-DOCSTART = "-DOCSTART-"
-TAG_SCHEMES = ("iob1", "iob2", "bioes")
+from flair_ner.datasets import (  # noqa: F401 - the data descriptions are part of this module's interface
+    DEV_FRACTION,
+    DOCSTART,
+    KNOWN_LAYOUTS,
+    MULTICONER_COARSE,
+    SCHEME_CHOICES,
+    TAG_SCHEMES,
+    ColumnFormat,
+    CorpusFiles,
+    conll2003_files,
+    conllpp_files,
+    multiconer_files,
+    parse_columns,
+    wnut17_files,
+)
+from flair_ner.download import fetch_dataset
+from flair_ner.files import decode_utf8
+
+log = logging.getLogger(__name__)
+
 _TAG = re.compile(r"^(O|[BIES]-\S+)$")
 
 
@@ -44,7 +68,9 @@ class Block:
         tokens: the text column of each line.
         tags: the NER column of each line.
         line: 1-based line number of the block's first line.
-        is_docstart: the block is a ``-DOCSTART-`` document marker, not a sentence.
+        is_docstart: the block is a document marker, not a sentence.
+        lines: the line number of each token (comment lines may sit between them).
+        spans: the entity mentions, after the label map.
     """
 
     tokens: list[str]
@@ -52,31 +78,7 @@ class Block:
     line: int
     is_docstart: bool = False
     spans: list[Span] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ColumnFormat:
-    """Where the loader finds things in a column file.
-
-    Args:
-        text_column: 0-based column of the token text.
-        tag_column: 0-based column of the NER tag.
-        tag_scheme: ``iob1`` (original CoNLL-2003: ``I-`` starts an entity unless it follows
-            the same type), ``iob2`` (CoNLL++: every entity starts with ``B-``) or ``bioes``.
-    """
-
-    text_column: int = 0
-    tag_column: int = 3
-    tag_scheme: str = "iob2"
-
-    def __post_init__(self) -> None:
-        if self.tag_scheme not in TAG_SCHEMES:
-            raise ValueError(f"tag_scheme must be one of {', '.join(TAG_SCHEMES)}, not {self.tag_scheme!r}")
-
-    @property
-    def column_map(self) -> dict[int, str]:
-        """flair's ``column_format`` for this layout."""
-        return {self.text_column: "text", self.tag_column: "ner"}
+    lines: list[int] = field(default_factory=list)
 
 
 def entity_spans(tags: list[str]) -> list[Span]:
@@ -107,67 +109,169 @@ def entity_spans(tags: list[str]) -> list[Span]:
 def _breaks_scheme(previous: str, tag: str, scheme: str) -> Optional[str]:
     """Why ``tag`` cannot follow ``previous`` under ``scheme``, or ``None`` when it can."""
     same_type = previous[2:] == tag[2:]
+    if scheme in ("iob1", "iob2") and tag[:2] in ("E-", "S-"):
+        return f"{tag} is a BIOES tag, but the file is declared {scheme} (set tag_scheme = \"bioes\")"
     if scheme == "iob2" and tag.startswith("I-") and not (previous[:2] in ("B-", "I-") and same_type):
         return f"{tag} after {previous}: in IOB2 an entity starts with B- (is this IOB1? set tag_scheme)"
     if scheme == "iob1" and tag.startswith("B-") and not (previous[:2] in ("B-", "I-") and same_type):
         return f"{tag} after {previous}: in IOB1, B- only separates two adjacent entities of one type (is this IOB2?)"
-    if scheme == "bioes" and tag[:2] in ("I-", "E-") and not (previous[:2] in ("B-", "I-") and same_type):
-        return f"{tag} after {previous}: in BIOES, I-/E- continue a B-/I- of the same type"
+    if scheme == "bioes":
+        if tag[:2] in ("I-", "E-") and not (previous[:2] in ("B-", "I-") and same_type):
+            return f"{tag} after {previous}: in BIOES, I-/E- continue a B-/I- of the same type"
+        if previous[:2] in ("B-", "I-") and not (tag[:2] in ("I-", "E-") and same_type):
+            return f"{tag} after {previous}: in BIOES, {previous[:2]} is followed by I-/E- of its type (an entity ends with E-)"
     return None
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
+def detect_scheme(tag_lines: Iterator[tuple[str, str, int]], name: str) -> tuple[str, str]:
+    """The tag scheme of a file from its tags, and why: ``(scheme, reason)``.
+
+    BIOES when an ``E-``/``S-`` tag occurs; IOB1 when an ``I-`` opens an entity;
+    IOB2 when a ``B-`` opens one after ``O`` or another type. A file with both
+    of the last two is refused rather than guessed.
+
+    Args:
+        tag_lines: (previous tag, tag, line number) for every tag, ``O`` before each sentence.
+        name: the file, for messages.
+    """
+    iob1_evidence = iob2_evidence = None
+    for previous, tag, line in tag_lines:
+        if tag[:2] in ("E-", "S-"):
+            return "bioes", f"{name}:{line} has {tag}, a BIOES tag"
+        continues = previous[:2] in ("B-", "I-") and previous[2:] == tag[2:]
+        if tag.startswith("I-") and not continues and iob1_evidence is None:
+            iob1_evidence = f"{name}:{line} opens an entity with {tag} after {previous}"
+        if tag.startswith("B-") and not continues and iob2_evidence is None:
+            iob2_evidence = f"{name}:{line} opens an entity with {tag} after {previous}"
+    if iob1_evidence and iob2_evidence:
+        raise CorpusFormatError(
+            f"{name}: mixes IOB1 ({iob1_evidence}) and IOB2 ({iob2_evidence}); set tag_scheme to say which it is"
+        )
+    if iob1_evidence:
+        return "iob1", iob1_evidence + " (IOB2 would use B-)"
+    if iob2_evidence:
+        return "iob2", iob2_evidence + " (IOB1 would use I-)"
+    return "iob2", f"{name} has no entity that tells IOB1 from IOB2 (both read it the same)"
+
+
+def _decode(path: Path, encoding: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusFormatError(f"{path}: cannot read the file ({error.strerror})") from None
     if not data.strip():
         raise CorpusFormatError(f"{path}: file is empty; expected CoNLL column lines (token ... tag)")
-    return decode_utf8(data, str(path), CorpusFormatError, " (re-encode the file, e.g. iconv -f latin1 -t utf-8)")
+    if codecs.lookup(encoding).name == "utf-8":
+        return decode_utf8(data, str(path), CorpusFormatError, " (re-encode the file, e.g. iconv -f latin1 -t utf-8)")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as problem:
+        line = data[: problem.start].count(b"\n") + 1
+        raise CorpusFormatError(f"{path}:{line}: byte 0x{data[problem.start]:02x} is not {encoding}") from None
+
+
+def _records(path: Path, fmt: ColumnFormat) -> Iterator[tuple[int, Optional[list[str]]]]:
+    """(line number, fields) per line; ``None`` fields for a sentence break. Comment lines are skipped.
+
+    Lines are split on ``\n`` only (``\r`` is stripped): characters such as
+    U+2028 that ``str.splitlines`` would treat as line ends can be tokens.
+    """
+    for number, raw in enumerate(_decode(path, fmt.encoding).split("\n"), start=1):
+        raw = raw.rstrip("\r")
+        if fmt.comment_prefix and raw.startswith(fmt.comment_prefix):
+            continue
+        fields = raw.split()
+        yield number, fields or None
+
+
+@dataclass
+class ColumnFile:
+    """A validated column file: its blocks, and the tag scheme they were read in and why."""
+
+    blocks: list[Block]
+    scheme: str
+    reason: str
 
 
 def read_blocks(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -> list[Block]:
-    """Read and validate a column file into blocks (sentences and ``-DOCSTART-`` markers).
+    """The blocks of :func:`read_column_file`."""
+    return read_column_file(path, fmt).blocks
 
-    A ``-DOCSTART-`` line is a block of its own wherever it stands and however
-    its other columns are spelled; a missing final newline is fine.
+
+def read_column_file(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -> ColumnFile:
+    """Read and validate a column file into blocks (sentences and document markers).
+
+    A document-marker line is a block of its own wherever it stands and however
+    its other columns are spelled; any number of blank lines separates
+    sentences; a missing final newline is fine. With ``tag_scheme = "auto"``
+    the scheme is detected (:func:`detect_scheme`) and logged with its reason.
 
     Raises:
-        CorpusFormatError: empty file, non-UTF-8 bytes, too few columns or a
-            tag that is not ``O`` or ``B-``/``I-``/``E-``/``S-`` + type.
+        CorpusFormatError: empty file, undecodable bytes, too few columns, a tag
+            that is not ``O`` or ``B-``/``I-``/``E-``/``S-`` + type, a tag sequence
+            the scheme forbids, or a type the label map does not cover.
     """
     path = Path(path)
-    text = _decode(path)
     needed = max(fmt.text_column, fmt.tag_column) + 1
     blocks: list[Block] = []
     current: Optional[Block] = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        fields = raw.split()
-        if not fields:
+    for number, fields in _records(path, fmt):
+        if fields is None:
             current = None
             continue
-        if fields[0] == DOCSTART:
-            blocks.append(Block([DOCSTART], ["O"], number, is_docstart=True))
+        if fmt.document_separator and fields[0] == fmt.document_separator:
+            blocks.append(Block([fields[0]], ["O"], number, is_docstart=True, lines=[number]))
             current = None
             continue
         if len(fields) < needed:
             raise CorpusFormatError(
                 f"{path}:{number}: expected at least {needed} columns (text in column {fmt.text_column}, "
-                f"tag in column {fmt.tag_column}), found {len(fields)}: {raw.strip()!r}"
+                f"tag in column {fmt.tag_column}), found {len(fields)}: {' '.join(fields)!r}"
             )
         tag = fields[fmt.tag_column]
         if not _TAG.match(tag):
-            raise CorpusFormatError(
-                f"{path}:{number}: tag {tag!r} is not O or B-/I-/E-/S- plus a type: {raw.strip()!r}"
-            )
+            raise CorpusFormatError(f"{path}:{number}: tag {tag!r} is not O or B-/I-/E-/S- plus a type: {' '.join(fields)!r}")
         if current is None:
             current = Block([], [], number)
             blocks.append(current)
-        broken = _breaks_scheme(current.tags[-1] if current.tags else "O", tag, fmt.tag_scheme)
-        if broken:
-            raise CorpusFormatError(f"{path}:{number}: {broken}: {raw.strip()!r}")
         current.tokens.append(fields[fmt.text_column])
         current.tags.append(tag)
+        current.lines.append(number)
+    scheme, reason = fmt.tag_scheme, "declared"
+    if scheme == "auto":
+        scheme, reason = detect_scheme(_tag_pairs(blocks), str(path))
+        log.info("%s: tag scheme %s, because %s", path, scheme.upper(), reason)
+    mapping = fmt.mapping
     for block in blocks:
-        block.spans = entity_spans(block.tags) if not block.is_docstart else []
-    return blocks
+        if block.is_docstart:
+            continue
+        for previous, tag, line in _tag_pairs([block]):
+            broken = _breaks_scheme(previous, tag, scheme)
+            if broken:
+                raise CorpusFormatError(f"{path}:{line}: {broken}")
+        spans = entity_spans(block.tags)
+        if mapping:
+            for span in spans:
+                if span.type not in mapping:
+                    raise CorpusFormatError(
+                        f"{path}:{block.lines[span.start]}: entity type {span.type!r} is not in label_map "
+                        "(map it to a type, or to O to drop it)"
+                    )
+            spans = [Span(mapping[span.type], span.start, span.end) for span in spans if mapping[span.type] != "O"]
+        block.spans = spans
+    return ColumnFile(blocks, scheme, reason)
+
+
+def _tag_pairs(blocks: list[Block]) -> Iterator[tuple[str, str, int]]:
+    """(previous tag, tag, line) over the sentences' tags, with ``O`` before each sentence and after its end."""
+    for block in blocks:
+        if block.is_docstart:
+            continue
+        previous = "O"
+        for tag, line in zip(block.tags, block.lines):
+            yield previous, tag, line
+            previous = tag
+        yield previous, "O", block.lines[-1]
 
 
 def iter_sentences(blocks: list[Block]) -> Iterator[Block]:
@@ -175,81 +279,82 @@ def iter_sentences(blocks: list[Block]) -> Iterator[Block]:
     return (block for block in blocks if not block.is_docstart)
 
 
-@dataclass(frozen=True)
-class CorpusFiles:
-    """A column-format data set on disk.
-
-    Args:
-        folder: folder holding the files.
-        train: training file name inside ``folder``.
-        dev: development file name (``None``: flair samples 10% of train).
-        test: test file name.
-        format: column layout and tag scheme.
-    """
-
-    folder: Path
-    train: str
-    dev: Optional[str]
-    test: str
-    format: ColumnFormat = ColumnFormat()
-
-    def paths(self) -> dict[str, Path]:
-        names = {"train": self.train, "dev": self.dev, "test": self.test}
-        return {split: self.folder / name for split, name in names.items() if name is not None}
-
-
-def conllpp_files(folder: Union[str, Path]) -> CorpusFiles:
-    """CoNLL++ as fetched by ``flair_ner.download`` (IOB2)."""
-    return CorpusFiles(Path(folder), "conllpp_train.txt", "conllpp_dev.txt", "conllpp_test.txt")
-
-
-def conll2003_files(folder: Union[str, Path]) -> CorpusFiles:
-    """The original CoNLL-2003 English release (IOB1)."""
-    return CorpusFiles(Path(folder), "eng.train", "eng.testa", "eng.testb", ColumnFormat(tag_scheme="iob1"))
-
-
 def validate_files(files: CorpusFiles) -> dict[str, list[Block]]:
     """Read and validate every split; returns split name -> blocks."""
     return {split: read_blocks(path, files.format) for split, path in files.paths().items()}
 
 
-def load_corpus(files: CorpusFiles, keep_docstart: bool = False):
-    """Validate the files, then build flair's ``ColumnCorpus`` with an ``ner`` span layer.
+def to_sentences(blocks: list[Block]) -> list:
+    """flair Sentences with ``ner`` spans, one per sentence block (document markers left out)."""
+    sentences = []
+    for block in iter_sentences(blocks):
+        sentence = Sentence(block.tokens)
+        for span in block.spans:
+            sentence[span.start : span.end].add_label("ner", span.type)
+        sentences.append(sentence)
+    return sentences
+
+
+@dataclass
+class LoadedCorpus:
+    """A flair ``Corpus`` and how its splits were made.
 
     Args:
-        files: the data set's files and column layout.
-        keep_docstart: keep ``-DOCSTART-`` marker blocks as (entity-free) sentences;
-            by default they are dropped, as they carry no annotation.
-
-    Returns:
-        ``flair.datasets.ColumnCorpus``. flair decodes IOB1, IOB2 and BIOES to the
-        same spans as :func:`entity_spans` (checked by the tests).
+        corpus: flair ``Corpus`` with an ``ner`` span layer (test ``None`` when there is no test file).
+        blocks: split -> validated blocks, as read.
+        dev_note: where dev comes from (a file, or the held-out share of train).
+        schemes: split -> the tag scheme it was read in and why (``auto`` says what it detected).
     """
-    from flair.datasets import ColumnCorpus
 
-    validate_files(files)
-    return ColumnCorpus(
-        files.folder,
-        column_format=files.format.column_map,
-        train_file=files.train,
-        dev_file=files.dev,
-        test_file=files.test,
-        column_delimiter=r"\s+",
-        document_separator_token=DOCSTART,
-        banned_sentences=None if keep_docstart else [DOCSTART],
-        in_memory=True,
-        encoding=UTF8_SIG,
+    corpus: Corpus
+    blocks: dict[str, list[Block]]
+    dev_note: str
+    schemes: dict[str, str]
+
+
+def load_corpus(files: CorpusFiles, seed: int = 1, dev_fraction: float = DEV_FRACTION) -> Corpus:
+    """The flair ``Corpus`` of :func:`read_corpus`."""
+    return read_corpus(files, seed, dev_fraction).corpus
+
+
+def read_corpus(files: CorpusFiles, seed: int = 1, dev_fraction: float = DEV_FRACTION) -> LoadedCorpus:
+    """Validate the files, then build flair's ``Corpus`` from them with an ``ner`` span layer.
+
+    The kit builds the flair Sentences itself from the validated blocks (one
+    reader for validation, reports and training), so comment lines, label
+    maps, document markers and byte-order marks are handled once.
+
+    Args:
+        files: the data set's files and format.
+        seed: seed of the dev hold-out when there is no dev file.
+        dev_fraction: share of train held out as dev when there is no dev file.
+    """
+    read = {split: read_column_file(path, files.format) for split, path in files.paths().items()}
+    blocks = {split: column_file.blocks for split, column_file in read.items()}
+    schemes = {split: f"{column_file.scheme} ({column_file.reason})" for split, column_file in read.items()}
+    splits = {split: to_sentences(split_blocks) for split, split_blocks in blocks.items()}
+    train = splits["train"]
+    if "dev" in splits:
+        dev, note = splits["dev"], str(files.paths()["dev"])
+    else:
+        count = max(1, round(len(train) * dev_fraction))
+        held_out = set(random.Random(seed).sample(range(len(train)), count))
+        dev = [sentence for index, sentence in enumerate(train) if index in held_out]
+        train = [sentence for index, sentence in enumerate(train) if index not in held_out]
+        note = f"{count} sentences ({dev_fraction:.0%}) held out of {files.paths()['train']} with seed {seed}"
+        log.info("no dev file: dev is %s", note)
+    corpus = Corpus(
+        FlairDatapointDataset(train),
+        FlairDatapointDataset(dev),
+        FlairDatapointDataset(splits["test"]) if "test" in splits else None,
+        name=Path(files.train).stem,
+        sample_missing_splits=False,
     )
-
-
-# Column layouts of the data sets that flair_ner.download knows, by data set name.
-KNOWN_LAYOUTS = {"conllpp": conllpp_files, "conll2003": conll2003_files}
+    return LoadedCorpus(corpus, blocks, note, schemes)
 
 
 def fetch_corpus_files(dataset: str, data_dir=None, mirror=None, deadline: Optional[float] = None) -> CorpusFiles:
     """Fetch a known column data set (verified, see ``flair_ner.download``) and describe its files."""
-    from flair_ner.download import fetch_dataset
-
     if dataset not in KNOWN_LAYOUTS:
         raise ValueError(f"no column layout known for data set {dataset!r}; known: {', '.join(KNOWN_LAYOUTS)}")
     paths = fetch_dataset(dataset, data_dir, mirror, deadline)
@@ -257,16 +362,5 @@ def fetch_corpus_files(dataset: str, data_dir=None, mirror=None, deadline: Optio
 
 
 def load_sentences(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -> list:
-    """One validated column file as flair Sentences with ``ner`` spans (``-DOCSTART-`` dropped)."""
-    from flair.datasets import ColumnDataset
-
-    path = Path(path)
-    read_blocks(path, fmt)
-    dataset = ColumnDataset(
-        path,
-        column_name_map=fmt.column_map,
-        banned_sentences=[DOCSTART],
-        document_separator_token=DOCSTART,
-        encoding=UTF8_SIG,
-    )
-    return list(dataset)
+    """One validated column file as flair Sentences with ``ner`` spans (document markers dropped)."""
+    return to_sentences(read_blocks(path, fmt))

@@ -48,6 +48,27 @@ RETRIES = 1
 _CROSSWEIGH = "https://raw.githubusercontent.com/ZihanWangKi/CrossWeigh/77d0c2d/data/"
 _HSCRF = "https://raw.githubusercontent.com/ZhixiuYe/HSCRF-pytorch/3479f4594af3a704da85689c0b1a67cee1b600de/data/"
 _REUTERS_TARBALL = "https://kdd.ics.uci.edu/databases/reuters21578/reuters21578.tar.gz"
+_WNUT17 = "https://raw.githubusercontent.com/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603/"
+_MULTICONER2 = "https://raw.githubusercontent.com/honghanhh/templateNER/1c9835509d3c4ea8f47f20226ea1490360929465/public_data/"
+# MultiCoNER II public data: language code -> (folder upstream, SHA-256 of train, SHA-256 of dev)
+_MULTICONER2_FILES = {
+    "en": (
+        "EN-English",
+        "1e1af77f95e92aa287c40feb7c10b384192c8ff026c916114a54713f331138ea",
+        "cef0633da09ab2ee3386576818acad0aef47e124ca7c7ec557e18de6974326df",
+    ),
+    "hi": (
+        "HI-Hindi",
+        "615a4026c191bd7d871651dd4629ed93281d16b8c441b06bccf935e416593313",
+        "b25fa13c93635e489da1d2f2c9895ae5642916f6cbeccd49b0a7bd76159a5e60",
+    ),
+    "bn": (
+        "BN-Bangla",
+        "2d584c5d528003fa00717712f02918e579f02f83044120e7cf94363e573849da",
+        "a005da8249be9db1031829cdd0fd737d83df6ceb3d030604d3543bdcc79c3026",
+    ),
+}
+_LANGUAGES = {"en": "English", "hi": "Hindi", "bn": "Bangla"}
 
 
 class DownloadError(RuntimeError):
@@ -216,6 +237,39 @@ DATASETS: dict[str, Dataset] = {
                     _HSCRF + "eng.testb",
                 ),
             ),
+        ),
+        Dataset(
+            name="wnut17",
+            description="WNUT-17 emerging and rare entities, English social media, 6 types, IOB2 (CC BY 4.0)",
+            files=(
+                DataFile(
+                    "wnut17train.conll",
+                    "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5",
+                    _WNUT17 + "wnut17train.conll",
+                ),
+                DataFile(
+                    "emerging.dev.conll",
+                    "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8",
+                    _WNUT17 + "emerging.dev.conll",
+                ),
+                DataFile(
+                    "emerging.test.annotated",
+                    "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0",
+                    _WNUT17 + "emerging.test.annotated",
+                ),
+            ),
+        ),
+        *(
+            Dataset(
+                name=f"multiconer2-{code}",
+                description=f"MultiCoNER II {_LANGUAGES[code]}, 33 fine types (6 coarse), IOB2; public dev as test "
+                "(the public test has no labels) (CC BY 4.0)",
+                files=(
+                    DataFile(f"{code}_train.conll", train_sha, f"{_MULTICONER2}{folder}/{code}_train.conll"),
+                    DataFile(f"{code}_dev.conll", dev_sha, f"{_MULTICONER2}{folder}/{code}_dev.conll"),
+                ),
+            )
+            for code, (folder, train_sha, dev_sha) in _MULTICONER2_FILES.items()
         ),
         Dataset(
             name="reuters21578",

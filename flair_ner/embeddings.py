@@ -10,14 +10,18 @@ Both stacks have the same architecture: word vectors + forward LM + backward LM.
 
 from __future__ import annotations
 
+import collections
 import logging
 import socket
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Union
 from urllib.parse import urlparse
 
 from flair_ner.download import resolve_data_dir
 from flair_ner.files import atomic_path
+
+if TYPE_CHECKING:
+    from flair.data import Dictionary
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,12 @@ FLAIR_RESOURCE_HOST = "https://flair.informatik.hu-berlin.de/resources/embedding
 PROBE_TIMEOUT_SECONDS = 3.0
 
 GLOVE_CHOICES = ("auto", "online", "offline")
+# The stack for languages without pretrained resources: everything learned from the training data.
+SCRATCH = "scratch"
+# Sizes of the scratch stack's trainable embeddings (flair's CharacterEmbeddings defaults for the characters).
+SCRATCH_WORD_DIM = 100
+SCRATCH_WORD_MIN_COUNT = 2
+SCRATCH_CHAR_DIM = 25
 
 
 def offline_glove_path(data_dir: Union[str, Path, None] = None) -> Path:
@@ -182,8 +192,45 @@ def transformer_embeddings(name: str):
     return TransformerWordEmbeddings(str(path), layers="-1", subtoken_pooling="first", fine_tune=False)
 
 
+def char_dictionary(sentences: Iterable) -> "Dictionary":
+    """A flair character ``Dictionary`` (with ``<unk>``) of the characters in ``sentences``, most frequent first.
+
+    Built from the data because flair's own ``common-chars`` dictionary is a
+    download (and holds mostly Latin characters).
+    """
+    from flair.data import Dictionary
+
+    counts = collections.Counter(char for sentence in sentences for token in sentence for char in token.text)
+    dictionary = Dictionary(add_unk=True)
+    for char, _ in counts.most_common():
+        dictionary.add_item(char)
+    return dictionary
+
+
+def scratch_embeddings(corpus) -> list:
+    """Trainable word embeddings over the training vocabulary plus trainable character embeddings.
+
+    flair's ``OneHotEmbeddings`` (words seen at least :data:`SCRATCH_WORD_MIN_COUNT`
+    times in train; the rest share ``<unk>``) and ``CharacterEmbeddings`` with a
+    character dictionary from the training data: a default that needs no
+    pretrained resource, for any language and script.
+    """
+    from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
+
+    words = OneHotEmbeddings.from_corpus(
+        corpus, field="text", min_freq=SCRATCH_WORD_MIN_COUNT, embedding_length=SCRATCH_WORD_DIM
+    )
+    characters = CharacterEmbeddings(
+        char_dictionary(corpus.train), char_embedding_dim=SCRATCH_CHAR_DIM, hidden_size_char=SCRATCH_CHAR_DIM
+    )
+    return [words, characters]
+
+
 def stack_names(mode: str = "auto", glove: Optional[str] = None, lms: Optional[list[str]] = None) -> dict:
-    """The default stack's parts by mode: online = glove + news LMs, offline = glove-50d + reuters LMs."""
+    """The default stack's parts by mode: online = glove + news LMs, offline = glove-50d + reuters LMs,
+    scratch = word and character embeddings learned from the data (no LMs unless named)."""
+    if mode == SCRATCH:
+        return {"glove": glove, "lms": lms or [], "scratch": True}
     resolved = resolve_mode(mode)
     default_lms = list(ONLINE_LMS) if resolved == "online" else list(SHIPPED_LMS)
     return {"glove": glove or resolved, "lms": default_lms if lms is None else lms}
@@ -195,20 +242,25 @@ def default_stack(
     lms: Optional[list[str]] = None,
     data_dir: Union[str, Path, None] = None,
     transformer: Optional[str] = None,
+    corpus=None,
 ):
     """``StackedEmbeddings`` [GloVe, forward LM, backward LM] (+ a frozen transformer in the variant).
 
     Args:
-        mode: ``online``, ``offline`` or ``auto``; picks the default GloVe and LMs.
+        mode: ``online``, ``offline`` or ``auto``; picks the default GloVe and LMs. ``scratch``:
+            :func:`scratch_embeddings` (+ ``glove``/``lms`` when named), for languages without resources.
         glove: override the GloVe source (see :func:`glove_embeddings`).
         lms: override the Flair LMs (names or paths; ``[]`` for GloVe alone).
         data_dir: cache for the offline GloVe conversion.
         transformer: add a frozen transformer (see :func:`transformer_embeddings`); ``None``: the default stack.
+        corpus: the training corpus (the scratch stack's vocabularies come from it).
     """
     from flair.embeddings import StackedEmbeddings
 
     parts = stack_names(mode, glove, lms)
-    embeddings = [glove_embeddings(parts["glove"], data_dir)]
+    embeddings = scratch_embeddings(corpus) if parts.get("scratch") else []
+    if parts["glove"]:
+        embeddings.append(glove_embeddings(parts["glove"], data_dir))
     embeddings += [flair_embeddings(name) for name in parts["lms"]]
     if transformer:
         embeddings.append(transformer_embeddings(transformer))

@@ -19,6 +19,8 @@ from flair_ner.corpus import Span
 from flair_ner.files import write_csv, write_text
 
 PREDICTED = "predicted"
+AVERAGES = ("micro avg", "macro avg", "weighted avg")
+ACCURACY = "token accuracy"
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -32,7 +34,9 @@ def score_spans(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Spa
     """Per-type and averaged scores for aligned sentences of gold and predicted spans.
 
     Returns:
-        One row per entity type, then ``micro avg`` and ``macro avg``; columns
+        One row per entity type, then ``micro avg``, ``macro avg`` (the plain
+        mean over types) and ``weighted avg`` (the mean weighted by each type's
+        support, as seqeval's and scikit-learn's reports define it); columns
         precision, recall, f1, support (gold entities), tp, fp, fn.
     """
     if len(gold) != len(predicted):
@@ -65,7 +69,20 @@ def score_spans(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Spa
         "fp": fp,
         "fn": fn,
     }
-    return pd.DataFrame(rows + [macro])
+    weights = per_type["support"] if len(per_type) else pd.Series(dtype=float)
+    total = weights.sum() if len(per_type) else 0
+    weighted = {
+        "label": "weighted avg",
+        **{
+            metric: float((per_type[metric] * weights).sum() / total) if total else 0.0
+            for metric in ("precision", "recall", "f1")
+        },
+        "support": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
+    return pd.DataFrame(rows + [macro, weighted])
 
 
 def _row(tp: int, fp: int, fn: int) -> dict:
@@ -103,6 +120,28 @@ class EvaluationResult:
     def micro_f1(self) -> float:
         return float(self.scores.set_index("label").loc["micro avg", "f1"])
 
+    @property
+    def token_accuracy(self) -> float:
+        """Share of tokens whose predicted IOB2 tag equals the gold one (``O`` tokens included)."""
+        if self.predictions.empty:
+            return 0.0
+        return float((self.predictions["gold"] == self.predictions["predicted"]).mean())
+
+
+def render_scores(result: EvaluationResult) -> str:
+    """The per-class report as a text table: one row per type, the three averages, token accuracy."""
+    table = result.scores.set_index("label")[["precision", "recall", "f1", "support"]].copy()
+    for column in ("precision", "recall", "f1"):
+        table[column] = (100 * table[column]).map("{:.2f}".format)
+    table.index.name = None
+    lines = table.to_string().splitlines()
+    types = len(table) - sum(label in AVERAGES for label in table.index)
+    rule = "-" * max(len(line) for line in lines)
+    tokens = len(result.predictions)
+    return "\n".join(
+        [*lines[: 1 + types], rule, *lines[1 + types :], f"{ACCURACY}: {100 * result.token_accuracy:.2f} ({tokens} tokens)"]
+    )
+
 
 def evaluate_sentences(tagger, sentences: list, name: str, mini_batch_size: int = 64) -> EvaluationResult:
     """Predict ``sentences`` (flair Sentences with gold ``ner`` spans) and score them."""
@@ -118,14 +157,34 @@ def evaluate_sentences(tagger, sentences: list, name: str, mini_batch_size: int 
 
 
 def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Path]:
-    """``metrics.csv`` / ``metrics.json`` (all test sets) and ``predictions_<name>.tsv`` per test set."""
+    """``metrics.csv`` / ``metrics.json`` (all test sets) and ``predictions_<name>.tsv`` per test set.
+
+    metrics.csv has one row per type and average, and a ``token accuracy`` row
+    (its value in the f1 column, its token count as support, as scikit-learn's report lays it out).
+    """
     output_dir = Path(output_dir)
-    table = pd.concat([result.scores.assign(test_set=result.name) for result in results], ignore_index=True)
+    table = pd.concat(
+        [
+            pd.concat(
+                [
+                    result.scores,
+                    pd.DataFrame(
+                        [{"label": ACCURACY, "f1": result.token_accuracy, "support": len(result.predictions)}]
+                    ),
+                ],
+                ignore_index=True,
+            ).assign(test_set=result.name)
+            for result in results
+        ],
+        ignore_index=True,
+    )
     table = table[["test_set", *[c for c in table.columns if c != "test_set"]]]
     paths = [write_csv(output_dir / "metrics.csv", table)]
     summary = {
         result.name: {
             "micro_f1": result.micro_f1,
+            "token_accuracy": result.token_accuracy,
+            "tokens": len(result.predictions),
             "scores": result.scores.set_index("label").to_dict(orient="index"),
         }
         for result in results

@@ -1,6 +1,8 @@
-"""The CoNLL++ experiment, step by step: download -> sanity report -> train -> evaluate -> pictures + manifest.
+"""One run, step by step: data -> sanity report -> corpus -> train -> evaluate -> pictures + manifest.
 
-``experiments/conllpp.py`` is a thin entry point around :func:`run_experiment`.
+The data are a registered data set (CoNLL++ by default) or your own column
+files, both described by the run's configuration. ``experiments/conllpp.py``
+is a thin entry point around :func:`run_experiment`.
 """
 
 from __future__ import annotations
@@ -20,14 +22,23 @@ import pandas as pd
 from flair.data import Corpus
 from flair.models import SequenceTagger
 
-from flair_ner.config import ExperimentConfig, validate
-from flair_ner.corpus import CorpusFiles, fetch_corpus_files, load_corpus, load_sentences
-from flair_ner.evaluate import evaluate_sentences, write_results
+from flair_ner.config import DEFAULT_DATASET, EvaluateConfig, ExperimentConfig, validate
+from flair_ner.corpus import (
+    CorpusFiles,
+    CorpusFormatError,
+    fetch_corpus_files,
+    load_sentences,
+    read_blocks,
+    read_corpus,
+    to_sentences,
+)
+from flair_ner.evaluate import EvaluationResult, evaluate_sentences, render_scores, write_results
 from flair_ner.interrupt import RunInterrupted, interruptible
 from flair_ner.manifest import MANIFEST, git_commit, write_manifest
 from flair_ner.plots import LEARNING_CURVE, PER_TYPE_F1, plot_learning_curve, plot_per_type_f1
-from flair_ner.report import SanityReport, write_sanity_report
-from flair_ner.run_folder import FINISHED, check_run_folder, locked, read_manifest
+from flair_ner.predict import load_tagger
+from flair_ner.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
+from flair_ner.run_folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
 from flair_ner.train import train_tagger
 
 log = logging.getLogger(__name__)
@@ -35,21 +46,35 @@ STEPS = 5
 
 
 def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, Optional[CorpusFiles]]:
-    """The corpus and, if configured, the original release whose test set is compared and evaluated too."""
-    deadline = config.download_deadline
-    files = fetch_corpus_files(config.dataset, config.data_dir, config.mirror, deadline)
-    original = (
-        fetch_corpus_files(config.compare_with, config.data_dir, config.mirror, deadline) if config.compare_with else None
-    )
+    """The run's data and, if configured, the original release whose test set is compared and evaluated too.
+
+    Your own files are described by the config's column options; a registered
+    data set is fetched (verified) and brings its own layout, to which the
+    config's ``label_map`` applies.
+    """
+    if config.train_file:
+        files = CorpusFiles(Path("."), config.train_file, config.dev_file, config.test_file, config.column_format())
+    else:
+        files = _registered(config.dataset or DEFAULT_DATASET, config)
+    original = _registered(config.compare_with, config) if config.compare_with else None
     return files, original
+
+
+def _registered(name: str, config: ExperimentConfig) -> CorpusFiles:
+    files = fetch_corpus_files(name, config.data_dir, config.mirror, config.download_deadline)
+    return dataclasses.replace(files, format=files.format.with_label_map(config.label_map))
 
 
 def run_sanity_report(
     config: ExperimentConfig, data: Optional[tuple[CorpusFiles, Optional[CorpusFiles]]] = None
 ) -> SanityReport:
-    """Download the data (unless ``data`` holds it already) and write the sanity CSVs."""
+    """Download the data (unless ``data`` holds it already) and write the sanity CSVs.
+
+    Only CoNLL-2003 and CoNLL++ have published sizes to compare with (Table 1 of the CoNLL-2003 paper).
+    """
     files, original = data or fetch_experiment_data(config)
-    return write_sanity_report(files, Path(config.output_dir), original)
+    expected = CONLL2003_TABLE1 if config.data_name in ("conllpp", "conll2003") and not config.label_map else None
+    return write_sanity_report(files, Path(config.output_dir), original, expected)
 
 
 @dataclass
@@ -84,6 +109,7 @@ class RunRecord:
         self.created = (previous or {}).get("created")
         self.events: list[dict] = list((previous or {}).get("events", []))
         self.data_files: list[Path] = []
+        self.data: dict = {}
 
     def event(self, status: str, event: str, **facts) -> None:
         """Append an event and rewrite the manifest with ``status``."""
@@ -156,15 +182,22 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
     print(report.render())
     if not report.all_match:
         log.warning("the corpus does not match the CoNLL-2003 paper's figures; see %s", report.paths[0])
-    test_sets = {config.dataset: files}
+    test_sets = {config.data_name: files} if files.test else {}
     if original is not None:
         test_sets[config.compare_with] = original
-    record.data_files = [path for test_files in test_sets.values() for path in test_files.paths().values()]
+    record.data_files = [path for data in (files, original) if data for path in data.paths().values()]
 
     _step(2, "corpus")
-    corpus = load_corpus(files)
-    # Step 4 evaluates both test sets; flair's own end-of-training test pass would repeat it.
-    corpus = Corpus(corpus.train, corpus.dev, None, name=corpus.name, sample_missing_splits=False)
+    loaded = read_corpus(files, seed=config.seed)
+    record.data = {
+        "train": str(files.paths()["train"]),
+        "dev": loaded.dev_note,
+        "test": str(files.paths()["test"]) if files.test else None,
+        "tag_scheme": loaded.schemes,
+        "label_map": config.label_map,
+    }
+    # Step 4 evaluates the test sets itself; flair's own end-of-training test pass would repeat it.
+    corpus = Corpus(loaded.corpus.train, loaded.corpus.dev, None, name=loaded.corpus.name, sample_missing_splits=False)
 
     _step(3, f"train (up to {config.max_epochs} epochs) -> {output_dir}")
     trained = train_tagger(corpus, output_dir, config, config.data_dir, state=state)
@@ -176,12 +209,16 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
     for name, test_files in test_sets.items():
         sentences = load_sentences(test_files.paths()["test"], test_files.format)[: config.eval_limit]
         results.append(evaluate_sentences(tagger, sentences, name))
-        log.info("%s test: micro-F1 %.2f", name, 100 * results[-1].micro_f1)
-    write_results(results, output_dir)
+        print(f"\nTest set {name} ({test_files.paths()['test']}):\n{render_scores(results[-1])}")
+    if results:
+        write_results(results, output_dir)
+    else:
+        log.info("no test file: test evaluation skipped (dev scores are in loss.tsv and training.log)")
 
     _step(5, "pictures + manifest")
     plot_learning_curve(output_dir / "loss.tsv", output_dir / LEARNING_CURVE)
-    plot_per_type_f1(pd.read_csv(output_dir / "metrics.csv"), output_dir / PER_TYPE_F1)
+    if results:
+        plot_per_type_f1(pd.read_csv(output_dir / "metrics.csv"), output_dir / PER_TYPE_F1)
     record.events.append({"event": "completed", "time": _now(), "pid": os.getpid(), "epochs": trained.epochs})
     record.write(
         FINISHED,
@@ -197,8 +234,48 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
         epoch_seconds=trained.epoch_seconds,
         training_seconds=trained.total_seconds,
         total_seconds=time.monotonic() - started,
+        data=record.data,
         micro_f1={result.name: result.micro_f1 for result in results},
     )
     summary = "  ".join(f"{result.name} test micro-F1 {100 * result.micro_f1:.2f}" for result in results)
     print(f"\n{summary}\nResults in {output_dir}")
     return ExperimentResult(report, {r.name: r.micro_f1 for r in results}, model_path, output_dir)
+
+
+def model_entity_types(tagger) -> set[str]:
+    """The entity types a tagger can predict (its tags without the B-/I-/E-/S- prefixes)."""
+    return {tag[2:] for tag in tagger.label_dictionary.get_items() if tag[:2] in ("B-", "I-", "E-", "S-")}
+
+
+def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
+    """Score a trained model on a column file: metrics.csv/json, predictions TSV and the per-type plot, no training.
+
+    Raises:
+        CorpusFormatError: the file is not valid in the given format, or none of its entity
+            types is one the model predicts (a wrong file or label map).
+        RunFolderError: the output folder already holds metrics.
+    """
+    validate(config)
+    output_dir = Path(config.output_dir)
+    if (output_dir / "metrics.json").exists():
+        raise RunFolderError(f"output folder {output_dir} already holds metrics.json; choose another --output-dir")
+    blocks = read_blocks(config.test_file, config.column_format())
+    tagger = load_tagger(config.model)
+    learned, found = model_entity_types(tagger), {span.type for block in blocks for span in block.spans}
+    if found and not found & learned:
+        raise CorpusFormatError(
+            f"{config.test_file}: none of its entity types ({', '.join(sorted(found))}) is one the model predicts "
+            f"({', '.join(sorted(learned))}); is this the right file, or does it need a label_map?"
+        )
+    if found - learned:
+        log.warning(
+            "%s: types the model never learned, so every mention of them counts as missed: %s",
+            config.test_file,
+            ", ".join(sorted(found - learned)),
+        )
+    with locked(output_dir):
+        result = evaluate_sentences(tagger, to_sentences(blocks), "test", config.batch_size)
+        write_results([result], output_dir)
+        plot_per_type_f1(pd.read_csv(output_dir / "metrics.csv"), output_dir / PER_TYPE_F1)
+    print(f"{config.test_file} scored with {config.model}:\n{render_scores(result)}\nResults in {output_dir}")
+    return result

@@ -14,8 +14,6 @@ log = logging.getLogger(__name__)
 BOM = b"\xef\xbb\xbf"
 # Inputs whose byte-order mark was reported already (corpus files are read more than once per run).
 _reported_bom: set[str] = set()
-# How flair is told to read column files: "utf-8-sig" is UTF-8 that drops a leading byte-order mark.
-UTF8_SIG = "utf-8-sig"
 
 
 @contextlib.contextmanager

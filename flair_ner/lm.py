@@ -25,7 +25,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import flair
 import pandas as pd
@@ -55,8 +55,17 @@ class LMConfig:
     """A character LM and how to train it (``python experiments/pretrain_lm.py``)."""
 
     direction: str = option("forward", "forward or backward", choices=("forward", "backward"))
-    corpus_dir: str = option("data/lm/reuters", "flair TextCorpus folder (train/, valid.txt, test.txt)")
-    output_dir: Optional[str] = option(None, "where checkpoints, best-lm.pt and the logs go; unset: data/lm/reuters-<direction>")
+    text_dir: Optional[str] = option(
+        None,
+        "build the corpus from this folder of UTF-8 plain text (any language; blank lines between documents) "
+        "instead of Reuters-21578",
+    )
+    corpus_dir: Optional[str] = option(
+        None, "flair TextCorpus folder (train/, valid.txt, test.txt); unset: data/lm/reuters, or data/lm/<text_dir name>"
+    )
+    output_dir: Optional[str] = option(
+        None, "where checkpoints, best-lm.pt and the logs go; unset: <corpus_dir>-<direction>"
+    )
     hidden_size: int = option(512, "LSTM hidden size (512 keeps the model file near 6 MB)", minimum=1)
     nlayers: int = option(1, "LSTM layers", minimum=1)
     embedding_size: int = option(100, "character embedding size", minimum=1)
@@ -75,8 +84,14 @@ class LMConfig:
     corpus_seed: int = option(42, "seed of the document shuffle that makes the LM corpus's train/valid/test")
 
     def __post_init__(self) -> None:
+        if self.corpus_dir is None:
+            self.corpus_dir = f"data/lm/{Path(self.text_dir).resolve().name}" if self.text_dir else "data/lm/reuters"
         if self.output_dir is None:
-            self.output_dir = f"data/lm/reuters-{self.direction}"
+            self.output_dir = f"{self.corpus_dir}-{self.direction}"
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.text_dir and not Path(self.text_dir).is_dir():
+            yield "text_dir", f"names {self.text_dir!r}, which is not a folder"
 
 
 def build_char_dictionary(corpus_dir: Path, min_count: int = 1):

@@ -1,9 +1,11 @@
-"""Reuters-21578 as a character-LM corpus in flair's ``TextCorpus`` layout.
+"""Character-LM corpora in flair's ``TextCorpus`` layout: Reuters-21578, or any folder of plain text.
 
-The SGML files (Latin-1) are parsed for their ``<BODY>`` text; entities are
-unescaped, control characters and the trailing "Reuter" sign-off removed, and
-the hard-wrapped lines of each paragraph joined, so that the LM sees running
-text as flair later feeds it (one sentence after a newline).  Documents stay
+Reuters: the SGML files (Latin-1) are parsed for their ``<BODY>`` text;
+entities are unescaped, control characters and the trailing "Reuter" sign-off
+removed, and the hard-wrapped lines of each paragraph joined, so that the LM
+sees running text as flair later feeds it (one sentence after a newline).
+Plain text (:func:`build_text_corpus`, any language): UTF-8 files whose
+documents are separated by blank lines, one paragraph per line. Documents stay
 whole and are split into train/valid/test by document with a fixed seed.
 """
 
@@ -37,11 +39,15 @@ CORPUS_INFO = "corpus.json"
 
 
 @dataclass
-class ReutersDocument:
-    """One Reuters story: its NEWID and its body as a list of paragraphs."""
+class Document:
+    """One document: an id that orders it before the seeded shuffle, and its paragraphs."""
 
     doc_id: int
     paragraphs: list[str]
+
+
+# A Reuters story: its NEWID and its body's paragraphs.
+ReutersDocument = Document
 
 
 @dataclass
@@ -100,14 +106,14 @@ def split_documents(
     }
 
 
-def _text(documents: list[ReutersDocument]) -> str:
+def _text(documents: list[Document]) -> str:
     return "".join(paragraph + "\n" for document in documents for paragraph in document.paragraphs)
 
 
-def _chunks(documents: list[ReutersDocument], parts: int) -> list[list[ReutersDocument]]:
+def _chunks(documents: list[Document], parts: int) -> list[list[Document]]:
     """Cut the documents, in order, into ``parts`` runs of about equal character count."""
     total = sum(len(p) + 1 for d in documents for p in d.paragraphs)
-    chunks: list[list[ReutersDocument]] = [[] for _ in range(parts)]
+    chunks: list[list[Document]] = [[] for _ in range(parts)]
     seen = 0
     for document in documents:
         chunks[min(parts - 1, seen * parts // max(total, 1))].append(document)
@@ -137,7 +143,7 @@ def build_lm_corpus(
     train_splits: int = 20,
     forbidden_sentences: Iterable[list[str]] = (),
 ) -> LMCorpusInfo:
-    """Write flair's TextCorpus layout (``train/train_split_NN``, ``valid.txt``, ``test.txt``).
+    """Write flair's TextCorpus layout (``train/train_split_NN``, ``valid.txt``, ``test.txt``) from Reuters.
 
     Args:
         sgml_files: the Reuters-21578 ``.sgm`` files.
@@ -150,6 +156,67 @@ def build_lm_corpus(
             (the CoNLL test sets); a hit raises ``ValueError``.
     """
     documents, counts = read_reuters(sgml_files)
+    return write_lm_corpus(
+        documents, output_dir, [Path(path).name for path in sgml_files], seed, valid_fraction, test_fraction,
+        train_splits, forbidden_sentences, counts.without_body,
+    )  # fmt: skip
+
+
+def read_text_documents(files: Iterable[Union[str, Path]]) -> list[Document]:
+    """UTF-8 plain-text files as documents: blank lines separate documents, each other line is a paragraph."""
+    documents: list[Document] = []
+    for path in files:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+        for block in re.split(r"\n\s*\n", text):
+            paragraphs = [" ".join(line.split()) for line in block.splitlines() if line.strip()]
+            if paragraphs:
+                documents.append(Document(len(documents), paragraphs))
+    return documents
+
+
+def text_files(folder: Union[str, Path]) -> list[Path]:
+    """The plain-text files of a folder (recursively, sorted; hidden files left out)."""
+    folder = Path(folder)
+    found = [
+        path for path in sorted(folder.rglob("*"))
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]  # fmt: skip
+    if not found:
+        raise FileNotFoundError(f"{folder}: no text files to build an LM corpus from")
+    return found
+
+
+def build_text_corpus(
+    folder: Union[str, Path], output_dir: Union[str, Path], seed: int = 42, train_splits: int = 20
+) -> LMCorpusInfo:
+    """An LM corpus from a folder of plain text in any language (see :func:`read_text_documents`).
+
+    A corpus already built in ``output_dir`` from the same files with the same seed is reused.
+    """
+    files = text_files(folder)
+    names = [str(path.relative_to(folder)) for path in files]
+    existing = load_corpus_info(output_dir)
+    if existing is not None and existing.seed == seed and existing.source_files == names:
+        return existing
+    documents = read_text_documents(files)
+    if len(documents) < 3:
+        raise ValueError(f"{folder}: {len(documents)} documents; need at least 3 (train, valid, test) separated by blank lines")
+    return write_lm_corpus(documents, output_dir, names, seed, train_splits=train_splits)
+
+
+def write_lm_corpus(
+    documents: list[Document],
+    output_dir: Union[str, Path],
+    source_files: list[str],
+    seed: int = 42,
+    valid_fraction: float = 0.01,
+    test_fraction: float = 0.01,
+    train_splits: int = 20,
+    forbidden_sentences: Iterable[list[str]] = (),
+    skipped_without_body: int = 0,
+) -> LMCorpusInfo:
+    """Split ``documents`` by a seeded shuffle and write flair's TextCorpus layout atomically (see
+    :func:`build_lm_corpus` for the arguments)."""
     splits = split_documents(documents, valid_fraction, test_fraction, seed)
     texts = {name: _text(docs) for name, docs in splits.items()}
     leaked = find_sentences(texts.values(), forbidden_sentences)
@@ -174,9 +241,9 @@ def build_lm_corpus(
             documents={name: len(docs) for name, docs in splits.items()},
             characters={name: len(text) for name, text in texts.items()},
             tokens={name: len(text.split()) for name, text in texts.items()},
-            skipped_without_body=counts.without_body,
+            skipped_without_body=skipped_without_body,
             sha256=digest.hexdigest(),
-            source_files=[Path(path).name for path in sgml_files],
+            source_files=source_files,
         )
         (work / CORPUS_INFO).write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
         if output_dir.exists():
@@ -191,7 +258,7 @@ def build_lm_corpus(
         output_dir,
         info.characters,
         info.tokens,
-        counts.without_body,
+        skipped_without_body,
     )
     return info
 
@@ -230,7 +297,7 @@ def prepare_reuters_corpus(
 
     An existing corpus built with the same seed is reused.
     """
-    from flair_ner.corpus import KNOWN_LAYOUTS, fetch_corpus_files, iter_sentences, read_blocks
+    from flair_ner.corpus import fetch_corpus_files, iter_sentences, read_blocks
     from flair_ner.download import fetch_dataset
 
     existing = load_corpus_info(corpus_dir)
@@ -238,7 +305,7 @@ def prepare_reuters_corpus(
         return existing
     sgml = list(fetch_dataset("reuters21578", data_dir, mirror).values())
     test_sentences: list[list[str]] = []
-    for dataset in KNOWN_LAYOUTS:
+    for dataset in ("conllpp", "conll2003"):  # the English news test sets the LMs are used on
         files = fetch_corpus_files(dataset, data_dir, mirror)
         blocks = read_blocks(files.paths()["test"], files.format)
         test_sentences.extend(block.tokens for block in iter_sentences(blocks))

@@ -52,7 +52,8 @@ def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
 def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
     """Grouped bars: F1 per entity type (and micro average) for each test set in ``metrics.csv``'s layout."""
     plt = _pyplot()
-    table = metrics[metrics["label"] != "macro avg"].pivot(index="label", columns="test_set", values="f1") * 100
+    shown = metrics[~metrics["label"].isin(["macro avg", "weighted avg", "token accuracy"])]
+    table = shown.pivot(index="label", columns="test_set", values="f1") * 100
     figure, axis = plt.subplots(figsize=(7, 4))
     table.plot.bar(ax=axis, rot=0)
     axis.set_ylabel("F1 (%)")

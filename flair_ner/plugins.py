@@ -4,6 +4,7 @@
   every epoch, restored exactly when a run continues.
 - :class:`EtaPlugin`: epoch timing and an overall ETA line.
 - :class:`CompactEmbeddingsPlugin`: stored embeddings that do not pin whole LM outputs.
+- :class:`TestPassNotePlugin`: says in training.log why flair's own test score is 0.
 """
 
 from __future__ import annotations
@@ -80,6 +81,22 @@ class CompactEmbeddingsPlugin(TrainerPlugin):
     def after_evaluation(self, **kw) -> None:
         if self.corpus.dev is not None:
             compact_embeddings(self.corpus.dev)
+
+
+class TestPassNotePlugin(TrainerPlugin):
+    """Ends training.log with why flair reported "Test data not provided setting final score to 0".
+
+    The kit hands flair a corpus without a test split on purpose: it evaluates
+    the chosen model on every test set itself, after training, with the full
+    per-class report.
+    """
+
+    @TrainerPlugin.hook
+    def after_training(self, **kw) -> None:
+        logging.getLogger("flair").info(
+            "(flair-ner: flair's test score above is 0 because the kit keeps the test sets out of flair's training "
+            "loop; it evaluates the chosen model on each test set itself next: see metrics.csv and the terminal)"
+        )
 
 
 class ResumePlugin(TrainerPlugin):

@@ -30,7 +30,7 @@ from flair_ner.config import STORAGE_MODES, TrainConfig
 from flair_ner.embeddings import default_stack
 from flair_ner.files import write_text
 from flair_ner.interrupt import RunInterrupted, interruptible
-from flair_ner.plugins import BEST_MODEL, CompactEmbeddingsPlugin, EtaPlugin, ResumePlugin
+from flair_ner.plugins import BEST_MODEL, CompactEmbeddingsPlugin, EtaPlugin, ResumePlugin, TestPassNotePlugin
 from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,9 @@ def choose_storage_mode(requested: Optional[str] = None, device: Optional[str] =
 def build_tagger(corpus, config: TrainConfig, data_dir=None):
     """``SequenceTagger(hidden_size, use_crf, tag_type="ner")`` over the configured stacked embeddings."""
     label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
-    embeddings = default_stack(config.embeddings, config.glove, config.lm_names(), data_dir, config.transformer)
+    embeddings = default_stack(
+        config.embeddings, config.glove, config.lm_names(), data_dir, config.transformer, corpus=corpus
+    )
     return SequenceTagger(
         hidden_size=config.hidden_size,
         embeddings=embeddings,
@@ -219,6 +221,7 @@ def train_tagger(
                     resume,
                     eta,
                     annealing,
+                    *([] if corpus.test is not None else [TestPassNotePlugin()]),
                     # precomputed vectors are compact already; otherwise flair stores views into LM outputs
                     *([] if precompute else [CompactEmbeddingsPlugin()]),
                 ],

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import pytest
+from conftest import write_slice
 
 from flair_ner.corpus import (
     DOCSTART,
+    MULTICONER_COARSE,
     ColumnFormat,
     CorpusFiles,
     CorpusFormatError,
@@ -15,10 +19,16 @@ from flair_ner.corpus import (
     conll2003_files,
     conllpp_files,
     entity_spans,
+    fetch_corpus_files,
     iter_sentences,
     load_corpus,
     load_sentences,
+    multiconer_files,
+    parse_columns,
     read_blocks,
+    read_column_file,
+    read_corpus,
+    validate_files,
 )
 
 IOB1 = ColumnFormat(tag_scheme="iob1")
@@ -121,6 +131,10 @@ def test_real_conll2003_quirks_are_read(mirror: Path) -> None:
         ("call NN I-NP O\nEU NNP I-NP I-ORG\n", ColumnFormat(), r"data.txt:2: I-ORG after O: in IOB2 an entity starts with B-"),
         ("EU NNP I-NP B-ORG\n", IOB1, r"data.txt:1: B-ORG after O: in IOB1, B- only separates"),
         ("EU NNP I-NP E-ORG\n", ColumnFormat(tag_scheme="bioes"), r"data.txt:1: E-ORG after O: in BIOES"),
+        ("EU NNP I-NP B-ORG\nsays VBZ I-VP O\n", ColumnFormat(tag_scheme="bioes"), r"data.txt:2: O after B-ORG: in BIOES, B- is followed by I-/E-"),
+        ("EU NNP I-NP B-ORG\n", ColumnFormat(tag_scheme="bioes"), r"data.txt:1: O after B-ORG: in BIOES"),  # B- at the end
+        ("EU NNP I-NP S-ORG\n", ColumnFormat(), r'data.txt:1: S-ORG is a BIOES tag, but the file is declared iob2 \(set tag_scheme = "bioes"\)'),
+        ("EU NNP I-NP B-ORG\nUnion NNP I-NP E-ORG\n", ColumnFormat(), r"data.txt:2: E-ORG is a BIOES tag, but the file is declared iob2"),
         ("", ColumnFormat(), r"data.txt: file is empty; expected CoNLL column lines"),
         ("\n\n  \n", ColumnFormat(), r"data.txt: file is empty"),
     ],
@@ -139,7 +153,7 @@ def test_non_utf8_bytes_name_the_line(tmp_path: Path) -> None:
 
 def test_custom_column_layout(tmp_path: Path) -> None:
     """Any CoNLL-style layout: here token in column 1, tag in column 0, tab separated."""
-    path = write(tmp_path, "B-LOC\tMünchen\nO\tist\n\nS-PER\tAnna\n")
+    path = write(tmp_path, "S-LOC\tMünchen\nO\tist\n\nS-PER\tAnna\n")
     blocks = read_blocks(path, ColumnFormat(text_column=1, tag_column=0, tag_scheme="bioes"))
     assert [b.tokens for b in blocks] == [["München", "ist"], ["Anna"]]
     assert blocks[1].spans == [Span("PER", 0, 1)]
@@ -180,3 +194,107 @@ def test_byte_order_mark_is_stripped_and_reported_once(tmp_path: Path, mirror: P
         f"{folder / name}: removed the UTF-8 byte-order mark at the start of the file"
         for name in ("train.txt", "dev.txt", "test.txt")
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "scheme", "reason"),
+    [
+        ("EU B-ORG\nUnion E-ORG\n", "bioes", r"data.txt:2 has E-ORG, a BIOES tag"),
+        ("EU I-ORG\nsays O\n", "iob1", r"data.txt:1 opens an entity with I-ORG after O \(IOB2 would use B-\)"),
+        ("says O\nEU B-ORG\nUnion I-ORG\n", "iob2", r"data.txt:2 opens an entity with B-ORG after O \(IOB1 would use I-\)"),
+        ("says O\n", "iob2", r"no entity that tells IOB1 from IOB2"),
+    ],
+)
+def test_auto_scheme_says_what_it_chose_and_why(tmp_path: Path, caplog, content: str, scheme: str, reason: str) -> None:
+    caplog.set_level(logging.INFO, logger="flair_ner")
+    path = write(tmp_path, content)
+    column_file = read_column_file(path, ColumnFormat(text_column=0, tag_column=1, tag_scheme="auto"))
+    assert column_file.scheme == scheme and re.search(reason, column_file.reason)
+    assert f"tag scheme {scheme.upper()}, because" in caplog.text
+
+
+def test_auto_scheme_refuses_a_mix_of_iob1_and_iob2(tmp_path: Path) -> None:
+    path = write(tmp_path, "EU I-ORG\n\nsays O\nBonn B-LOC\n")
+    with pytest.raises(CorpusFormatError, match=r"data.txt: mixes IOB1 \(.*:1 opens .*\) and IOB2 \(.*:4 opens"):
+        read_blocks(path, ColumnFormat(text_column=0, tag_column=1, tag_scheme="auto"))
+
+
+def test_comment_lines_blank_runs_and_another_layout(tmp_path: Path) -> None:
+    """MultiCoNER-like: comment line per sentence, two blank lines between sentences, made-up types."""
+    path = write(
+        tmp_path,
+        "\n# id 1\tdomain=xx\nthe _ _ O\nzorblax _ _ B-Gadget\nprime _ _ I-Gadget\n\n\n"
+        "# id 2\tdomain=xx\nmeet _ _ O\nqa _ _ B-Person\n\n\n",
+    )
+    fmt = ColumnFormat(text_column=0, tag_column=3, document_separator=None, comment_prefix="# id ")
+    blocks = read_blocks(path, fmt)
+    assert [b.tokens for b in blocks] == [["the", "zorblax", "prime"], ["meet", "qa"]]
+    assert [b.spans for b in blocks] == [[Span("Gadget", 1, 3)], [Span("Person", 1, 2)]]
+    assert blocks[0].lines == [3, 4, 5]
+    without = ColumnFormat(text_column=0, tag_column=3, document_separator=None)
+    with pytest.raises(CorpusFormatError, match=r"data.txt:2: tag 'domain=xx' is not O"):
+        read_blocks(path, without)  # without the prefix, the comment line is read as a token line
+
+
+def test_label_map_maps_drops_and_refuses_unmapped_types(tmp_path: Path) -> None:
+    path = write(tmp_path, "a B-Artist\nb I-Artist\nc B-Food\nd O\ne B-Drink\n")
+    fmt = ColumnFormat(text_column=0, tag_column=1, document_separator=None)
+    mapped = read_blocks(path, fmt.with_label_map({"Artist": "PER", "Food": "PROD", "Drink": "O"}))
+    assert mapped[0].spans == [Span("PER", 0, 2), Span("PROD", 2, 3)]
+    with pytest.raises(CorpusFormatError, match=r"data.txt:5: entity type 'Drink' is not in label_map \(map it"):
+        read_blocks(path, fmt.with_label_map({"Artist": "PER", "Food": "PROD"}))
+
+
+def test_other_encoding_and_its_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "M\xfcnchen B-LOC\n".encode("latin-1"))
+    fmt = ColumnFormat(text_column=0, tag_column=1, encoding="latin-1")
+    assert read_blocks(path, fmt)[0].tokens == ["München"]
+    cyrillic = write(tmp_path, "\xff\xfe B-LOC\n".encode("latin-1"), "bad.txt")
+    with pytest.raises(CorpusFormatError, match=r"bad.txt:1: byte 0xff is not ascii"):
+        read_blocks(cyrillic, ColumnFormat(text_column=0, tag_column=1, encoding="ascii"))
+
+
+def test_missing_dev_is_held_out_of_train_with_the_seed(tmp_path: Path, mirror: Path) -> None:
+    write_slice(mirror / "conllpp" / "conllpp_train.txt", tmp_path / "train.txt", 50)
+    files = CorpusFiles(tmp_path, "train.txt", None, None)
+    first, again, other = (read_corpus(files, seed=seed) for seed in (1, 1, 2))
+    assert len(first.corpus.train) == 45 and len(first.corpus.dev) == 5 and first.corpus.test is None
+    texts = [[s.to_tokenized_string() for s in loaded.corpus.dev] for loaded in (first, again, other)]
+    assert texts[0] == texts[1] and texts[0] != texts[2]
+    train = {s.to_tokenized_string() for s in first.corpus.train}
+    assert not train & set(texts[0])
+    assert first.dev_note == f"5 sentences (10%) held out of {tmp_path / 'train.txt'} with seed 1"
+
+
+@pytest.mark.parametrize(
+    ("name", "sizes"),
+    [
+        ("wnut17", {"train": (3394, 62730, 1975), "dev": (1009, 15733, 836), "test": (1287, 23394, 1079)}),
+        ("multiconer2-hi", {"train": (9632, 159454, 12870), "test": (514, 8639, 684)}),
+    ],
+)
+def test_registered_data_sets_download_and_read(tmp_path: Path, mirror: Path, name: str, sizes: dict) -> None:
+    """Counts from the mirror's README (checked facts)."""
+    files = fetch_corpus_files(name, tmp_path, mirror)
+    for split, blocks in validate_files(files).items():
+        sentences = list(iter_sentences(blocks))
+        counted = (len(sentences), sum(len(b.tokens) for b in sentences), sum(len(b.spans) for b in sentences))
+        assert counted == sizes[split], split
+    assert set(files.paths()) == set(sizes)
+
+
+def test_multiconer_coarse_map_covers_every_fine_type(mirror: Path) -> None:
+    fine = {span.type for block in read_blocks(mirror / "multiconer2-en" / "en_train.conll", multiconer_files("en")(mirror).format) for span in block.spans}
+    assert len(fine) == 33 and fine == set(MULTICONER_COARSE)
+    assert set(MULTICONER_COARSE.values()) == {"LOC", "CW", "GRP", "PER", "PROD", "MED"}
+
+
+@pytest.mark.parametrize(("spec", "columns"), [("0=text,3=ner", (0, 3)), ("1=ner, 0=text, 2=pos", (0, 1))])
+def test_parse_columns(spec: str, columns: tuple[int, int]) -> None:
+    assert parse_columns(spec) == columns
+
+
+@pytest.mark.parametrize(("spec", "message"), [("0=text", "names no ner column"), ("text,ner", "must look like")])
+def test_parse_columns_refuses(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_columns(spec)

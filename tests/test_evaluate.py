@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from seqeval.metrics import classification_report
+from seqeval.metrics import accuracy_score, classification_report
 from seqeval.scheme import IOB2
 
 from flair_ner.corpus import ColumnFormat, Span, iter_sentences, read_blocks
-from flair_ner.evaluate import evaluate_sentences, iob2_tags, score_spans, write_results
+from flair_ner.evaluate import evaluate_sentences, iob2_tags, render_scores, score_spans, write_results
 
 
 def test_hand_computed_scores() -> None:
@@ -24,6 +24,15 @@ def test_hand_computed_scores() -> None:
     assert scores.loc["macro avg", "f1"] == pytest.approx((2 / 3 + 0 + 1) / 3)
 
 
+def test_weighted_average_weighs_by_support() -> None:
+    gold = [[Span("PER", 0, 1), Span("PER", 2, 3), Span("PER", 4, 5), Span("LOC", 6, 7)]]
+    predicted = [[Span("PER", 0, 1), Span("PER", 2, 3), Span("PER", 4, 5)]]  # PER all right, LOC missed
+    scores = score_spans(gold, predicted).set_index("label")
+    assert scores.loc["macro avg", "f1"] == pytest.approx(0.5)
+    assert scores.loc["weighted avg", "f1"] == pytest.approx(0.75)  # (3 * 1.0 + 1 * 0.0) / 4
+    assert scores.loc["weighted avg", "support"] == 4
+
+
 def _seqeval(gold: list[list[Span]], predicted: list[list[Span]], lengths: list[int]) -> dict:
     y_true = [iob2_tags(n, spans) for n, spans in zip(lengths, gold)]
     y_pred = [iob2_tags(n, spans) for n, spans in zip(lengths, predicted)]
@@ -32,7 +41,8 @@ def _seqeval(gold: list[list[Span]], predicted: list[list[Span]], lengths: list[
 
 def _assert_same(ours: pd.DataFrame, theirs: dict) -> None:
     ours = ours.set_index("label")
-    for label in [*[t for t in ours.index if t not in ("micro avg", "macro avg")], "micro avg", "macro avg"]:
+    averages = ("micro avg", "macro avg", "weighted avg")
+    for label in [*[t for t in ours.index if t not in averages], *averages]:
         for metric, column in (("precision", "precision"), ("recall", "recall"), ("f1-score", "f1")):
             assert ours.loc[label, column] == pytest.approx(theirs[label][metric]), (label, metric)
         assert ours.loc[label, "support"] == theirs[label]["support"]
@@ -58,13 +68,20 @@ def test_scorer_matches_seqeval_on_model_predictions(tiny_run, conllpp_slice: Pa
     y_true = [group["gold"].tolist() for _, group in predictions.groupby("sentence")]
     y_pred = [group["predicted"].tolist() for _, group in predictions.groupby("sentence")]
     theirs = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
-    micro = result.scores.set_index("label").loc["micro avg"]
-    assert micro["f1"] == pytest.approx(theirs["micro avg"]["f1-score"])
-    assert micro["support"] == theirs["micro avg"]["support"] > 0
+    _assert_same(result.scores, theirs)  # per type, micro, macro and weighted averages
+    assert result.scores.set_index("label").loc["micro avg", "support"] > 0
+    assert result.token_accuracy == pytest.approx(accuracy_score(y_true, y_pred))
+    assert 0 < result.token_accuracy < 1
 
     paths = write_results([result], tmp_path)
     assert [p.name for p in paths] == ["metrics.csv", "metrics.json", "predictions_conllpp.tsv"]
     assert list(pd.read_csv(paths[2], sep="\t").columns) == ["sentence", "token", "gold", "predicted"]
+    table = pd.read_csv(paths[0]).set_index("label")
+    assert {"micro avg", "macro avg", "weighted avg"} <= set(table.index)
+    assert table.loc["token accuracy", "f1"] == pytest.approx(result.token_accuracy)
+    assert table.loc["token accuracy", "support"] == len(predictions)
+    rendered = render_scores(result)
+    assert "weighted avg" in rendered and f"token accuracy: {100 * result.token_accuracy:.2f}" in rendered
 
 
 def test_iob2_tags() -> None:

@@ -76,7 +76,10 @@ def test_unalignable_test_sets_are_refused(tmp_path: Path, mirror: Path) -> None
 
 
 def test_report_subcommand(tmp_path: Path, mirror: Path, capsys) -> None:
-    status = main(["report", "--data-dir", str(tmp_path / "data"), "--mirror", str(mirror), "--output-dir", str(tmp_path / "out")])
+    status = main(
+        ["report", "--compare-with", "conll2003", "--data-dir", str(tmp_path / "data"), "--mirror", str(mirror),
+         "--output-dir", str(tmp_path / "out")]
+    )  # fmt: skip
     assert status == 0
     assert (tmp_path / "out" / SIZES_CSV).is_file() and (tmp_path / "out" / TEST_DIFF_CSV).is_file()
     assert "186 sentences differ" in capsys.readouterr().out
@@ -106,3 +109,14 @@ def test_bad_config_key_is_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"flair-ner: error: {config}: unknown option 'epochs'")
+
+
+def test_report_of_another_data_set_has_no_paper_figures(tmp_path: Path, mirror: Path, capsys) -> None:
+    status = main(["report", "--dataset", "wnut17", "--data-dir", str(tmp_path / "data"), "--mirror", str(mirror),
+                   "--output-dir", str(tmp_path / "out")])  # fmt: skip
+    assert status == 0
+    sizes = pd.read_csv(tmp_path / "out" / SIZES_CSV).set_index("split")
+    assert sizes["status"].tolist() == ["n/a"] * 3 and not any(c.startswith("paper_") for c in sizes.columns)
+    assert sizes.loc["test", "entities"] == 1079 and sizes.loc["train", "person"] > 0
+    out = capsys.readouterr().out
+    assert out.startswith("Dataset sizes\n") and "CoNLL-2003" not in out
