@@ -423,7 +423,7 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type) -> None:
             dest=f.name,
             default=None,
             metavar=_field_type(cls, f.name).__name__.upper(),
-            help=f"{f.metadata.get('help', '')} (default: {default!r})",
+            help=f"{f.metadata.get('help', '')} (default: {default!r})".replace("%", "%%"),  # argparse formats help with %
         )
 
 

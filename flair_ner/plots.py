@@ -50,19 +50,25 @@ def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
 
 
 def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
-    """Grouped bars: F1 per entity type (and micro average) for each test set in ``metrics.csv``'s layout."""
+    """Horizontal bars: F1 per entity type (and the micro average, last) for each test set in ``metrics.csv``'s layout.
+
+    Horizontal, with the figure's height growing with the number of types, so
+    that 33 fine-grained type names stay readable.
+    """
     plt = _pyplot()
     shown = metrics[~metrics["label"].isin(["macro avg", "weighted avg", "token accuracy"])]
     table = shown.pivot(index="label", columns="test_set", values="f1") * 100
-    figure, axis = plt.subplots(figsize=(7, 4))
-    table.plot.bar(ax=axis, rot=0)
-    axis.set_ylabel("F1 (%)")
-    axis.set_xlabel("")
-    axis.set_ylim(0, 100)
+    order = sorted(label for label in table.index if label != "micro avg") + ["micro avg"]
+    table = table.loc[order[::-1]]  # barh draws the first row at the bottom
+    figure, axis = plt.subplots(figsize=(7, 1.2 + 0.28 * len(table) * max(1, len(table.columns) * 0.7)))
+    table.plot.barh(ax=axis)
+    axis.set_xlabel("F1 (%)")
+    axis.set_ylabel("")
+    axis.set_xlim(0, 105)
     axis.set_title("Entity F1 per type")
     for container in axis.containers:
-        axis.bar_label(container, fmt="%.1f", fontsize=7)
-    axis.legend(title="test set")
+        axis.bar_label(container, fmt="%.1f", fontsize=7, padding=2)
+    axis.legend(title="test set", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the bars, never over them
     figure.tight_layout()
     path = _save(figure, Path(output))
     plt.close(figure)

@@ -35,7 +35,7 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
 
     metrics = pd.read_csv(out / "metrics.csv")
     assert set(metrics["test_set"]) == {"conllpp", "conll2003"}
-    assert set(metrics["label"]) == {"PER", "LOC", "ORG", "MISC", "micro avg", "macro avg"}
+    assert set(metrics["label"]) == {"PER", "LOC", "ORG", "MISC", "micro avg", "macro avg", "weighted avg", "token accuracy"}
     micro = metrics[metrics["label"] == "micro avg"].set_index("test_set")["f1"]
     assert (micro > 0.2).all(), micro  # one epoch on 1,000 sentences already finds entities
     assert len(pd.read_csv(out / "predictions_conll2003.tsv", sep="\t")["sentence"].unique()) == 300

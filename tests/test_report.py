@@ -115,7 +115,7 @@ def test_report_of_another_data_set_has_no_paper_figures(tmp_path: Path, mirror:
     status = main(["report", "--dataset", "wnut17", "--data-dir", str(tmp_path / "data"), "--mirror", str(mirror),
                    "--output-dir", str(tmp_path / "out")])  # fmt: skip
     assert status == 0
-    sizes = pd.read_csv(tmp_path / "out" / SIZES_CSV).set_index("split")
+    sizes = pd.read_csv(tmp_path / "out" / SIZES_CSV, keep_default_na=False).set_index("split")
     assert sizes["status"].tolist() == ["n/a"] * 3 and not any(c.startswith("paper_") for c in sizes.columns)
     assert sizes.loc["test", "entities"] == 1079 and sizes.loc["train", "person"] > 0
     out = capsys.readouterr().out

@@ -37,7 +37,7 @@ def one_error_line(capsys) -> str:
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        (["--embeddings", "bogus"], "option 'embeddings' must be one of auto, online, offline, got 'bogus'"),
+        (["--embeddings", "bogus"], "option 'embeddings' must be one of auto, online, offline, scratch, got 'bogus'"),
         (["--lms", "/nonexistent.pt"], "option 'lms' names '/nonexistent.pt', which is neither a known LM"),
         (["--glove", "/nonexistent"], "option 'glove' is neither online, offline nor an existing vectors file"),
         (["--hidden-size", "-5"], "option 'hidden_size' must be at least 1, got -5"),
