@@ -1,8 +1,12 @@
-"""Experiment configuration: one dataclass, read from TOML, overridable from the command line.
+"""Configuration as dataclasses, read from TOML, overridable from the command line, checked up front.
 
-Every option is documented once, beside its default, in the field's
-``help`` metadata; the command-line options and ``--help`` are generated
-from it (as Hugging Face's ``HfArgumentParser`` does).
+:class:`TrainConfig` (the tagger and its training), :class:`ColumnOptions`
+(how column files are read), :class:`ExperimentConfig` (one run: data +
+training), :class:`EvaluateConfig` (scoring a model). Every option is
+documented once, beside its default, in the field's ``help`` metadata, with
+the values it accepts; the command-line options and ``--help`` are generated
+from it (as Hugging Face's ``HfArgumentParser`` does), and :func:`validate`
+checks a whole configuration before anything slow runs.
 """
 
 from __future__ import annotations
