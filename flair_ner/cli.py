@@ -13,11 +13,11 @@ from flair_ner.config import (
     ConfigError,
     EvaluateConfig,
     ExperimentConfig,
+    LMConfig,
     add_config_options,
     load_config,
     overrides_from,
 )
-from flair_ner.corpus import CorpusFormatError
 from flair_ner.download import (
     DATA_DIR_ENV,
     DATASETS,
@@ -28,16 +28,19 @@ from flair_ner.download import (
     fetch_dataset,
 )
 from flair_ner.interrupt import RunInterrupted
-from flair_ner.predict import PredictInputError
-from flair_ner.report import AlignmentError
 
-# Errors that are the user's to fix: shown as one line, without a traceback.
+
+class GridCellsFailed(RuntimeError):
+    """Some cells of a grid failed; the others finished."""
+
+
+# Errors that are the user's to fix: shown as one line, without a traceback. ValueError covers the kit's
+# CorpusFormatError, AlignmentError, PredictInputError, ConfigError, RunFolderError and CheckpointError, which the
+# command line need not import (they live beside flair imports; a config error must not wait for flair to load).
 USER_ERRORS = (
+    GridCellsFailed,
     DownloadError,
-    CorpusFormatError,
-    AlignmentError,
     ConfigError,
-    PredictInputError,
     OSError,
     ValueError,
 )
@@ -76,6 +79,23 @@ def _train(args: argparse.Namespace) -> None:
     run_experiment(config, fresh=args.fresh)
 
 
+def _grid(args: argparse.Namespace) -> None:
+    from flair_ner.grid import describe, load_grid, run_grid  # Ray is imported only by this command
+    from flair_ner.summary import write_summary
+
+    grid = load_grid(args.grid, args.output_dir)
+    print(describe(grid))
+    if args.dry_run:
+        return
+    outcome = run_grid(grid, args.address, args.cpus_per_run, args.gpus_per_run)
+    for path in write_summary(grid):
+        print(f"written: {path}")
+    for name, status in outcome.failed.items():
+        print(f"flair-ner: cell {name} {status}", file=sys.stderr)
+    if outcome.failed:
+        raise GridCellsFailed(f"{len(outcome.failed)} of {len(grid.cells)} cells failed (listed above); run the same command to retry them")
+
+
 def _evaluate(args: argparse.Namespace) -> None:
     config = load_config(EvaluateConfig, args.config, overrides_from(args, EvaluateConfig))
     from flair_ner.experiment import run_evaluation  # imports flair and torch: after the config is known to be valid
@@ -85,7 +105,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 def _pretrain_lm(args: argparse.Namespace) -> None:
     from flair_ner.embeddings import RESOURCES
-    from flair_ner.lm import LMConfig, record_command, ship_lm, train_lm
+    from flair_ner.lm import record_command, ship_lm, train_lm  # imports flair and torch: after the config is valid
     from flair_ner.lm_corpus import build_text_corpus, prepare_reuters_corpus
 
     config = load_config(LMConfig, args.config, overrides_from(args, LMConfig))
@@ -205,8 +225,21 @@ def build_parser() -> argparse.ArgumentParser:
         "column options say how to read the file. A file none of whose types the model predicts is refused; "
         "types it never learned are listed.",
     )
-    from flair_ner.lm import LMConfig
-
+    grid = commands.add_parser(
+        "grid",
+        help="run a grid of runs (variants x seeds x data sets) on Ray, with statistics and plots",
+        description="Expand a grid file into cells (one run each, in <grid>/<variant>/<data set>/seed-<n>/), run the "
+        "unfinished ones as Ray tasks on this machine or a cluster, and write cells.csv, summary.csv/.md (mean ± "
+        "std, paired bootstrap differences against the baseline) and a plot per data set. Running it again skips "
+        "finished cells, resumes interrupted ones and retries failed ones.",
+    )
+    grid.add_argument("--grid", type=Path, required=True, help="the grid TOML file (see flair_ner/grid.py)")
+    grid.add_argument("--output-dir", type=Path, default=None, help="the grid folder (default: the file's output_dir)")
+    grid.add_argument("--address", default=None, help="join a Ray cluster: auto or ray://HOST:PORT (default: a local Ray)")
+    grid.add_argument("--cpus-per-run", type=float, default=None, help="CPUs per cell (default: all of one node)")
+    grid.add_argument("--gpus-per-run", type=float, default=0, help="GPUs per cell (default: 0)")
+    grid.add_argument("--dry-run", action="store_true", help="list the cells, their status and the estimated cost")
+    grid.set_defaults(handler=_grid)
     pretrain = config_command(
         commands,
         "pretrain-lm",

@@ -2,7 +2,8 @@
 
 :class:`TrainConfig` (the tagger and its training), :class:`ColumnOptions`
 (how column files are read), :class:`ExperimentConfig` (one run: data +
-training), :class:`EvaluateConfig` (scoring a model). Every option is
+training), :class:`EvaluateConfig` (scoring a model), :class:`LMConfig`
+(pretraining a character LM). Every option is
 documented once, beside its default, in the field's ``help`` metadata, with
 the values it accepts; the command-line options and ``--help`` are generated
 from it (as Hugging Face's ``HfArgumentParser`` does), and :func:`validate`
@@ -281,6 +282,50 @@ def _folder_problem(folder: Optional[str], what: str) -> Optional[str]:
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         return f"names the {what} {folder!r}, but {str(existing)!r} is not a writable folder"
     return None
+
+
+@dataclass
+class LMConfig:
+    """A character LM and how to train it (``python experiments/pretrain_lm.py``)."""
+
+    direction: str = option("forward", "forward or backward", choices=("forward", "backward"))
+    text_dir: Optional[str] = option(
+        None,
+        "build the corpus from this folder of UTF-8 plain text (any language; blank lines between documents) "
+        "instead of Reuters-21578",
+    )
+    corpus_dir: Optional[str] = option(
+        None, "flair TextCorpus folder (train/, valid.txt, test.txt); unset: data/lm/reuters, or data/lm/<text_dir name>"
+    )
+    output_dir: Optional[str] = option(
+        None, "where checkpoints, best-lm.pt and the logs go; unset: <corpus_dir>-<direction>"
+    )
+    hidden_size: int = option(512, "LSTM hidden size (512 keeps the model file near 6 MB)", minimum=1)
+    nlayers: int = option(1, "LSTM layers", minimum=1)
+    embedding_size: int = option(100, "character embedding size", minimum=1)
+    dropout: float = option(0.1, "dropout on the LSTM output", minimum=0, below=1)
+    sequence_length: int = option(250, "characters per truncated-BPTT step", minimum=1)
+    mini_batch_size: int = option(100, "parallel character streams", minimum=1)
+    learning_rate: float = option(20.0, "SGD learning rate (flair's default for LMs)", above=0)
+    anneal_factor: float = option(0.25, "factor applied to the learning rate when validation loss stalls", above=0, below=1)
+    patience: int = option(3, "splits without improvement before annealing", minimum=0)
+    max_epochs: int = option(1, "passes over the training text", minimum=1)
+    budget_minutes: Optional[float] = option(None, "stop after the split that crosses this many minutes (this run)", above=0)
+    min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>", minimum=1)
+    seed: int = option(1, "random seed", minimum=0)
+    data_dir: Optional[str] = option(None, "download cache; unset: $FLAIR_NER_DATA, else data/")
+    mirror: Optional[str] = option(None, "data mirror folder or URL; unset: $FLAIR_NER_MIRROR, else upstream")
+    corpus_seed: int = option(42, "seed of the document shuffle that makes the LM corpus's train/valid/test")
+
+    def __post_init__(self) -> None:
+        if self.corpus_dir is None:
+            self.corpus_dir = f"data/lm/{Path(self.text_dir).resolve().name}" if self.text_dir else "data/lm/reuters"
+        if self.output_dir is None:
+            self.output_dir = f"{self.corpus_dir}-{self.direction}"
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.text_dir and not Path(self.text_dir).is_dir():
+            yield "text_dir", f"names {self.text_dir!r}, which is not a folder"
 
 
 C = TypeVar("C")

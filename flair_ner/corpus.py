@@ -36,6 +36,7 @@ from flair_ner.datasets import (  # noqa: F401 - the data descriptions are part 
     parse_columns,
     wnut17_files,
 )
+from flair_ner.datasets import Span, entity_spans  # noqa: F401 - part of this module's interface
 from flair_ner.download import fetch_dataset
 from flair_ner.files import decode_utf8
 
@@ -46,18 +47,6 @@ _TAG = re.compile(r"^(O|[BIES]-\S+)$")
 
 class CorpusFormatError(ValueError):
     """A column file is not what the loader expects; the message is one line: ``file:line: what``."""
-
-
-@dataclass(frozen=True)
-class Span:
-    """An entity mention: type plus token offsets ``[start, end)`` within its sentence."""
-
-    type: str
-    start: int
-    end: int
-
-    def __str__(self) -> str:
-        return f"{self.type}[{self.start}:{self.end}]"
 
 
 @dataclass
@@ -79,31 +68,6 @@ class Block:
     is_docstart: bool = False
     spans: list[Span] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
-
-
-def entity_spans(tags: list[str]) -> list[Span]:
-    """Decode IOB1, IOB2 or BIOES tags into spans (conlleval's chunk rules).
-
-    ``B-``/``S-`` always open an entity; ``I-``/``E-`` open one unless they
-    continue an open entity of the same type; ``E-``/``S-`` close it.  This
-    reads IOB1 and IOB2 alike, so both data set versions give the same spans
-    for the same annotation.
-    """
-    spans: list[Span] = []
-    open_type: Optional[str] = None
-    open_start = 0
-    for index, tag in enumerate(tags + ["O"]):
-        prefix, _, entity_type = tag.partition("-")
-        continues = prefix in ("I", "E") and open_type == entity_type
-        if open_type is not None and not continues:
-            spans.append(Span(open_type, open_start, index))
-            open_type = None
-        if prefix in ("B", "S", "I", "E") and not continues:
-            open_type, open_start = entity_type, index
-        if prefix in ("E", "S") and open_type is not None:
-            spans.append(Span(open_type, open_start, index + 1))
-            open_type = None
-    return spans
 
 
 def _breaks_scheme(previous: str, tag: str, scheme: str) -> Optional[str]:

@@ -18,6 +18,43 @@ SCHEME_CHOICES = (*TAG_SCHEMES, "auto")
 DEV_FRACTION = 0.1
 
 
+@dataclass(frozen=True)
+class Span:
+    """An entity mention: type plus token offsets ``[start, end)`` within its sentence."""
+
+    type: str
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f"{self.type}[{self.start}:{self.end}]"
+
+
+def entity_spans(tags: list[str]) -> list[Span]:
+    """Decode IOB1, IOB2 or BIOES tags into spans (conlleval's chunk rules).
+
+    ``B-``/``S-`` always open an entity; ``I-``/``E-`` open one unless they
+    continue an open entity of the same type; ``E-``/``S-`` close it.  This
+    reads IOB1 and IOB2 alike, so both data set versions give the same spans
+    for the same annotation.
+    """
+    spans: list[Span] = []
+    open_type: Optional[str] = None
+    open_start = 0
+    for index, tag in enumerate(tags + ["O"]):
+        prefix, _, entity_type = tag.partition("-")
+        continues = prefix in ("I", "E") and open_type == entity_type
+        if open_type is not None and not continues:
+            spans.append(Span(open_type, open_start, index))
+            open_type = None
+        if prefix in ("B", "S", "I", "E") and not continues:
+            open_type, open_start = entity_type, index
+        if prefix in ("E", "S") and open_type is not None:
+            spans.append(Span(open_type, open_start, index + 1))
+            open_type = None
+    return spans
+
+
 def parse_columns(spec: str) -> tuple[int, int]:
     """``"0=text,3=ner"`` -> (text column, tag column); other columns may be named and are ignored.
 

@@ -12,7 +12,7 @@ LEARNING_CURVE = "learning_curve.png"
 PER_TYPE_F1 = "per_type_f1.png"
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only; no display needed
@@ -29,7 +29,7 @@ def _save(figure, path: Path) -> Path:
 
 def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
     """Training loss and dev F1 per epoch, from flair's ``loss.tsv``."""
-    plt = _pyplot()
+    plt = pyplot()
     history = pd.read_csv(loss_tsv, sep="\t")
     figure, loss_axis = plt.subplots(figsize=(7, 4))
     loss_axis.plot(history["EPOCH"], history["TRAIN_LOSS"], "o-", color="tab:blue", label="training loss")
@@ -55,7 +55,7 @@ def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
     Horizontal, with the figure's height growing with the number of types, so
     that 33 fine-grained type names stay readable.
     """
-    plt = _pyplot()
+    plt = pyplot()
     shown = metrics[~metrics["label"].isin(["macro avg", "weighted avg", "token accuracy"])]
     table = shown.pivot(index="label", columns="test_set", values="f1") * 100
     order = sorted(label for label in table.index if label != "micro avg") + ["micro avg"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Optional, Sequence, Union
 
-from flair_ner.corpus import DOCSTART
+from flair_ner.datasets import DOCSTART
 from flair_ner.files import decode_utf8, one_line
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,284 @@
+"""Experiment grids on Ray: variants x axes (seeds, data sets, any run option), each cell one run of the pipeline.
+
+A grid is a TOML file::
+
+    name = "ablation"                          # default: the file's name
+    base = "experiments/configs/conllpp.toml"  # a run config (optional)
+    output_dir = "runs/grids/ablation"         # the grid folder (default: runs/grids/<name>)
+    baseline = "full"                          # the variant the others are compared with
+
+    [config]                                   # run options for every cell (override base)
+    max_epochs = 50
+
+    [axes]                                     # lists: every combination is a cell
+    seed = [1, 2, 3]
+
+    [variants.full]                            # named variants: run options on top
+    [variants.no-lms]
+    lms = "none"
+
+Each cell is exactly one :func:`flair_ner.experiment.run_experiment` in its own
+folder ``<grid>/<variant>/<data set>/seed-<n>/`` (other axes add ``<key>-<value>/``),
+with its own manifest, checkpoint and lock, so everything a run guarantees
+(exact resume, honest interrupts, one run per folder) holds per cell. Cells run
+as Ray tasks; Ray schedules them on one machine or a cluster. Re-running a grid
+skips finished cells, resumes interrupted ones and re-runs failed ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import ray
+from ray.exceptions import RayTaskError, TaskCancelledError
+from tqdm import tqdm
+
+from flair_ner.config import ConfigError, ExperimentConfig, load_config
+from flair_ner.download import resolve_data_dir, resolve_mirror
+from flair_ner.run_folder import FINISHED, RunFolderError, read_manifest
+
+log = logging.getLogger(__name__)
+
+GRID_KEYS = {"name", "base", "output_dir", "baseline", "config", "axes", "variants"}
+# Options that name files or folders: made absolute, because Ray workers need not share the driver's folder.
+PATH_OPTIONS = ("train_file", "dev_file", "test_file", "data_dir", "output_dir")
+
+
+@dataclass
+class Cell:
+    """One run of the grid.
+
+    Args:
+        variant: the variant's name.
+        values: this cell's axis values (e.g. ``{"seed": 2}``).
+        config: the cell's full run configuration (validated).
+    """
+
+    variant: str
+    values: dict[str, Any]
+    config: ExperimentConfig
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.config.output_dir)
+
+    @property
+    def name(self) -> str:
+        """``variant/data set/seed-n[/key-value…]``, the cell's folder inside the grid."""
+        return "/".join(_cell_parts(self.variant, self.config, self.values))
+
+    def status(self) -> str:
+        """``complete``, ``interrupted``, ``failed``, ``running`` (as its manifest last said) or ``new``."""
+        try:
+            manifest = read_manifest(self.folder) if self.folder.is_dir() else None
+        except RunFolderError:
+            return "failed"
+        if manifest is None:
+            return "new"
+        return manifest.get("status", FINISHED)
+
+
+@dataclass
+class Grid:
+    """A loaded grid file: its cells and where they go."""
+
+    name: str
+    path: Path
+    output_dir: Path
+    baseline: str
+    variants: list[str]
+    cells: list[Cell] = field(default_factory=list)
+
+
+def _cell_parts(variant: str, config: ExperimentConfig, values: dict[str, Any]) -> list[str]:
+    extra = [f"{key}-{value}" for key, value in values.items() if key not in ("seed", "dataset")]
+    return [variant, config.data_name, *extra, f"seed-{config.seed}"]
+
+
+def _absolute(value: Optional[str]) -> Optional[str]:
+    return str(Path(value).resolve()) if value else value
+
+
+def _self_contained(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Paths made absolute, and the data cache and mirror resolved now, so that a worker anywhere finds them."""
+    fixed = dict(overrides)
+    for key in PATH_OPTIONS:
+        if fixed.get(key):
+            fixed[key] = _absolute(fixed[key])
+    if fixed.get("glove") and fixed["glove"] not in ("online", "offline") and Path(fixed["glove"]).exists():
+        fixed["glove"] = _absolute(fixed["glove"])
+    if fixed.get("lms"):
+        fixed["lms"] = ",".join(_absolute(name) if Path(name).is_file() else name for name in fixed["lms"].split(","))
+    mirror = resolve_mirror(fixed.get("mirror"))
+    if mirror and not mirror.startswith(("http://", "https://")):
+        mirror = _absolute(mirror)
+    fixed["mirror"] = mirror
+    fixed["data_dir"] = _absolute(str(resolve_data_dir(fixed.get("data_dir"))))
+    return fixed
+
+
+def load_grid(path: Path, output_dir: Optional[Path] = None) -> Grid:
+    """Read a grid file and expand it into cells, every cell's configuration validated now.
+
+    Raises:
+        ConfigError: an unknown key, an axis that is not a list, an unknown baseline,
+            or any cell's configuration error (named with the cell).
+    """
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the grid: {error}") from None
+    unknown = set(table) - GRID_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown grid key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(GRID_KEYS))}")
+    name = table.get("name", path.stem)
+    grid_dir = Path(output_dir or table.get("output_dir") or Path("runs") / "grids" / name).resolve()
+    base = table.get("base")
+    if base is not None and not Path(base).is_file():
+        beside = path.parent / base
+        base = beside if beside.is_file() else base
+    axes = table.get("axes", {})
+    for key, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{path}: axis {key!r} must be a non-empty list, got {values!r}")
+    variants = table.get("variants") or {"base": {}}
+    baseline = table.get("baseline", next(iter(variants)))
+    if baseline not in variants:
+        raise ConfigError(f"{path}: baseline {baseline!r} is not a variant ({', '.join(variants)})")
+    grid = Grid(name, path, grid_dir, baseline, list(variants))
+    for variant, options in variants.items():
+        for combination in itertools.product(*axes.values()) if axes else [()]:
+            values = dict(zip(axes, combination))
+            overrides = {**table.get("config", {}), **options, **values}
+            where = f"{path} (variant {variant!r}, {values})"
+            try:
+                config = load_config(ExperimentConfig, base, _self_contained(overrides))
+            except ConfigError as error:
+                raise ConfigError(f"{where}: {error}") from None
+            folder = grid_dir.joinpath(*_cell_parts(variant, config, values))
+            grid.cells.append(Cell(variant, values, dataclasses.replace(config, output_dir=str(folder))))
+    names = [cell.name for cell in grid.cells]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: two cells would share a folder; give each variant or axis value its own")
+    return grid
+
+
+def run_cell(config: dict[str, Any], cpus: Optional[int] = None) -> dict[str, Any]:
+    """Run one cell (in a Ray worker): the whole pipeline into the cell's folder; returns its scores and node."""
+    import torch  # the worker's own thread count: Ray gives each cell its CPUs
+
+    from flair_ner.experiment import run_experiment  # the worker imports flair, not the driver
+
+    if cpus:
+        torch.set_num_threads(cpus)
+    result = run_experiment(ExperimentConfig(**config))
+    return {"micro_f1": result.micro_f1, "node": ray.get_runtime_context().get_node_id()}
+
+
+@dataclass
+class GridOutcome:
+    """What a grid run did: cell name -> status (``complete``, ``skipped``, ``failed: …``, ``interrupted``)."""
+
+    statuses: dict[str, str]
+    nodes: dict[str, str]
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {name: status for name, status in self.statuses.items() if status.startswith("failed")}
+
+
+def describe(grid: Grid) -> str:
+    """The cell list with each cell's status and the estimated cost (from finished cells' training times)."""
+    lines = [f"grid {grid.name}: {len(grid.cells)} cells into {grid.output_dir} (baseline: {grid.baseline})"]
+    minutes = []
+    for cell in grid.cells:
+        status = cell.status()
+        lines.append(f"  {status:<11} {cell.name}")
+        if status == FINISHED:
+            manifest = read_manifest(cell.folder) or {}
+            if manifest.get("total_seconds"):
+                minutes.append(manifest["total_seconds"] / 60)
+    todo = sum(cell.status() != FINISHED for cell in grid.cells)
+    if minutes:
+        mean = sum(minutes) / len(minutes)
+        lines.append(f"{todo} cells to run, about {mean:.0f} min each (mean of {len(minutes)} finished): "
+                     f"{todo * mean:.0f} cell-minutes")  # fmt: skip
+    else:
+        lines.append(f"{todo} cells to run; no finished cell yet to estimate their cost from")
+    return "\n".join(lines)
+
+
+def _error_line(error: BaseException) -> str:
+    cause = error.cause if isinstance(error, RayTaskError) and error.cause is not None else error
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return f"{type(cause).__name__}: {text[:300]}"
+
+
+def run_grid(
+    grid: Grid,
+    address: Optional[str] = None,
+    cpus_per_run: Optional[float] = None,
+    gpus_per_run: float = 0,
+) -> GridOutcome:
+    """Run every cell that is not finished as a Ray task; failed cells are reported, the others go on.
+
+    Args:
+        grid: the loaded grid.
+        address: an existing Ray cluster (``auto`` or ``ray://host:port``); ``None``: a local Ray sized to the machine.
+        cpus_per_run: CPUs per cell (default: all of one machine, so cells never share cores).
+        gpus_per_run: GPUs per cell.
+
+    Raises:
+        KeyboardInterrupt: after cancelling every running cell (each stops honestly and resumes next time).
+    """
+    statuses = {cell.name: "skipped" for cell in grid.cells if cell.status() == FINISHED}
+    todo = [cell for cell in grid.cells if cell.name not in statuses]
+    nodes: dict[str, str] = {}
+    if not todo:
+        log.info("grid %s: every cell is finished already", grid.name)
+        return GridOutcome(statuses, nodes)
+    started_here = not ray.is_initialized()
+    if started_here:
+        env = {key: value for key, value in os.environ.items() if key.startswith("FLAIR_NER_")}
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,  # every cell has its own training.log
+            runtime_env={"env_vars": env} if env else None,
+        )
+    cpus = cpus_per_run or max(1, int(ray.cluster_resources().get("CPU", 1) / max(1, len(ray.nodes()))))
+    task = ray.remote(num_cpus=cpus, num_gpus=gpus_per_run, max_retries=0)(run_cell)
+    pending = {task.remote(dataclasses.asdict(cell.config), int(cpus)): cell for cell in todo}
+    progress = tqdm(total=len(todo), desc=f"grid {grid.name}", unit="cell")
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                cell = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                    statuses[cell.name], nodes[cell.name] = FINISHED, result["node"]
+                except (RayTaskError, TaskCancelledError) as error:
+                    statuses[cell.name] = f"failed: {_error_line(error)}"
+                    log.error("grid %s: cell %s failed: %s", grid.name, cell.name, _error_line(error))
+                progress.update(1)
+                failed = sum(status.startswith("failed") for status in statuses.values())
+                progress.set_postfix(running=len(pending), failed=failed)
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref)  # a KeyboardInterrupt in the task: the run stops honestly and resumes next time
+        ray.wait(list(pending), num_returns=len(pending), timeout=120)
+        raise
+    finally:
+        progress.close()
+        if started_here:
+            ray.shutdown()
+    return GridOutcome(statuses, nodes)

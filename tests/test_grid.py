@@ -1,0 +1,147 @@
+"""Experiment grids on a real local Ray: expansion, skipping, resuming, failures, statistics, two nodes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import ray
+from test_resume import STOPPER
+
+from flair_ner.cli import main
+from flair_ner.grid import load_grid, run_grid
+from flair_ner.summary import paired_bootstrap, write_summary
+
+
+def grid_file(folder: Path, conllpp_slice: Path, glove: Path, variants: str = "") -> Path:
+    """2 variants x 2 seeds of a tiny run on the CoNLL++ slice (no download: the files are named)."""
+    path = folder / "tiny.toml"
+    path.write_text(
+        f"""name = "tiny"
+output_dir = "{folder / 'grid'}"
+baseline = "base"
+
+[config]
+train_file = "{conllpp_slice / 'conllpp_train.txt'}"
+dev_file = "{conllpp_slice / 'conllpp_dev.txt'}"
+test_file = "{conllpp_slice / 'conllpp_test.txt'}"
+glove = "{glove}"
+lms = "none"
+hidden_size = 8
+max_epochs = 2
+train_limit = 120
+eval_limit = 40
+
+[axes]
+seed = [1, 2]
+
+[variants.base]
+[variants.small]
+hidden_size = 4
+{variants}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_grid_expands_into_cells_with_their_folders(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys) -> None:
+    grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove))
+    assert [cell.name for cell in grid.cells] == ["base/test/seed-1", "base/test/seed-2", "small/test/seed-1", "small/test/seed-2"]
+    assert [cell.config.hidden_size for cell in grid.cells] == [8, 8, 4, 4]
+    assert grid.cells[3].folder == tmp_path / "grid" / "small" / "test" / "seed-2"
+    assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "grid tiny: 4 cells" in out and "new         small/test/seed-2" in out and not (tmp_path / "grid").exists()
+
+
+def test_grid_errors_name_the_cell(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys) -> None:
+    grid_file(tmp_path, conllpp_slice, tiny_glove, '[variants.broken]\nhidden_size = -1\n')
+    assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "variant 'broken'" in line and "option 'hidden_size' must be at least 1, got -1" in line
+
+
+def test_local_grid_runs_skips_resumes_and_reports_failures(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, local_ray
+) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("EU B-ORG\nrejects X-FOO\n", encoding="utf-8")
+    path = grid_file(tmp_path, conllpp_slice, tiny_glove, f'[variants.broken]\ntrain_file = "{bad}"\ncolumns = "0=text,1=ner"\n')
+    grid = load_grid(path)
+    # one cell was interrupted in its second epoch before the grid ran: the grid must resume it, not restart it
+    interrupted = next(cell for cell in grid.cells if cell.name == "small/test/seed-2")
+    config = tmp_path / "cell.toml"
+    config.write_text("\n".join(f"{key} = {json.dumps(value)}" for key, value in dataclasses.asdict(interrupted.config).items()
+                                if value is not None) + "\n")  # fmt: skip
+    stopped = subprocess.run([sys.executable, "-c", STOPPER, "2", "1", str(signal.SIGINT), "train", "--config", str(config)],
+                             capture_output=True, text=True)  # fmt: skip
+    assert stopped.returncode == 130, stopped.stderr[-2000:]
+    assert interrupted.status() == "interrupted"
+
+    outcome = run_grid(grid, cpus_per_run=1)
+    assert {name: status.split(":")[0] for name, status in outcome.statuses.items()} == {
+        "base/test/seed-1": "complete", "base/test/seed-2": "complete", "small/test/seed-1": "complete",
+        "small/test/seed-2": "complete", "broken/test/seed-1": "failed", "broken/test/seed-2": "failed",
+    }  # fmt: skip
+    assert "CorpusFormatError" in outcome.failed["broken/test/seed-1"] and "bad.txt:2: tag 'X-FOO'" in outcome.failed["broken/test/seed-1"]
+    events = [e["event"] for e in json.loads((interrupted.folder / "manifest.json").read_text())["events"]]
+    assert events == ["started", "interrupted", "resumed", "completed"]
+
+    paths = write_summary(grid)
+    assert {p.name for p in paths} >= {"cells.csv", "summary.csv", "summary.md", "comparison.csv", "grid_test.png"}
+    summary = pd.read_csv(tmp_path / "grid" / "summary.csv").set_index("variant")
+    assert summary.loc["base", "n"] == 2 and summary.loc["small", "n"] == 2 and "broken" not in summary.index
+    comparison = pd.read_csv(tmp_path / "grid" / "comparison.csv")
+    assert comparison["variant"].tolist() == ["small"] and comparison["seeds"].tolist() == ["1 2"]
+    assert comparison["ci_low"][0] <= comparison["difference"][0] <= comparison["ci_high"][0]
+
+    again = run_grid(load_grid(path), cpus_per_run=1)  # finished cells are skipped, failed ones retried
+    assert sum(status == "skipped" for status in again.statuses.values()) == 4
+    assert all(again.statuses[f"broken/test/seed-{seed}"].startswith("failed") for seed in (1, 2))
+
+
+def test_two_node_cluster_places_cells_on_both(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    try:
+        ray.init(address=cluster.address, log_to_driver=False)
+        grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove))
+        outcome = run_grid(grid, cpus_per_run=1)
+        assert all(status == "complete" for status in outcome.statuses.values())
+        assert len(set(outcome.nodes.values())) == 2  # cells ran on both nodes
+        assert len(pd.read_csv(write_summary(grid)[0])) == 4  # the summary gathered every cell
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_paired_bootstrap_sees_a_real_difference_and_not_a_null_one() -> None:
+    rng = np.random.default_rng(1)
+    sentences = 400
+    gold = rng.integers(1, 4, size=sentences)
+    def counts(recall: float, seed: int) -> np.ndarray:  # noqa: E306 - small helper
+        found = np.random.default_rng(seed).binomial(gold, recall)
+        return np.stack([found, np.zeros_like(found), gold - found], axis=1)
+    baseline = [counts(0.80, seed) for seed in (1, 2, 3)]
+    better = [counts(0.90, seed + 10) for seed in (1, 2, 3)]
+    same = [counts(0.80, seed + 20) for seed in (1, 2, 3)]
+    mean, low, high, p = paired_bootstrap(baseline, better, samples=500)
+    assert 0 < low < mean < high and p < 0.01
+    mean, low, high, p = paired_bootstrap(baseline, same, samples=500)
+    assert low < 0 < high and p > 0.05
