@@ -31,6 +31,11 @@ from flair_ner.grid import Grid
 from flair_ner.plots import pyplot
 from flair_ner.run_folder import FINISHED, read_manifest
 
+# cell_scores' own columns; any other column is an axis besides seed and data set (e.g. hidden_size).
+SCORE_COLUMNS = (
+    "variant", "dataset", "seed", "test_set", "micro_f1", "macro_f1", "weighted_f1", "token_accuracy",
+    "training_minutes", "cell",
+)  # fmt: skip
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0
 SUMMARY_CSV = "summary.csv"
@@ -122,11 +127,22 @@ def paired_bootstrap(
     return observed, float(low), float(high), float(p_value)
 
 
+def extra_axes(scores: pd.DataFrame) -> list[str]:
+    """The grid's axes other than seed and data set, as columns of :func:`cell_scores`."""
+    return [column for column in scores.columns if column not in SCORE_COLUMNS]
+
+
 def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
-    """Every variant against the baseline, per data set and test set (see the module docstring)."""
+    """Every variant against the baseline, per data set, test set and value of any further axis (see the module
+    docstring)."""
     rows = []
-    cells = {(cell.variant, cell.config.data_name, cell.config.seed): cell for cell in grid.cells}
-    for (dataset, test_set), group in scores.groupby(["dataset", "test_set"]):
+    extra = extra_axes(scores)
+    cells = {
+        (cell.variant, cell.config.data_name, cell.config.seed, *[cell.values.get(axis) for axis in extra]): cell
+        for cell in grid.cells
+    }
+    for key, group in scores.groupby(["dataset", "test_set", *extra]):
+        dataset, test_set, *values = key
         base_seeds = set(group[group["variant"] == grid.baseline]["seed"])
         for variant in grid.variants:
             if variant == grid.baseline:
@@ -135,7 +151,10 @@ def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
             if not seeds:
                 continue
             counts = {
-                name: [sentence_counts(cells[(name, dataset, seed)].folder / f"predictions_{test_set}.tsv") for seed in seeds]
+                name: [
+                    sentence_counts(cells[(name, dataset, seed, *values)].folder / f"predictions_{test_set}.tsv")
+                    for seed in seeds
+                ]
                 for name in (grid.baseline, variant)
             }
             mean, low, high, p_value = paired_bootstrap(counts[grid.baseline], counts[variant])
@@ -144,7 +163,8 @@ def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
                                           low, high, p_value)  # fmt: skip
             rows.append(
                 {
-                    "dataset": dataset, "test_set": test_set, "variant": variant, "baseline": grid.baseline,
+                    "dataset": dataset, "test_set": test_set, **dict(zip(extra, values)),
+                    "variant": variant, "baseline": grid.baseline,
                     "seeds": " ".join(map(str, seeds)), "difference": difference.mean,
                     "seed_std": difference.seed_std, "ci_low": difference.low, "ci_high": difference.high,
                     "p_value": difference.p_value, "verdict": "shown" if difference.shown else "not shown",
@@ -155,7 +175,7 @@ def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
 
 def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     """Per variant x data set x test set: n, mean and sample std of micro, macro and weighted F1, training minutes."""
-    keys = ["variant", "dataset", "test_set"]
+    keys = ["variant", "dataset", "test_set", *extra_axes(scores)]
     summary = scores.groupby(keys).agg(
         n=("seed", "count"),
         **{f"{metric}_{stat}": (metric, stat) for metric in ("micro_f1", "macro_f1", "weighted_f1") for stat in ("mean", "std")},

@@ -145,3 +145,29 @@ def test_paired_bootstrap_sees_a_real_difference_and_not_a_null_one() -> None:
     assert 0 < low < mean < high and p < 0.01
     mean, low, high, p = paired_bootstrap(baseline, same, samples=500)
     assert low < 0 < high and p > 0.05
+
+
+def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
+    """A grid with an axis beside seed (hidden_size): cells of different sizes are never pooled or paired."""
+    path = grid_file(tmp_path, conllpp_slice, tiny_glove)
+    path.write_text(path.read_text().replace("seed = [1, 2]", "seed = [1, 2]\nhidden_size = [8, 16]"))
+    grid = load_grid(path)
+    assert len(grid.cells) == 8 and grid.cells[1].name == "base/test/hidden_size-16/seed-1"
+    for cell in grid.cells:  # finished cells as a run leaves them: manifest, metrics, predictions
+        cell.folder.mkdir(parents=True)
+        (cell.folder / "manifest.json").write_text(json.dumps({"status": "complete", "training_seconds": 60}))
+        f1 = 0.5 if cell.values["hidden_size"] == 8 else 0.9
+        scores = {label: {"f1": f1} for label in ("micro avg", "macro avg", "weighted avg")}
+        (cell.folder / "metrics.json").write_text(json.dumps({"test": {"scores": scores, "token_accuracy": 0.9}}))
+        found = "B-PER" if cell.values["hidden_size"] == 16 or cell.variant == "small" else "O"
+        rows = [(s, "Anna", "B-PER", found) for s in range(20)]
+        pd.DataFrame(rows, columns=["sentence", "token", "gold", "predicted"]).to_csv(
+            cell.folder / "predictions_test.tsv", sep="\t", index=False
+        )
+    write_summary(grid)
+    summary = pd.read_csv(tmp_path / "grid" / "summary.csv")
+    assert len(summary) == 4 and summary["n"].tolist() == [2, 2, 2, 2]
+    assert sorted(summary["micro_f1_mean"].round(2).tolist()) == [0.5, 0.5, 0.9, 0.9]
+    comparison = pd.read_csv(tmp_path / "grid" / "comparison.csv").set_index("hidden_size")
+    assert comparison.loc[8, "difference"] == 1.0  # small finds every mention, base none, at size 8
+    assert comparison.loc[16, "difference"] == 0.0 and comparison.loc[16, "verdict"] == "not shown"
