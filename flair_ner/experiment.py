@@ -8,7 +8,6 @@ is a thin entry point around :func:`run_experiment`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import signal
@@ -24,6 +23,7 @@ from flair.models import SequenceTagger
 
 from flair_ner.config import DEFAULT_DATASET, EvaluateConfig, ExperimentConfig, validate
 from flair_ner.corpus import (
+    Block,
     CorpusFiles,
     CorpusFormatError,
     fetch_corpus_files,
@@ -34,7 +34,7 @@ from flair_ner.corpus import (
 )
 from flair_ner.evaluate import EvaluationResult, evaluate_sentences, render_scores, write_results
 from flair_ner.interrupt import RunInterrupted, interruptible
-from flair_ner.manifest import MANIFEST, git_commit, write_manifest
+from flair_ner.manifest import git_commit, write_manifest
 from flair_ner.plots import LEARNING_CURVE, PER_TYPE_F1, plot_learning_curve, plot_per_type_f1
 from flair_ner.predict import load_tagger
 from flair_ner.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
@@ -66,15 +66,18 @@ def _registered(name: str, config: ExperimentConfig) -> CorpusFiles:
 
 
 def run_sanity_report(
-    config: ExperimentConfig, data: Optional[tuple[CorpusFiles, Optional[CorpusFiles]]] = None
+    config: ExperimentConfig,
+    data: Optional[tuple[CorpusFiles, Optional[CorpusFiles]]] = None,
+    blocks: Optional[dict[str, list[Block]]] = None,
 ) -> SanityReport:
     """Download the data (unless ``data`` holds it already) and write the sanity CSVs.
 
     Only CoNLL-2003 and CoNLL++ have published sizes to compare with (Table 1 of the CoNLL-2003 paper).
+    ``blocks``: the data's splits as read already (a run reads them once).
     """
     files, original = data or fetch_experiment_data(config)
     expected = CONLL2003_TABLE1 if config.data_name in ("conllpp", "conll2003") and not config.label_map else None
-    return write_sanity_report(files, Path(config.output_dir), original, expected)
+    return write_sanity_report(files, Path(config.output_dir), original, expected, blocks)
 
 
 @dataclass
@@ -106,7 +109,7 @@ class RunRecord:
         self.output_dir = output_dir
         self.config = config
         self.commit = git_commit()
-        self.created = (previous or {}).get("created")
+        self.created = (previous or {}).get("created") or _now()
         self.events: list[dict] = list((previous or {}).get("events", []))
         self.data_files: list[Path] = []
         self.data: dict = {}
@@ -127,7 +130,6 @@ class RunRecord:
             events=self.events,
             **run,
         )
-        self.created = self.created or json.loads((self.output_dir / MANIFEST).read_text(encoding="utf-8"))["created"]
 
 
 def run_experiment(config: ExperimentConfig, fresh: bool = False) -> ExperimentResult:
@@ -176,9 +178,10 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False) -> ExperimentR
 
 def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -> ExperimentResult:
     started = time.monotonic()
-    _step(1, "download + dataset-size sanity report")
+    _step(1, "download, read + dataset-size sanity report")
     files, original = fetch_experiment_data(config)
-    report = run_sanity_report(config, (files, original))
+    loaded = read_corpus(files, seed=config.seed)  # read and validated once: the report, training and the test set
+    report = run_sanity_report(config, (files, original), loaded.blocks)
     print(report.render())
     if not report.all_match:
         log.warning("the corpus does not match the CoNLL-2003 paper's figures; see %s", report.paths[0])
@@ -188,7 +191,6 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
     record.data_files = [path for data in (files, original) if data for path in data.paths().values()]
 
     _step(2, "corpus")
-    loaded = read_corpus(files, seed=config.seed)
     record.data = {
         "train": str(files.paths()["train"]),
         "dev": loaded.dev_note,
@@ -207,7 +209,10 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
     tagger = SequenceTagger.load(model_path)
     results = []
     for name, test_files in test_sets.items():
-        sentences = load_sentences(test_files.paths()["test"], test_files.format)[: config.eval_limit]
+        if test_files is files:  # the run's own test split was read with the others: fresh Sentences from it
+            sentences = to_sentences(loaded.blocks["test"])[: config.eval_limit]
+        else:
+            sentences = load_sentences(test_files.paths()["test"], test_files.format)[: config.eval_limit]
         results.append(evaluate_sentences(tagger, sentences, name))
         print(f"\nTest set {name} ({test_files.paths()['test']}):\n{render_scores(results[-1])}")
     if results:

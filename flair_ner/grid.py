@@ -198,15 +198,16 @@ class GridOutcome:
 def describe(grid: Grid) -> str:
     """The cell list with each cell's status and the estimated cost (from finished cells' training times)."""
     lines = [f"grid {grid.name}: {len(grid.cells)} cells into {grid.output_dir} (baseline: {grid.baseline})"]
-    minutes = []
+    minutes, todo = [], 0
     for cell in grid.cells:
         status = cell.status()
         lines.append(f"  {status:<11} {cell.name}")
-        if status == FINISHED:
-            manifest = read_manifest(cell.folder) or {}
-            if manifest.get("total_seconds"):
-                minutes.append(manifest["total_seconds"] / 60)
-    todo = sum(cell.status() != FINISHED for cell in grid.cells)
+        if status != FINISHED:
+            todo += 1
+            continue
+        manifest = read_manifest(cell.folder) or {}
+        if manifest.get("total_seconds"):
+            minutes.append(manifest["total_seconds"] / 60)
     if minutes:
         mean = sum(minutes) / len(minutes)
         lines.append(f"{todo} cells to run, about {mean:.0f} min each (mean of {len(minutes)} finished): "

@@ -39,7 +39,7 @@ from flair_ner.checkpoint import CheckpointError, capture_rng, read_checkpoint_f
 from flair_ner.config import LMConfig  # noqa: F401 - the LM run's options, part of this module's interface
 from flair_ner.files import atomic_path, write_csv, write_text
 from flair_ner.interrupt import RunInterrupted, critical, interruptible
-from flair_ner.run_folder import LOCK, RunFolderError, locked, move_aside, shaping_differences
+from flair_ner.run_folder import LOCK, RunFolderError, config_changes, locked, move_aside
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class _ResumableSplits:
     flair reads one split at a time through a ``DataLoader`` (``num_workers=0``),
     so ``__getitem__`` runs between splits, after the previous one was trained,
     validated and logged. There the whole training state is written
-    (:func:`save_lm_state`); raising ``KeyboardInterrupt`` there is flair's own
+    (``on_split_done``); raising ``KeyboardInterrupt`` there is flair's own
     way to end training early (the wall-time budget). Splits are served in
     :func:`split_order`, whatever index the ``DataLoader`` asks for.
 
@@ -302,10 +302,8 @@ def train_lm(config: LMConfig, fresh: bool = False) -> pd.DataFrame:
                 state = read_checkpoint_file(checkpoint, LM_STATE_FORMAT)
             except CheckpointError as error:
                 raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
-            new = dataclasses.asdict(config)
-            differing = shaping_differences(state["config"], new, LM_NOT_SHAPING)
-            if differing:
-                changes = ", ".join(f"{key} {state['config'].get(key)!r} -> {new.get(key)!r}" for key in differing)
+            changes = config_changes(state["config"], dataclasses.asdict(config), LM_NOT_SHAPING)
+            if changes:
                 raise RunFolderError(
                     f"{output_dir} holds an LM run with a different configuration ({changes}); "
                     "run it with its own configuration, or pass --fresh to move it aside"

@@ -159,6 +159,7 @@ def write_sanity_report(
     output_dir: Path,
     original: Optional[CorpusFiles] = None,
     expected: Optional[dict[str, dict[str, int]]] = CONLL2003_TABLE1,
+    blocks: Optional[dict[str, list[Block]]] = None,
 ) -> SanityReport:
     """Compute the sizes table (and, given ``original``, the test-set comparison) and write the CSVs.
 
@@ -167,8 +168,9 @@ def write_sanity_report(
         output_dir: the run's results folder.
         original: the original CoNLL-2003 release, to compare its test set with ``files``'s.
         expected: published figures per split, or ``None``.
+        blocks: ``files``'s splits as read already (validated); ``None``: read them here.
     """
-    blocks = validate_files(files)
+    blocks = blocks or validate_files(files)
     sizes = sizes_table(files, expected, blocks)
     paths = [write_csv(Path(output_dir) / SIZES_CSV, sizes)]
     differences = None

@@ -103,10 +103,11 @@ def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
     return manifest
 
 
-def shaping_differences(old: dict[str, Any], new: dict[str, Any], not_shaping: frozenset = NOT_SHAPING) -> list[str]:
-    """Keys whose values differ between two configurations, leaving out ``not_shaping``."""
-    keys = (set(old) | set(new)) - not_shaping
-    return sorted(key for key in keys if old.get(key) != new.get(key))
+def config_changes(old: dict[str, Any], new: dict[str, Any], not_shaping: frozenset = NOT_SHAPING) -> str:
+    """``key old -> new, ...`` for every key whose value differs between two configurations, leaving out
+    ``not_shaping``; empty when they agree."""
+    keys = sorted(key for key in (set(old) | set(new)) - not_shaping if old.get(key) != new.get(key))
+    return ", ".join(f"{key} {old.get(key)!r} -> {new.get(key)!r}" for key in keys)
 
 
 def move_aside(folder: Path) -> Path:
@@ -173,9 +174,8 @@ def check_run_folder(folder: Path, config: dict[str, Any], fresh: bool = False) 
         state = load_state(folder / CHECKPOINT)
     except CheckpointError as error:
         raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
-    differing = shaping_differences(state.config, config)
-    if differing:
-        changes = ", ".join(f"{key} {state.config.get(key)!r} -> {config.get(key)!r}" for key in differing)
+    changes = config_changes(state.config, config)
+    if changes:
         raise RunFolderError(
             f"output folder {folder} holds an unfinished run with a different configuration ({changes}); "
             "run it with its own configuration to resume, or pass --fresh to move it aside and start over"
