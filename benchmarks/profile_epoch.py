@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     training = [
-        sys.executable, "-m", "flair_ner", "train", "--config", "experiments/configs/conllpp.toml",
+        sys.executable, "-m", "flair_ner", "run", "--config", "experiments/configs/conllpp.toml",
         "--embeddings", "offline", "--max-epochs", str(args.epochs),
     ]  # fmt: skip
     raw = args.raw

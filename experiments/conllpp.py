@@ -4,7 +4,7 @@
     python experiments/conllpp.py --config experiments/configs/quick.toml  # the quick look, a few minutes
     python experiments/conllpp.py --max-epochs 10 --seed 2 --output-dir runs/seed2
 
-The same as `python -m flair_ner train --config experiments/configs/conllpp.toml ...`;
+The same as `python -m flair_ner run --config experiments/configs/conllpp.toml ...`;
 --help lists every option.
 """
 
@@ -17,4 +17,4 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "conllpp.toml"
 
 if __name__ == "__main__":
     # A --config given on the command line comes later and wins.
-    sys.exit(main(["train", "--config", str(DEFAULT_CONFIG), *sys.argv[1:]]))
+    sys.exit(main(["run", "--config", str(DEFAULT_CONFIG), *sys.argv[1:]]))

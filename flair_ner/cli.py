@@ -198,9 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train = config_command(
         commands,
-        "train",
+        "run",
         ExperimentConfig,
         _train,
+        # `train` was this command's name before any data set could be described in a config; kept so that
+        # commands in old notes and scripts still work
+        aliases=["train"],
         help="one run: data, sanity report, train, evaluate on the test sets, plots, manifest",
         description="Run the whole pipeline into --output-dir: the data (a registered --dataset, verified download; "
         "or your --train-file/--dev-file/--test-file read as --columns say), dataset-size sanity report, "

@@ -87,7 +87,7 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
     config = tmp_path / "cell.toml"
     config.write_text("\n".join(f"{key} = {json.dumps(value)}" for key, value in dataclasses.asdict(interrupted.config).items()
                                 if value is not None) + "\n")  # fmt: skip
-    stopped = subprocess.run([sys.executable, "-c", STOPPER, "2", "1", str(signal.SIGINT), "train", "--config", str(config)],
+    stopped = subprocess.run([sys.executable, "-c", STOPPER, "2", "1", str(signal.SIGINT), "run", "--config", str(config)],
                              capture_output=True, text=True)  # fmt: skip
     assert stopped.returncode == 130, stopped.stderr[-2000:]
     assert interrupted.status() == "interrupted"

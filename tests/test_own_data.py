@@ -50,7 +50,7 @@ def own_run(tmp_path_factory, mirror: Path, tiny_glove: Path) -> Path:
     test = own_file(mirror / "conllpp" / "conllpp_test.txt", folder / "test.conll", 80)
     out = folder / "run"
     code = main([
-        "train", "--train-file", str(train), "--test-file", str(test), "--columns", "0=text,3=ner",
+        "run", "--train-file", str(train), "--test-file", str(test), "--columns", "0=text,3=ner",
         "--tag-scheme", "auto", "--comment-prefix", "# ", "--glove", str(tiny_glove), "--lms", "none",
         "--hidden-size", "32", "--mini-batch-size", "8", "--max-epochs", "3", "--output-dir", str(out),
     ])  # fmt: skip
@@ -80,7 +80,7 @@ def test_own_files_without_test_skip_evaluation(tmp_path: Path, mirror: Path, ti
     train = own_file(mirror / "conllpp" / "conllpp_train.txt", tmp_path / "train.conll", 60)
     out = tmp_path / "run"
     code = main([
-        "train", "--train-file", str(train), "--comment-prefix", "# ", "--glove", str(tiny_glove), "--lms", "none",
+        "run", "--train-file", str(train), "--comment-prefix", "# ", "--glove", str(tiny_glove), "--lms", "none",
         "--hidden-size", "8", "--max-epochs", "1", "--output-dir", str(out),
     ])  # fmt: skip
     assert code == 0
@@ -92,7 +92,7 @@ def test_own_files_without_test_skip_evaluation(tmp_path: Path, mirror: Path, ti
 def test_a_language_without_resources_trains_on_the_scratch_stack(tmp_path: Path, mirror: Path) -> None:
     out = tmp_path / "hi"
     code = main([
-        "train", "--dataset", "multiconer2-hi", "--embeddings", "scratch", "--mirror", str(mirror),
+        "run", "--dataset", "multiconer2-hi", "--embeddings", "scratch", "--mirror", str(mirror),
         "--data-dir", str(tmp_path / "data"), "--train-limit", "200", "--eval-limit", "40", "--hidden-size", "16",
         "--max-epochs", "1", "--output-dir", str(out),
     ])  # fmt: skip
@@ -150,7 +150,7 @@ def test_evaluate_lists_types_the_model_never_learned(tiny_run, tmp_path: Path, 
 
 
 def test_label_map_on_the_command_line(tmp_path: Path, capsys) -> None:
-    code = main(["train", "--dataset", "conllpp", "--label-map", "PER", "--output-dir", str(tmp_path / "out")])
+    code = main(["run", "--dataset", "conllpp", "--label-map", "PER", "--output-dir", str(tmp_path / "out")])
     assert code == 2
     assert "option 'label_map' expects a table of names, got 'PER'" in capsys.readouterr().err
 

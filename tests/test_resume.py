@@ -35,7 +35,7 @@ sys.exit(main(sys.argv[4:]))
 
 
 def train(output: Path, options: list[str], stop: tuple[int, int, int] = (0, 0, 0)) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", STOPPER, *map(str, stop), "train", *options, "--output-dir", str(output)]
+    command = [sys.executable, "-c", STOPPER, *map(str, stop), "run", *options, "--output-dir", str(output)]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 

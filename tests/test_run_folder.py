@@ -52,7 +52,7 @@ def one_error_line(capsys) -> str:
 def test_config_errors_come_first_and_write_nothing(tmp_path: Path, capsys, options, expected) -> None:
     out, data = tmp_path / "out", tmp_path / "data"
     started = time.monotonic()
-    code = main(["train", *options, "--output-dir", str(out), "--data-dir", str(data)])
+    code = main(["run", *options, "--output-dir", str(out), "--data-dir", str(data)])
     assert code == 2
     line = one_error_line(capsys)
     assert line.startswith("flair-ner: error: command line: ") and expected in line, line
@@ -62,7 +62,7 @@ def test_config_errors_come_first_and_write_nothing(tmp_path: Path, capsys, opti
 
 def test_cuda_without_cuda_is_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert main(["train", "--device", "cuda", "--output-dir", str(tmp_path / "out")]) == 2
+    assert main(["run", "--device", "cuda", "--output-dir", str(tmp_path / "out")]) == 2
     assert "option 'device' is 'cuda', but this machine has no CUDA device" in one_error_line(capsys)
     assert not (tmp_path / "out").exists()
 
@@ -98,14 +98,14 @@ def test_missing_config_file_is_named(tmp_path: Path) -> None:
 
 def test_unknown_option_suggests_the_closest(capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main(["train", "--max-epocs", "3"])
+        main(["run", "--max-epocs", "3"])
     assert exit_.value.code == 2
     assert "unrecognized argument '--max-epocs'; did you mean --max-epochs?" in capsys.readouterr().err
 
 
 def test_output_folder_that_is_a_file(tmp_path: Path, capsys) -> None:
     (tmp_path / "taken").write_text("x")
-    assert main(["train", "--output-dir", str(tmp_path / "taken")]) == 2
+    assert main(["run", "--output-dir", str(tmp_path / "taken")]) == 2
     line = one_error_line(capsys)
     assert "option 'output_dir' names the output folder" in line and "which is a file, not a folder" in line
 
@@ -119,7 +119,7 @@ def test_second_run_into_a_folder_is_refused_naming_the_holder(tmp_path: Path, c
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "locked"
-        assert main(["train", "--output-dir", str(out)]) == 2
+        assert main(["run", "--output-dir", str(out)]) == 2
         line = one_error_line(capsys)
         assert f"output folder {out} is in use by another run (pid {holder.pid})" in line
     finally:
@@ -143,7 +143,7 @@ def test_finished_run_is_never_appended_to(tmp_path: Path, capsys) -> None:
     out.mkdir()
     (out / "manifest.json").write_text(json.dumps({"created": "2026-01-01", "status": "complete"}))
     (out / "metrics.json").write_text("{}")
-    assert main(["train", "--output-dir", str(out)]) == 2
+    assert main(["run", "--output-dir", str(out)]) == 2
     assert f"output folder {out} holds a finished run" in one_error_line(capsys)
     assert sorted(p.name for p in out.iterdir()) == [LOCK, "manifest.json", "metrics.json"]
 
