@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 GRID_KEYS = {"name", "base", "output_dir", "baseline", "config", "axes", "variants"}
 # Options that name files or folders: made absolute, because Ray workers need not share the driver's folder.
 PATH_OPTIONS = ("train_file", "dev_file", "test_file", "data_dir", "output_dir")
+# how often the progress bar recounts running cells while none finishes
+PROGRESS_SECONDS = 10.0
 
 
 @dataclass
@@ -261,7 +263,8 @@ def run_grid(
     progress = tqdm(total=len(todo), desc=f"grid {grid.name}", unit="cell")
     try:
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            # a timeout so that the running count is refreshed while long cells train
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=PROGRESS_SECONDS)
             for ref in done:
                 cell = pending.pop(ref)
                 try:
@@ -271,8 +274,10 @@ def run_grid(
                     statuses[cell.name] = f"failed: {_error_line(error)}"
                     log.error("grid %s: cell %s failed: %s", grid.name, cell.name, _error_line(error))
                 progress.update(1)
-                failed = sum(status.startswith("failed") for status in statuses.values())
-                progress.set_postfix(running=len(pending), failed=failed)
+            failed = sum(status.startswith("failed") for status in statuses.values())
+            # a cell's manifest says "running" from its start until it ends; the others are still queued in Ray
+            running = sum(cell.status() == "running" for cell in pending.values())
+            progress.set_postfix(running=running, queued=len(pending) - running, failed=failed)
     except KeyboardInterrupt:
         for ref in pending:
             ray.cancel(ref)  # a KeyboardInterrupt in the task: the run stops honestly and resumes next time

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +173,30 @@ def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, t
     comparison = pd.read_csv(tmp_path / "grid" / "comparison.csv").set_index("hidden_size")
     assert comparison.loc[8, "difference"] == 1.0  # small finds every mention, base none, at size 8
     assert comparison.loc[16, "difference"] == 0.0 and comparison.loc[16, "verdict"] == "not shown"
+
+
+def test_ctrl_c_on_the_grid_command_stops_every_cell_honestly(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
+    """Ctrl-C in a terminal signals the whole process group: the grid command and its Ray workers."""
+    path = grid_file(tmp_path, conllpp_slice, tiny_glove)
+    # long enough cells (many short epochs) that the interrupt lands mid-run
+    path.write_text(path.read_text().replace("max_epochs = 2", "max_epochs = 200\npatience = 200"))
+    grid = load_grid(path)
+    command = [sys.executable, "-m", "flair_ner", "grid", "--grid", str(path), "--cpus-per-run", "1"]
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 300
+    # wait until two cells are training (each has written its first epoch's checkpoint)
+    while sum((cell.folder / "checkpoint.pt").is_file() for cell in grid.cells) < 2:
+        assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()[1][-3000:]
+        time.sleep(0.5)
+    os.killpg(driver.pid, signal.SIGINT)
+    out, err = driver.communicate(timeout=300)
+    assert driver.returncode == 130, err[-3000:]
+    statuses = {cell.name: cell.status() for cell in grid.cells}
+    assert list(statuses.values()).count("interrupted") >= 2 and "complete" not in statuses.values(), statuses
+    assert not (tmp_path / "grid" / "summary.csv").exists()  # no summary of a half-run grid
+    leftovers = [p for p in (tmp_path / "grid").rglob("*") if p.name.endswith(".tmp") or p.name == "final-model.pt"]
+    assert leftovers == []
+    for cell in grid.cells:
+        if statuses[cell.name] == "interrupted":
+            manifest = json.loads((cell.folder / "manifest.json").read_text())
+            assert manifest["events"][-1]["event"] == "interrupted" and not (cell.folder / "metrics.json").exists()
