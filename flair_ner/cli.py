@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import io
 import logging
 import sys
 from pathlib import Path
@@ -34,11 +35,18 @@ class GridCellsFailed(RuntimeError):
     """Some cells of a grid failed; the others finished."""
 
 
+class SomeRecordsBad(RuntimeError):
+    """Prediction tagged and wrote every good record; the bad ones were reported (exit status 1)."""
+
+    exit_code = 1
+
+
 # Errors that are the user's to fix: shown as one line, without a traceback. ValueError covers the kit's
 # CorpusFormatError, AlignmentError, PredictInputError, ConfigError, RunFolderError and CheckpointError, which the
 # command line need not import (they live beside flair imports; a config error must not wait for flair to load).
 USER_ERRORS = (
     GridCellsFailed,
+    SomeRecordsBad,
     DownloadError,
     ConfigError,
     OSError,
@@ -130,23 +138,48 @@ def _flair_logs_to_stderr() -> None:
             handler.setStream(sys.stderr)
 
 
+def _report_bad_record(line: str) -> None:
+    print(f"flair-ner: {line}", file=sys.stderr)
+
+
 def _predict(args: argparse.Namespace) -> None:
-    from flair_ner.predict import guess_input_format, load_tagger, predict_stream
+    from flair_ner.files import atomic_path
+    from flair_ner.predict import (  # imports flair and torch
+        check_records,
+        guess_input_format,
+        load_tagger,
+        open_input,
+        predict_stream,
+        read_records,
+    )
 
     _flair_logs_to_stderr()
-    tagger = load_tagger(args.model)
-    if args.input in (None, "-"):
-        data, name = sys.stdin.buffer.read(), "<stdin>"
-    else:
-        data, name = Path(args.input).read_bytes(), args.input
     input_format = args.input_format or guess_input_format(args.input)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    try:
-        count = predict_stream(tagger, data, name, input_format, args.format, out, args.batch_size, args.precision)
-    finally:
-        if args.output:
-            out.close()
-    logging.getLogger(__name__).info("tagged %d sentences", count)
+    stream, name = open_input(args.input)
+    if args.strict:  # every record checked before anything is tagged: the input is read twice
+        data = stream.read()
+        bad = check_records(read_records(io.BytesIO(data), input_format, args.document), name)
+        for line in bad:
+            _report_bad_record(line)
+        if bad:
+            raise ValueError(f"{name}: {len(bad)} bad record(s), listed above; nothing tagged (--strict)")
+        stream = [data]
+    tagger = load_tagger(args.model)
+    records = read_records(stream, input_format, args.document)
+    options = dict(mini_batch_size=args.batch_size, precision=args.precision, report=_report_bad_record)
+    if args.output:
+        with atomic_path(args.output) as temporary, open(temporary, "w", encoding="utf-8") as out:
+            summary = predict_stream(tagger, records, name, args.format, out, **options)
+    else:
+        summary = predict_stream(tagger, records, name, args.format, sys.stdout, **options)
+    logging.getLogger(__name__).info("tagged %d records (%d sentences)", summary.records, summary.sentences)
+    if summary.records == 0 and not summary.bad:
+        logging.getLogger(__name__).warning("%s: nothing to tag: the input has no records", name)
+    if summary.bad:
+        raise SomeRecordsBad(
+            f"{name}: {len(summary.bad)} bad record(s) reported above were skipped; "
+            f"the other {summary.records} were tagged and written"
+        )
 
 
 def config_command(commands, name: str, cls: type, handler: Callable, **texts: str) -> argparse.ArgumentParser:
@@ -264,26 +297,38 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict",
         help="tag text with a trained model",
-        description="Tag sentences with a trained SequenceTagger and write entities as JSONL or CoNLL columns.",
+        description="Tag documents, sentences or column files with a trained SequenceTagger and write each record "
+        "with its entities (JSONL: character offsets into the input record) or CoNLL columns. A bad record is "
+        "reported as file:line and skipped; the others are tagged, and the exit status is 1 at the end.",
     )
-    predict.add_argument("--model", required=True, help="model file (final-model.pt / best-model.pt) or a run folder")
+    predict.add_argument("--model", required=True, help="model file (best-model.pt / final-model.pt) or a run folder")
     predict.add_argument("--input", default=None, help="input file, or - for standard input (default: -)")
     predict.add_argument(
         "--input-format",
         choices=["text", "conll", "jsonl"],
         default=None,
-        help="text: one sentence per line (tokenized with segtok); conll: token in the first column, blank line "
-        'between sentences; jsonl: {"text": ...} or {"tokens": [...]} per line (default: from the file '
-        "extension, else text)",
+        help="text: one document per line, split into sentences and tokens with segtok; conll: token in the first "
+        'column, blank line between sentences; jsonl: {"text": ...} or {"tokens": [...]} per line, other fields '
+        "carried to the output (default: from the file extension, else text)",
+    )
+    predict.add_argument(
+        "--document",
+        action="store_true",
+        help="text input: the whole input is one document (offsets count from its start)",
     )
     predict.add_argument(
         "--format",
         choices=["jsonl", "conll"],
         default="jsonl",
-        help="jsonl: one object per sentence with entities (text, type, start, end, confidence); "
-        "conll: the input columns plus the predicted IOB2 tag (default: jsonl)",
+        help="jsonl: each input record with its entities (text, type, start, end, confidence; token_start and "
+        "token_end for token input); conll: the input columns plus the predicted IOB2 tag (default: jsonl)",
     )
-    predict.add_argument("--output", default=None, help="output file (default: standard output)")
+    predict.add_argument("--output", default=None, help="output file, written whole or not at all (default: standard output)")
+    predict.add_argument(
+        "--strict",
+        action="store_true",
+        help="check every record first and tag nothing if any is bad (default: tag the good ones, report the bad)",
+    )
     predict.add_argument("--batch-size", type=int, default=32, help="sentences per prediction batch (default: 32)")
     predict.add_argument(
         "--precision",
@@ -331,7 +376,7 @@ def run_handled(work: Callable[[], object], show_traceback: bool = False) -> int
         if show_traceback:
             raise
         print(f"flair-ner: error: {error}", file=sys.stderr)
-        return 2
+        return getattr(error, "exit_code", 2)
     except RunInterrupted as interrupted:
         print(f"flair-ner: {interrupted.message}", file=sys.stderr)
         return interrupted.exit_code

@@ -1,31 +1,51 @@
-"""Tagging new text with a trained model: raw text, pre-tokenized sentences or files, in batches.
+"""Tagging new text with a trained model: documents, pre-tokenised sentences or column files, streamed.
 
-Input formats: ``text`` (one sentence per line; segtok tokenizes it),
-``conll`` (column files; the first column is the token), ``jsonl``
-(``{"text": ...}`` or ``{"tokens": [...]}`` per line).  Output formats:
-``jsonl`` (one object per sentence with entity spans: text, type, character
-start/end, confidence) or ``conll`` (the input's columns plus the predicted
-IOB2 tag).
+Input formats (one *record* per line, lines ending in ``\\n`` or ``\\r\\n`` only):
+
+* ``text``: each line is a document (``--document``: the whole input is one); it is split into
+  sentences and tokens with segtok, as flair does, and entities come back with character offsets
+  into the line itself.
+* ``jsonl``: ``{"text": ...}`` (a document, as above) or ``{"tokens": [...]}`` (one pre-tokenised
+  sentence) per line, with any other fields, which are carried to the output unchanged.
+* ``conll``: column files; the first column is the token, a blank line ends a sentence (a record).
+
+Output formats: ``jsonl`` (each input record with an ``entities`` list: text, type, start, end,
+confidence, and token_start/token_end for token input) or ``conll`` (the tokens, or the input's
+columns, plus the predicted IOB2 tag).
+
+A bad record does not cost the others: it is reported as ``file:line: reason`` and skipped, and the
+caller learns of it at the end (``--strict`` refuses the whole input before tagging instead).
+Input is read and written in groups of records, so memory does not grow with the input.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Optional, Sequence, Union
+from typing import IO, BinaryIO, Callable, Iterable, Iterator, Optional, Sequence, Union
+
+import flair
+import torch
+from flair.data import Sentence
+from flair.models import SequenceTagger
 
 from flair_ner.datasets import DOCSTART
-from flair_ner.files import decode_utf8, one_line
+from flair_ner.evaluate import iob2_tags, spans_of
+from flair_ner.files import BOM, one_line
+from flair_ner.segment import TokenSpan, chunks, segment, token_list_spans
 
 log = logging.getLogger(__name__)
 
-MAX_TOKENS = 1000
 INPUT_FORMATS = ("text", "conll", "jsonl")
 OUTPUT_FORMATS = ("jsonl", "conll")
 LABEL_TYPE = "ner"
 PRECISIONS = ("fp32", "bf16")
+# Records are tagged in groups of about this many sentences: enough for length-sorted batches to be
+# full, few enough that memory stays flat however long the input is.
+GROUP_SENTENCES = 2000
 
 
 class PredictInputError(ValueError):
@@ -33,21 +53,43 @@ class PredictInputError(ValueError):
 
 
 @dataclass
-class InputSentence:
-    """One sentence to tag: its tokens, where it came from, and any extra input columns (CoNLL)."""
+class InputRecord:
+    """One input record: what to tag, where it came from, and what goes back out with it.
 
-    tokens: list[str]
+    Attributes:
+        line: the record's first line in the input (1-based).
+        text: the string entity offsets refer to (the line or document; tokens joined by single spaces).
+        sentences: its sentences, each a list of tokens with offsets into ``text``.
+        fields: the JSONL object (carried to the output), or ``None``.
+        token_input: pre-tokenised input: entities get token indices too.
+        columns: CoNLL input: each token's input columns.
+        error: why the record cannot be tagged (then it is reported and skipped).
+    """
+
     line: int
+    text: str = ""
+    sentences: list[list[TokenSpan]] = field(default_factory=list)
+    fields: Optional[dict] = None
+    token_input: bool = False
     columns: list[list[str]] = field(default_factory=list)
+    error: Optional[str] = None
+    tagged: list[Sentence] = field(default_factory=list)
 
 
-def load_tagger(path: Union[str, Path], label_type: str = LABEL_TYPE):
+@dataclass
+class PredictSummary:
+    """What a prediction pass did: records read and written, sentences tagged, bad records (``name:line: reason``)."""
+
+    records: int = 0
+    sentences: int = 0
+    bad: list[str] = field(default_factory=list)
+
+
+def load_tagger(path: Union[str, Path], label_type: str = LABEL_TYPE) -> SequenceTagger:
     """Load a flair ``SequenceTagger`` and check that it predicts ``label_type`` labels.
 
     ``path`` may be a model file or a run folder (its ``best-model.pt``, else ``final-model.pt``).
     """
-    from flair.models import SequenceTagger
-
     path = Path(path)
     if path.is_dir():
         candidates = [path / "best-model.pt", path / "final-model.pt"]
@@ -67,67 +109,128 @@ def load_tagger(path: Union[str, Path], label_type: str = LABEL_TYPE):
     return tagger
 
 
-def _check_length(tokens: list[str], name: str, line: int) -> None:
-    if len(tokens) > MAX_TOKENS:
-        raise PredictInputError(
-            f"{name}:{line}: {len(tokens)} tokens in one sentence; at most {MAX_TOKENS} (split the line into sentences)"
-        )
+# ---------------------------------------------------------------- reading records
 
 
-def _tokenize(text: str) -> list[str]:
-    from flair.tokenization import SegtokTokenizer
-
-    return SegtokTokenizer().tokenize(text)
-
-
-def read_input(data: bytes, name: str, input_format: str) -> list[InputSentence]:
-    """Parse input bytes into sentences; blank lines separate (CoNLL) or are skipped (text, JSONL)."""
-    if input_format not in INPUT_FORMATS:
-        raise PredictInputError(f"{name}: unknown input format {input_format!r}; expected {', '.join(INPUT_FORMATS)}")
-    lines = decode_utf8(data, name, PredictInputError).splitlines()
-    sentences: list[InputSentence] = []
-    if input_format == "text":
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                sentences.append(InputSentence(_tokenize(line), number))
-    elif input_format == "jsonl":
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                sentences.append(InputSentence(_json_tokens(line, name, number), number))
-    else:
-        current: Optional[InputSentence] = None
-        for number, line in enumerate(lines, start=1):
-            columns = line.split()
-            if not columns or columns[0] == DOCSTART:
-                current = None
-                continue
-            if current is None:
-                current = InputSentence([], number)
-                sentences.append(current)
-            current.tokens.append(columns[0])
-            current.columns.append(columns)
-    if not sentences:
-        what = "empty" if not any(line.strip() for line in lines) else "without sentences"
-        raise PredictInputError(f"{name}: nothing to tag: the input is {what}")
-    for sentence in sentences:
-        _check_length(sentence.tokens, name, sentence.line)
-    return sentences
+def _decode(line: bytes) -> tuple[Optional[str], Optional[str]]:
+    """(text, None) or (None, reason) for one line's bytes."""
+    try:
+        return line.decode("utf-8"), None
+    except UnicodeDecodeError as problem:
+        return None, f"byte 0x{line[problem.start]:02x} is not UTF-8; expected UTF-8 text"
 
 
-def _json_tokens(line: str, name: str, number: int) -> list[str]:
+def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(number, line without its ``\\n`` or ``\\r\\n``): only ``\\n`` ends a line (not U+2028, form feed, ...)."""
+    for number, line in enumerate(stream, start=1):  # a binary stream splits at b"\n" only
+        if number == 1 and line.startswith(BOM):
+            line = line[len(BOM) :]
+        if line.endswith(b"\n"):
+            line = line[:-1]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        yield number, line
+
+
+def _text_record(number: int, text: str) -> InputRecord:
+    return InputRecord(number, text, segment(text))
+
+
+def _token_record(number: int, tokens: list[str], **extra) -> InputRecord:
+    spans = token_list_spans(tokens)
+    return InputRecord(number, " ".join(tokens), list(chunks(spans)), token_input=True, **extra)
+
+
+def _json_record(number: int, line: str) -> InputRecord:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
-        raise PredictInputError(f"{name}:{number}: not JSON ({error.msg})") from None
-    if isinstance(record, dict) and isinstance(record.get("tokens"), list):
-        return [str(token) for token in record["tokens"]]
-    if isinstance(record, dict) and isinstance(record.get("text"), str):
-        return _tokenize(record["text"])
-    raise PredictInputError(f'{name}:{number}: expected {{"text": "..."}} or {{"tokens": [...]}}')
+        return InputRecord(number, error=f"not JSON ({error.msg})")
+    expected = 'expected an object with "text" (a string) or "tokens" (a list of strings)'
+    if not isinstance(record, dict):
+        return InputRecord(number, error=expected)
+    if isinstance(record.get("tokens"), list):
+        tokens = record["tokens"]
+        for index, token in enumerate(tokens):
+            if not isinstance(token, str) or not token.strip():
+                return InputRecord(number, error=f"token {index} is {json.dumps(token)}; expected a non-blank string")
+        return _token_record(number, tokens, fields=record)
+    if isinstance(record.get("text"), str):
+        parsed = _text_record(number, record["text"])
+        parsed.fields = record
+        return parsed
+    return InputRecord(number, error=expected)
+
+
+def _conll_records(lines: Iterator[tuple[int, bytes]]) -> Iterator[InputRecord]:
+    columns: list[list[str]] = []
+    first = 0
+    bad: Optional[InputRecord] = None  # the first undecodable line of the current sentence
+
+    def finish() -> InputRecord:
+        return bad or _token_record(first, [cells[0] for cells in columns], columns=list(columns))
+
+    for number, raw in lines:
+        text, reason = _decode(raw)
+        cells = text.split() if text is not None else ["?"]
+        if not cells or cells[0] == DOCSTART:
+            if columns:
+                yield finish()
+            columns, bad = [], None
+            continue
+        if not columns:
+            first = number
+        if reason and bad is None:
+            bad = InputRecord(number, error=reason)
+        columns.append(cells)
+    if columns:
+        yield finish()
+
+
+def read_records(stream: Iterable[bytes], input_format: str, document: bool = False) -> Iterator[InputRecord]:
+    """The input's records, in order, bad ones included (with ``error`` set).
+
+    Args:
+        stream: the input's bytes as an iterable of lines (a binary file object), or one ``bytes`` chunk in a list.
+        input_format: ``text``, ``jsonl`` or ``conll``.
+        document: ``text`` only: the whole input is one document (offsets into all of it).
+    """
+    if input_format not in INPUT_FORMATS:
+        raise PredictInputError(f"unknown input format {input_format!r}; expected {', '.join(INPUT_FORMATS)}")
+    if document and input_format != "text":
+        raise PredictInputError(f"--document reads text input, not {input_format}")
+    if document:
+        data = b"".join(stream)
+        data = data[len(BOM) :] if data.startswith(BOM) else data
+        try:
+            yield _text_record(1, data.decode("utf-8"))
+        except UnicodeDecodeError as problem:
+            line = data[: problem.start].count(b"\n") + 1
+            yield InputRecord(line, error=f"byte 0x{data[problem.start]:02x} is not UTF-8; expected UTF-8 text")
+        return
+    lines = _lines(stream)
+    if input_format == "conll":
+        yield from _conll_records(lines)
+        return
+    for number, raw in lines:
+        text, reason = _decode(raw)
+        if reason:
+            yield InputRecord(number, error=reason)
+        elif input_format == "text":
+            yield _text_record(number, text)
+        elif text.strip():  # JSONL: blank lines are not records
+            yield _json_record(number, text)
+
+
+# ---------------------------------------------------------------- tagging
 
 
 def predict_sentences(
-    tagger, sentences: Sequence, mini_batch_size: int = 32, precision: str = "fp32", label_name: str = LABEL_TYPE
+    tagger: SequenceTagger,
+    sentences: Sequence[Sentence],
+    mini_batch_size: int = 32,
+    precision: str = "fp32",
+    label_name: str = LABEL_TYPE,
 ) -> None:
     """``tagger.predict`` over batches of similar *character* length, optionally in bfloat16.
 
@@ -143,9 +246,6 @@ def predict_sentences(
             faster on CPUs with native bfloat16; a few labels may differ, see benchmarks/README.md).
         label_name: the label layer to write.
     """
-    import flair
-    import torch
-
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     ordered = sorted((s for s in sentences if len(s)), key=lambda sentence: len(sentence.to_tokenized_string()))
@@ -155,77 +255,130 @@ def predict_sentences(
             tagger.predict(batch, mini_batch_size=mini_batch_size, label_name=label_name)
 
 
-def tag_sentences(tagger, token_lists: Sequence[list[str]], mini_batch_size: int = 32, precision: str = "fp32") -> list:
+def tag_sentences(
+    tagger: SequenceTagger, token_lists: Sequence[list[str]], mini_batch_size: int = 32, precision: str = "fp32"
+) -> list[Sentence]:
     """Tag pre-tokenized sentences; returns flair Sentences with ``ner`` spans."""
-    from flair.data import Sentence
-
-    sentences = [Sentence(tokens) for tokens in token_lists]
+    sentences = [Sentence(list(tokens)) for tokens in token_lists]
     predict_sentences(tagger, sentences, mini_batch_size, precision)
     return sentences
 
 
-def tag_text(tagger, text: str, mini_batch_size: int = 32, precision: str = "fp32") -> list:
-    """Split raw text into sentences (segtok), tokenize and tag it; returns flair Sentences."""
-    from flair.splitter import SegtokSentenceSplitter
+def tag_text(tagger: SequenceTagger, text: str, mini_batch_size: int = 32, precision: str = "fp32") -> list[dict]:
+    """Split raw text into sentences (segtok), tag it, and return its entities with offsets into ``text``."""
+    record = _text_record(1, text)
+    _tag_records([record], tagger, mini_batch_size, precision)
+    return record_entities(record)
 
-    sentences = [s for s in SegtokSentenceSplitter().split(text) if len(s)]
-    for sentence in sentences:
-        _check_length([token.text for token in sentence], "text", 1)
+
+def _tag_records(records: Sequence[InputRecord], tagger: SequenceTagger, mini_batch_size: int, precision: str) -> int:
+    for record in records:
+        record.tagged = [Sentence([token.text for token in sentence]) for sentence in record.sentences]
+    sentences = [sentence for record in records for sentence in record.tagged]
     predict_sentences(tagger, sentences, mini_batch_size, precision)
-    return sentences
+    return len(sentences)
 
 
-def entities(sentence) -> list[dict]:
-    """A tagged sentence's entities: text, type, character start/end in the sentence text, confidence."""
-    return [
-        {
-            "text": span.text,
-            "type": span.get_label(LABEL_TYPE).value,
-            "start": span.start_position,
-            "end": span.end_position,
-            "confidence": round(float(span.get_label(LABEL_TYPE).score), 4),
-        }
-        for span in sentence.get_spans(LABEL_TYPE)
-    ]
+def record_entities(record: InputRecord) -> list[dict]:
+    """A tagged record's entities: text (as in the input), type, character start/end in ``record.text``, confidence."""
+    found = []
+    first_token = 0
+    for tokens, sentence in zip(record.sentences, record.tagged):
+        for span in sentence.get_spans(LABEL_TYPE):
+            first, last = span.tokens[0].idx - 1, span.tokens[-1].idx - 1
+            start, end = tokens[first].start, tokens[last].end
+            label = span.get_label(LABEL_TYPE)
+            entity = {"text": record.text[start:end], "type": label.value, "start": start, "end": end,
+                      "confidence": round(float(label.score), 4)}  # fmt: skip
+            if record.token_input:
+                entity["token_start"], entity["token_end"] = first_token + first, first_token + last + 1
+            found.append(entity)
+        first_token += len(tokens)
+    return found
 
 
-def to_jsonl(sentences: Iterable) -> Iterator[str]:
-    for sentence in sentences:
-        record = {"text": sentence.to_original_text(), "tokens": [t.text for t in sentence], "entities": entities(sentence)}
-        yield json.dumps(record, ensure_ascii=False)
+# ---------------------------------------------------------------- writing
 
 
-def to_conll(sentences: Iterable, inputs: Optional[Sequence[InputSentence]] = None) -> Iterator[str]:
-    """Token (or the input's columns) plus the predicted IOB2 tag, a blank line after each sentence."""
-    from flair_ner.evaluate import iob2_tags, spans_of
+def _jsonl(record: InputRecord) -> Iterator[str]:
+    output = dict(record.fields) if record.fields is not None else {"text": record.text}
+    if record.fields is None and record.columns:  # CoNLL input: the tokens, as the offsets count them
+        output["tokens"] = [columns[0] for columns in record.columns]
+    output["entities"] = record_entities(record)
+    yield json.dumps(output, ensure_ascii=False)
 
-    for index, sentence in enumerate(sentences):
-        tags = iob2_tags(len(sentence), spans_of(sentence, LABEL_TYPE))
-        columns = inputs[index].columns if inputs and inputs[index].columns else [[t.text] for t in sentence]
-        for token_columns, tag in zip(columns, tags):
-            yield " ".join(token_columns + [tag])
+
+def _conll(record: InputRecord) -> Iterator[str]:
+    """Token (or the input's columns) plus the predicted IOB2 tag; a blank line ends each sentence."""
+    rows = iter(record.columns)
+    for sentence in record.tagged:
+        for token, tag in zip(sentence, iob2_tags(len(sentence), spans_of(sentence, LABEL_TYPE))):
+            yield " ".join((next(rows) if record.columns else [token.text]) + [tag])
+        if not record.columns:
+            yield ""
+    if record.columns:  # a CoNLL input sentence cut into chunks is written back as one sentence
         yield ""
 
 
+def _groups(records: Iterable[InputRecord], size: int) -> Iterator[list[InputRecord]]:
+    group: list[InputRecord] = []
+    count = 0
+    for record in records:
+        group.append(record)
+        count += len(record.sentences)
+        if count >= size:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
+
+
 def predict_stream(
-    tagger,
-    data: bytes,
+    tagger: SequenceTagger,
+    records: Iterable[InputRecord],
     name: str,
-    input_format: str,
     output_format: str,
     out: IO[str],
     mini_batch_size: int = 32,
     precision: str = "fp32",
-) -> int:
-    """Read, tag and write; returns the number of sentences tagged."""
+    group_sentences: int = GROUP_SENTENCES,
+    report: Callable[[str], None] = log.error,
+) -> PredictSummary:
+    """Tag ``records`` group by group and write each good one, in input order; bad ones are logged and counted.
+
+    Args:
+        tagger: the model.
+        records: from :func:`read_records`.
+        name: the input's name in messages (``name:line: reason``).
+        output_format: ``jsonl`` or ``conll``.
+        out: where the output goes.
+        mini_batch_size: sentences per prediction batch.
+        precision: see :func:`predict_sentences`.
+        group_sentences: sentences read, tagged and written at a time.
+        report: called with ``name:line: reason`` for each bad record, as it is met.
+    """
     if output_format not in OUTPUT_FORMATS:
         raise PredictInputError(f"unknown output format {output_format!r}; expected {', '.join(OUTPUT_FORMATS)}")
-    inputs = read_input(data, name, input_format)
-    sentences = tag_sentences(tagger, [sentence.tokens for sentence in inputs], mini_batch_size, precision)
-    lines = to_jsonl(sentences) if output_format == "jsonl" else to_conll(sentences, inputs)
-    for line in lines:
-        out.write(line + "\n")
-    return len(sentences)
+    write = _jsonl if output_format == "jsonl" else _conll
+    summary = PredictSummary()
+    for group in _groups(records, group_sentences):
+        good = [record for record in group if record.error is None]
+        summary.sentences += _tag_records(good, tagger, mini_batch_size, precision)
+        for record in group:
+            if record.error is not None:
+                summary.bad.append(f"{name}:{record.line}: {record.error}")
+                report(summary.bad[-1])
+                continue
+            summary.records += 1
+            for line in write(record):
+                out.write(line + "\n")
+            record.tagged = []  # the group's Sentences (and their embeddings) can go
+    return summary
+
+
+def check_records(records: Iterable[InputRecord], name: str) -> list[str]:
+    """Every bad record as ``name:line: reason`` (for ``--strict``: checked before anything is tagged)."""
+    return [f"{name}:{record.line}: {record.error}" for record in records if record.error is not None]
 
 
 def guess_input_format(path: Optional[str]) -> str:
@@ -236,3 +389,13 @@ def guess_input_format(path: Optional[str]) -> str:
     if suffix in (".conll", ".tsv", ".testa", ".testb", ".train"):
         return "conll"
     return "text"
+
+
+def open_input(path: Optional[str]) -> tuple[BinaryIO, str]:
+    """The input as a binary stream and its name in messages (``-`` or ``None``: standard input)."""
+    if path in (None, "-"):
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return open(path, "rb"), path
+    except OSError as error:
+        raise PredictInputError(f"{path}: cannot read ({error.strerror})") from None

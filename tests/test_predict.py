@@ -1,4 +1,4 @@
-"""Prediction: every input and output format, the plain-flair script, and every bad input."""
+"""Prediction: offsets into the input, records in = records out, bad records, documents, every format."""
 
 from __future__ import annotations
 
@@ -10,9 +10,20 @@ from pathlib import Path
 
 import pytest
 import torch
+from flair.data import Sentence
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flair_ner.cli import main
-from flair_ner.predict import MAX_TOKENS, PredictInputError, load_tagger, predict_stream, read_input, tag_text
+from flair_ner.predict import (
+    PredictInputError,
+    load_tagger,
+    predict_stream,
+    read_records,
+    record_entities,
+    tag_text,
+)
+from flair_ner.segment import chunks, segment, token_list_spans
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,24 +33,147 @@ def tagger(tiny_run):
     return load_tagger(tiny_run.output_dir)
 
 
-def run(tagger, data: str | bytes, input_format: str, output_format: str) -> str:
+def run(tagger, data: str | bytes, input_format: str, output_format: str = "jsonl", **options) -> tuple[str, list[str]]:
     out = io.StringIO()
     raw = data if isinstance(data, bytes) else data.encode("utf-8")
-    predict_stream(tagger, raw, "input", input_format, output_format, out)
-    return out.getvalue()
+    records = read_records(io.BytesIO(raw), input_format, options.pop("document", False))
+    summary = predict_stream(tagger, records, "input", output_format, out, **options)
+    return out.getvalue(), summary.bad
 
 
-def test_text_to_jsonl(tagger) -> None:
-    lines = run(tagger, "EU rejects German call to boycott British lamb.\n\nPeter Blackburn\n", "text", "jsonl").splitlines()
-    records = [json.loads(line) for line in lines]
-    assert [r["tokens"] for r in records] == [
-        ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."],
-        ["Peter", "Blackburn"],
-    ]
+def jsonl(tagger, data: str | bytes, input_format: str = "text", **options) -> list[dict]:
+    output, bad = run(tagger, data, input_format, **options)
+    assert not bad
+    return [json.loads(line) for line in output.split("\n")[:-1]]  # not splitlines(): U+2028 may be in a record
+
+
+def tagged_record(text: str, entities: list[tuple[int, int, str]]):
+    """A text record whose sentences carry the given (first token, last token + 1, type) spans, as a tagger leaves them."""
+    record = next(read_records([text.encode("utf-8")], "text"))
+    record.tagged = [Sentence([token.text for token in sentence]) for sentence in record.sentences]
+    for first, end, label in entities:
+        record.tagged[0][first:end].add_label("ner", label, 0.9)
+    return record
+
+
+def test_offsets_count_in_the_input_not_in_the_retokenised_text() -> None:
+    text = "I  flew to\tCalifornia (USA) with   Zoë Ängström-Wu."
+    record = tagged_record(text, [(3, 4, "LOC"), (5, 6, "LOC"), (8, 10, "PER")])
+    tokens = [token.text for token in record.tagged[0]]
+    assert tokens[3] == "California" and tokens[5] == "USA" and tokens[8:10] == ["Zoë", "Ängström-Wu"]
+    found = record_entities(record)
+    assert [e["text"] for e in found] == ["California", "USA", "Zoë Ängström-Wu"]
+    assert found[0]["start"] == text.index("California") == 11  # flair's re-joined text would say 10
+    for entity in found:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=200))
+def test_every_token_is_found_where_it_is_in_the_text(text: str) -> None:
+    for sentence in segment(text):
+        assert 0 < len(sentence) and all(t1.end <= t2.start for t1, t2 in zip(sentence, sentence[1:]))
+        for token in sentence:
+            written = text[token.start : token.end]
+            assert "".join(written.split()) == "".join(token.text.split()) and written.strip() == written
+    # no character of the input is lost: every non-whitespace character is inside some token
+    covered = "".join(text[token.start : token.end] for sentence in segment(text) for token in sentence)
+    assert "".join(covered.split()) == "".join(text.split())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=80), min_size=1, max_size=6))
+def test_random_unicode_lines_one_record_each_with_true_offsets(tagger, lines: list[str]) -> None:
+    records = jsonl(tagger, "\n".join(lines) + "\n")
+    assert [record["text"] for record in records] == lines
     for record in records:
         for entity in record["entities"]:
             assert record["text"][entity["start"] : entity["end"]] == entity["text"]
-            assert entity["type"] in {"PER", "LOC", "ORG", "MISC"} and 0 <= entity["confidence"] <= 1
+
+
+def test_text_lines_are_documents_split_into_sentences(tagger) -> None:
+    text = "Peter Blackburn lives in Brussels. He works for the EU.\n\nJapan beat Syria .\n"
+    records = jsonl(tagger, text)
+    assert [r["text"] for r in records] == ["Peter Blackburn lives in Brussels. He works for the EU.", "", "Japan beat Syria ."]
+    assert records[1]["entities"] == []
+    assert [len(s) for s in segment(records[0]["text"])] == [6, 6]
+
+
+def test_only_newline_ends_a_record(tagger) -> None:
+    data = "form\x0cfeed here\r\nline\u2028separator\nnext\x85line and\x1evt\x0bhere\n"
+    assert [r["text"] for r in jsonl(tagger, data)] == ["form\x0cfeed here", "line\u2028separator", "next\x85line and\x1evt\x0bhere"]
+    raw_separator = '{"text": "A\u2028B", "id": 1}\n'  # valid JSON: U+2028 need not be escaped
+    assert jsonl(tagger, raw_separator, "jsonl")[0]["text"] == "A\u2028B"
+
+
+def test_jsonl_fields_are_carried_and_token_input_gets_token_indices(tagger) -> None:
+    data = '{"id": "a1", "tokens": ["Japan", "beat", "Syria"], "meta": {"k": [1, 2]}}\n\n{"text": "Nadim Ladki reported.", "id": 7}\n'
+    records = jsonl(tagger, data, "jsonl")
+    assert records[0]["id"] == "a1" and records[0]["meta"] == {"k": [1, 2]} and records[1]["id"] == 7
+    assert records[0]["tokens"] == ["Japan", "beat", "Syria"] and "entities" in records[1]
+    record = next(read_records([b'{"tokens": ["Anna", "met", "Bo", "Li"]}'], "jsonl"))
+    record.tagged = [Sentence(["Anna", "met", "Bo", "Li"])]
+    record.tagged[0][2:4].add_label("ner", "PER")
+    assert record_entities(record) == [
+        {"text": "Bo Li", "type": "PER", "start": 9, "end": 14, "confidence": 1.0, "token_start": 2, "token_end": 4}
+    ]
+
+
+def test_a_whole_file_as_one_document(tagger, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "doc.txt"
+    source.write_text("Peter Blackburn lives\nin Brussels.\n\nHe works for the EU.\n", encoding="utf-8")
+    assert main(["predict", "--model", str(tagger_path(tagger, tmp_path)), "--input", str(source), "--document"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == 1 and records[0]["text"] == source.read_text(encoding="utf-8")
+
+
+def tagger_path(tagger, folder: Path) -> Path:
+    path = folder / "model.pt"
+    if not path.is_file():
+        tagger.save(path)
+    return path
+
+
+def test_long_sentences_are_cut_into_chunks_not_refused(tagger) -> None:
+    line = " ".join(f"w{i}" for i in range(1200))
+    records = jsonl(tagger, line + "\n")
+    assert len(records) == 1 and records[0]["text"] == line
+    pieces = list(chunks(token_list_spans([f"w{i}" for i in range(1200)]), max_tokens=500, max_chars=10**6))
+    assert [len(p) for p in pieces] == [500, 500, 200] and pieces[1][0].text == "w500"
+    huge = list(chunks(token_list_spans(["x" * 5000, "y"]), max_chars=2000))
+    assert [[t.text[:1] for t in p] for p in huge] == [["x"], ["y"]]
+
+
+def test_grouping_does_not_change_the_output(tagger) -> None:
+    data = "".join(f"Peter Blackburn {i} lives in Brussels . He met Japan .\n" for i in range(7))
+    assert run(tagger, data, "text", group_sentences=3) == run(tagger, data, "text", group_sentences=10_000)
+
+
+def test_bad_records_do_not_cost_the_others(tagger) -> None:
+    data = b'{"text": "Japan beat Syria ."}\n{not json\n{"tokens": ["a", ""]}\n["x"]\n{"text": "M\xfcnchen"}\n{"tokens": ["Peter"]}\n'
+    output, bad = run(tagger, data, "jsonl")
+    assert [json.loads(line).get("text", "tokens") for line in output.splitlines()] == ["Japan beat Syria .", "tokens"]
+    assert bad == [
+        "input:2: not JSON (Expecting property name enclosed in double quotes)",
+        'input:3: token 1 is ""; expected a non-blank string',
+        'input:4: expected an object with "text" (a string) or "tokens" (a list of strings)',
+        "input:5: byte 0xfc is not UTF-8; expected UTF-8 text",
+    ]
+
+
+def test_cli_bad_records_exit_1_and_strict_tags_nothing(tiny_run, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "Japan beat Syria ."}\n{oops\n{"text": "Peter Blackburn"}\n', encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    assert main(["predict", "--model", str(tiny_run.final_model), "--input", str(source), "--output", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert f"{source}:2: not JSON" in err and "1 bad record(s) reported above were skipped; the other 2" in err
+    assert len(target.read_text().splitlines()) == 2
+    strict = tmp_path / "strict.jsonl"
+    assert main(["predict", "--model", str(tiny_run.final_model), "--input", str(source), "--output", str(strict), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert f"{source}:2: not JSON" in err and "nothing tagged (--strict)" in err and not strict.exists()
+    assert list(tmp_path.glob(".*.tmp")) == []  # nothing half-written
 
 
 @pytest.mark.parametrize("input_format", ["text", "jsonl", "conll"])
@@ -49,64 +183,32 @@ def test_byte_order_mark_is_not_part_of_the_first_token(tagger, input_format: st
         "jsonl": '{"text": "EU rejects German call ."}\n',
         "conll": "EU\nrejects\nGerman\ncall\n.\n",
     }[input_format]
-    with_bom = run(tagger, b"\xef\xbb\xbf" + data.encode("utf-8"), input_format, "jsonl")
-    assert with_bom == run(tagger, data, input_format, "jsonl")
-    assert json.loads(with_bom.splitlines()[0])["tokens"][0] == "EU"
+    with_bom = run(tagger, b"\xef\xbb\xbf" + data.encode("utf-8"), input_format)
+    assert with_bom == run(tagger, data, input_format)
+    assert json.loads(with_bom[0].splitlines()[0])["text"].startswith("EU")
 
 
 def test_conll_in_conll_out_keeps_columns(tagger, conllpp_slice: Path) -> None:
     data = (conllpp_slice / "conllpp_test.txt").read_text()
-    lines = run(tagger, data, "conll", "conll").splitlines()
+    lines = run(tagger, data, "conll", "conll")[0].splitlines()
     first = lines[0].split()
     assert first[:4] == ["SOCCER", "NN", "I-NP", "O"] and len(first) == 5
     assert sum(1 for line in lines if not line) == 80  # one blank line after each of the 80 sentences
+    records = jsonl(tagger, data, "conll")
+    assert len(records) == 80 and records[0]["tokens"][0] == "SOCCER"
 
 
-def test_jsonl_tokens_and_text(tagger) -> None:
-    data = '{"tokens": ["Japan", "beat", "Syria"]}\n{"text": "Nadim Ladki reported."}\n'
-    records = [json.loads(line) for line in run(tagger, data, "jsonl", "jsonl").splitlines()]
-    assert records[0]["tokens"] == ["Japan", "beat", "Syria"] and records[0]["text"] == "Japan beat Syria"
-    assert records[1]["tokens"] == ["Nadim", "Ladki", "reported", "."]
-    conll = run(tagger, data, "jsonl", "conll").splitlines()
-    assert [line.split()[0] for line in conll[:3]] == ["Japan", "beat", "Syria"]
+def test_raw_text_api_gives_offsets(tagger) -> None:
+    text = "Peter  Blackburn lives in Brussels. He works for the EU."
+    for entity in tag_text(tagger, text):
+        assert text[entity["start"] : entity["end"]] == entity["text"]
 
 
-def test_raw_text_api_splits_sentences(tagger) -> None:
-    sentences = tag_text(tagger, "Peter Blackburn lives in Brussels. He works for the EU.")
-    assert [len(s) for s in sentences] == [6, 6]
-
-
-def test_cli_predict_from_stdin_and_file(tiny_run, tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"Japan beat Syria .\n")))
-    assert main(["predict", "--model", str(tiny_run.final_model), "--input", "-"]) == 0
-    assert json.loads(capsys.readouterr().out)["tokens"] == ["Japan", "beat", "Syria", "."]
-    source = tmp_path / "in.jsonl"
-    source.write_text('{"tokens": ["Japan"]}\n')
-    target = tmp_path / "out.conll"
-    assert main(["predict", "--model", str(tiny_run.output_dir), "--input", str(source), "--format", "conll", "--output", str(target)]) == 0
-    assert target.read_text().split("\n")[0].split()[0] == "Japan"
-
-
-@pytest.mark.parametrize(
-    ("data", "input_format", "message"),
-    [
-        (b"", "text", r"input: nothing to tag: the input is empty"),
-        (b"\n\n   \n", "text", r"input: nothing to tag: the input is empty"),
-        (b"-DOCSTART- -X- -X- O\n\n", "conll", r"input: nothing to tag: the input is without sentences"),
-        (("x " * (MAX_TOKENS + 1)).encode(), "text", rf"input:1: {MAX_TOKENS + 1} tokens in one sentence; at most {MAX_TOKENS}"),
-        (b"ok line\nM\xfcnchen\n", "text", r"input:2: byte 0xfc is not UTF-8"),
-        (b'{"tokens": 3}\n', "jsonl", r'input:1: expected \{"text": "..."\} or \{"tokens": \[...\]\}'),
-        (b"{not json\n", "jsonl", r"input:1: not JSON"),
-    ],
-)
-def test_bad_input_is_one_clear_line(data: bytes, input_format: str, message: str) -> None:
-    with pytest.raises(PredictInputError, match=message) as caught:
-        read_input(data, "input", input_format)
-    assert "\n" not in str(caught.value)
-
-
-def test_blank_lines_between_sentences_are_skipped(tagger) -> None:
-    assert len(read_input(b"\nJapan beat Syria .\n\n\nPeter\n", "input", "text")) == 2
+def test_unknown_formats_are_refused() -> None:
+    with pytest.raises(PredictInputError, match="unknown input format 'xml'"):
+        list(read_records([b"x"], "xml"))
+    with pytest.raises(PredictInputError, match="--document reads text input, not jsonl"):
+        list(read_records([b"x"], "jsonl", document=True))
 
 
 def test_not_a_model(tmp_path: Path) -> None:
@@ -157,4 +259,4 @@ def test_cli_stdout_carries_only_predictions(tiny_run, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     records = [json.loads(line) for line in result.stdout.splitlines()]  # every line is JSON
-    assert [r["tokens"][0] for r in records] == ["Japan", "Peter"]
+    assert [r["text"] for r in records] == ["Japan beat Syria .", "Peter Blackburn"]
