@@ -34,6 +34,9 @@ class ConfigError(ValueError):
 
 STORAGE_MODES = ("none", "cpu", "gpu")
 DEFAULT_DATASET = "conllpp"
+# Word-vector rows a saved model keeps besides the training words' (flair_ner/model_size.py): chosen with
+# benchmarks/model_size.py on a trained CoNLL++ model (README, "Model files").
+DEFAULT_GLOVE_ROWS = 100_000
 EMBEDDING_MODES = ("auto", "online", "offline", "scratch")
 
 
@@ -216,6 +219,14 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
         None, "seconds one data file's download may take in all; unset: $FLAIR_NER_DOWNLOAD_DEADLINE, else 900", above=0
     )
     output_dir: str = option("runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest")
+    glove_rows: int = option(
+        DEFAULT_GLOVE_ROWS,
+        "the saved model keeps the N most frequent word-vector rows plus every training word's row (GloVe 6B 50d: "
+        "80 MB for all 400,000); 0: every row. Measured in benchmarks/model_size.py",
+        minimum=0,
+    )
+    keep_final_model: bool = option(False, "keep final-model.pt when best-model.pt is the evaluated model")
+    keep_checkpoint: bool = option(False, "keep checkpoint.pt (the resume state) once the run has completed")
 
     @property
     def data_name(self) -> str:

@@ -33,13 +33,16 @@ from flair_ner.corpus import (
     to_sentences,
 )
 from flair_ner.evaluate import EvaluationResult, evaluate_sentences, render_scores, write_results
+from flair_ner.checkpoint import CHECKPOINT
 from flair_ner.interrupt import RunInterrupted, interruptible
 from flair_ner.manifest import git_commit, write_manifest
+from flair_ner.model_size import trim_model_file
 from flair_ner.plots import LEARNING_CURVE, PER_TYPE_F1, plot_learning_curve, plot_per_type_f1
+from flair_ner.plugins import BEST_MODEL
 from flair_ner.predict import load_tagger
 from flair_ner.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
 from flair_ner.run_folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
-from flair_ner.train import train_tagger
+from flair_ner.train import FINAL_MODEL, train_tagger
 
 log = logging.getLogger(__name__)
 STEPS = 5
@@ -206,6 +209,14 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
 
     _step(4, "evaluate on the test sets")
     model_path = trained.final_model if config.train_with_dev or trained.best_model is None else trained.best_model
+    kept_models = [model_path] + ([trained.final_model] if config.keep_final_model and trained.final_model != model_path else [])
+    # what is evaluated is the file that is kept: trimmed first (trimming again in a resumed run changes nothing)
+    vocabulary = {token.text for split in (corpus.train, corpus.dev if config.train_with_dev else None) if split
+                  for sentence in split for token in sentence}  # fmt: skip
+    model_rows = {}
+    for path in kept_models:
+        for trimmed in trim_model_file(path, vocabulary, config.glove_rows):
+            model_rows[path.name] = {"embedding": trimmed.name, "rows": trimmed.rows_after, "of": trimmed.rows_before}
     tagger = SequenceTagger.load(model_path)
     results = []
     for name, test_files in test_sets.items():
@@ -241,10 +252,26 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
         total_seconds=time.monotonic() - started,
         data=record.data,
         micro_f1={result.name: result.micro_f1 for result in results},
+        model_rows=model_rows,
+        # what stays once _tidy has run, in bytes
+        model_files={path.name: path.stat().st_size for path in kept_models + (
+            [output_dir / CHECKPOINT] if config.keep_checkpoint and (output_dir / CHECKPOINT).is_file() else [])},
     )
+    _tidy(output_dir, kept_models, config.keep_checkpoint)
     summary = "  ".join(f"{result.name} test micro-F1 {100 * result.micro_f1:.2f}" for result in results)
     print(f"\n{summary}\nResults in {output_dir}")
     return ExperimentResult(report, {r.name: r.micro_f1 for r in results}, model_path, output_dir)
+
+
+def _tidy(output_dir: Path, kept_models: list[Path], keep_checkpoint: bool) -> None:
+    """A completed run keeps the evaluated model (and final-model.pt if asked for); the resume checkpoint and
+    the other model go, unless asked for. Done after the manifest says ``complete``, so that a run stopped
+    before it can still resume from its checkpoint."""
+    for path in (output_dir / FINAL_MODEL, output_dir / BEST_MODEL):
+        if path not in kept_models:
+            path.unlink(missing_ok=True)
+    if not keep_checkpoint:
+        (output_dir / CHECKPOINT).unlink(missing_ok=True)
 
 
 def model_entity_types(tagger) -> set[str]:

@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 LOCK = ".lock"
 # Options that decide where and how fast a run goes, not the model it makes: a resume may change them.
 NOT_SHAPING = frozenset(
-    {"output_dir", "data_dir", "mirror", "download_deadline", "device", "storage_mode", "precompute", "eval_batch_size"}
+    {
+        "output_dir", "data_dir", "mirror", "download_deadline", "device", "storage_mode", "precompute", "eval_batch_size",
+        "keep_final_model", "keep_checkpoint",
+    }  # fmt: skip
 )
 # Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.
 TRAINING_OUTPUTS = ("loss.tsv", "metrics.json", "final-model.pt", "best-model.pt", CHECKPOINT)

@@ -26,12 +26,14 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for name in (
-        "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "final-model.pt", "loss.tsv", "training.log",
+        "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "best-model.pt", "loss.tsv", "training.log",
         "metrics.csv", "metrics.json", "predictions_conllpp.tsv", "predictions_conll2003.tsv",
         "learning_curve.png", "per_type_f1.png", "manifest.json",
     ):
         assert (out / name).is_file(), name
     assert "ETA: epoch 1/1 done" in result.stderr and "step 5/5" in result.stderr
+    # a completed run keeps the evaluated model only, with GloVe's frequent rows and the training words' rows
+    assert not (out / "final-model.pt").exists() and not (out / "checkpoint.pt").exists()
 
     metrics = pd.read_csv(out / "metrics.csv")
     assert set(metrics["test_set"]) == {"conllpp", "conll2003"}
@@ -46,6 +48,10 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     assert manifest["device"] == "cpu" and manifest["storage_mode"] == "cpu"
     assert len(manifest["embeddings"]) == 3 and manifest["embeddings"][0].endswith("glove-6B-50d.kv")
     assert set(manifest["versions"]) >= {"python", "flair", "torch", "gensim", "pandas"}
+    rows = manifest["model_rows"]["best-model.pt"]
+    assert rows["of"] == 400_000 and 100_000 < rows["rows"] < 110_000
+    assert manifest["model_files"] == {"best-model.pt": (out / "best-model.pt").stat().st_size}
+    assert (out / "best-model.pt").stat().st_size < 60e6  # 103 MB with all 400,000 rows
     assert len(manifest["epoch_seconds"]) == 1 and manifest["total_seconds"] > manifest["training_seconds"] > 0
     pinned = {f.sha256 for name in ("conllpp", "conll2003") for f in DATASETS[name].files}
     assert set(manifest["data_sha256"].values()) == pinned
