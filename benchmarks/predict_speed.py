@@ -5,13 +5,17 @@
 
 Vanilla = ``tagger.predict(sentences)`` with flair's defaults (batch 32, sorted by token count, fp32).
 Kit fp32 = ``flair_ner.predict.predict_sentences`` (batches of similar character length, fp32); kit bf16 =
-the same under bfloat16 autocast. The three are timed in turn, ``--repeats`` times, on fresh Sentence
-objects; the median counts. Labels are compared with vanilla's: sentences with identical entity spans and
-token-level tag agreement. Writes benchmarks/results/predict_speed.json.
+the same under bfloat16 autocast; kit int8 = the same with dynamic int8 quantization of the LSTMs and
+linear layers (``flair_ner.predict.quantize_int8``; the quantization is inside the timed call, as in
+``predict``). The four are timed in turn, ``--repeats`` times, on fresh Sentence objects; the median counts.
+Labels are compared with vanilla's: sentences with identical entity spans and token-level tag agreement;
+and each method's micro-F1 on the CoNLL++ and CoNLL-2003 test sets (untimed). Writes
+benchmarks/results/predict_speed.json.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -32,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     from flair.data import Sentence
     from flair.models import SequenceTagger
 
-    from flair_ner.corpus import load_sentences
-    from flair_ner.evaluate import iob2_tags, spans_of
+    from flair_ner.corpus import fetch_corpus_files, load_sentences
+    from flair_ner.evaluate import iob2_tags, score_spans, spans_of
     from flair_ner.predict import predict_sentences
 
     tagger = SequenceTagger.load(args.model)
@@ -43,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         "vanilla": lambda sentences: tagger.predict(sentences),
         "kit_fp32": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "fp32"),
         "kit_bf16": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "bf16"),
+        "kit_int8": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "int8"),
     }
     seconds: dict[str, list[float]] = {name: [] for name in methods}
     tags: dict[str, list[list[str]]] = {}
@@ -56,6 +61,19 @@ def main(argv: list[str] | None = None) -> int:
             tags[name] = [iob2_tags(len(s), spans_of(s, "ner")) for s in sentences]
             print(f"repeat {repeat + 1}/{args.repeats} {name}: {seconds[name][-1]:.1f} s", flush=True)
 
+    original = fetch_corpus_files("conll2003", mirror=os.environ.get("FLAIR_NER_MIRROR"))
+    test_sets = {
+        "conllpp": load_sentences(files.paths()["test"], files.format)[: args.limit],
+        "conll2003": load_sentences(original.paths()["test"], original.format)[: args.limit],
+    }
+
+    def micro_f1(method, gold_sentences) -> float:
+        sentences = [Sentence([token.text for token in sentence]) for sentence in gold_sentences]
+        method(sentences)
+        gold = [spans_of(sentence, "ner") for sentence in gold_sentences]
+        scores = score_spans(gold, [spans_of(sentence, "ner") for sentence in sentences]).set_index("label")
+        return round(100 * scores.loc["micro avg", "f1"], 2)
+
     reference = tags["vanilla"]
     token_count = sum(map(len, tokens))
     results = {}
@@ -68,11 +86,14 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_over_vanilla": ratio(statistics.median(seconds["vanilla"]), median),
             "sentences_identical_to_vanilla": sum(s == r for s, r in zip(tags[name], reference)),
             "token_tag_agreement": round(same_tokens / token_count, 6),
+            "micro_f1": {test: micro_f1(methods[name], gold) for test, gold in test_sets.items()},
         }
-    print(f"\n{'':10} {'sent/s':>8} {'speedup':>8} {'identical sentences':>22} {'tag agreement':>14}")
+    print(f"\n{'':10} {'sent/s':>8} {'speedup':>8} {'identical sentences':>22} {'tag agreement':>14} {'F1 conllpp':>11} {'F1 conll2003':>13}")
     for name, row in results.items():
         identical = f"{row['sentences_identical_to_vanilla']}/{len(tokens)}"
-        print(f"{name:10} {row['sentences_per_s']:>8} {row['speedup_over_vanilla']:>8} {identical:>22} {row['token_tag_agreement']:>14}")
+        f1 = row["micro_f1"]
+        print(f"{name:10} {row['sentences_per_s']:>8} {row['speedup_over_vanilla']:>8} {identical:>22} "
+              f"{row['token_tag_agreement']:>14} {f1['conllpp']:>11} {f1['conll2003']:>13}")  # fmt: skip
     write_result(
         args.output,
         {

@@ -332,9 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=int, default=32, help="sentences per prediction batch (default: 32)")
     predict.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
+        choices=("fp32", "bf16", "int8"),
         default="fp32",
-        help="fp32 (default; same labels as flair's predict) or bf16 (faster on CPUs with bfloat16, a few labels may differ)",
+        help="fp32 (default; same labels as flair's predict), bf16 (faster on CPUs with bfloat16) or int8 (dynamic "
+        "int8 quantization of the LSTMs and linear layers, CPU); bf16 and int8 change a few labels "
+        "(benchmarks/README.md)",
     )
     predict.set_defaults(handler=_predict)
     return parser

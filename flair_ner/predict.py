@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO, Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -31,6 +32,8 @@ import flair
 import torch
 from flair.data import Sentence
 from flair.models import SequenceTagger
+from torch import nn
+from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
 from flair_ner.datasets import DOCSTART
 from flair_ner.evaluate import iob2_tags, spans_of
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 INPUT_FORMATS = ("text", "conll", "jsonl")
 OUTPUT_FORMATS = ("jsonl", "conll")
 LABEL_TYPE = "ner"
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "int8")
 # Records are tagged in groups of about this many sentences: enough for length-sorted batches to be
 # full, few enough that memory stays flat however long the input is.
 GROUP_SENTENCES = 2000
@@ -225,6 +228,20 @@ def read_records(stream: Iterable[bytes], input_format: str, document: bool = Fa
 # ---------------------------------------------------------------- tagging
 
 
+def quantize_int8(tagger: SequenceTagger) -> SequenceTagger:
+    """A copy of ``tagger`` with dynamic int8 quantization (PyTorch's ``quantize_dynamic``) of every LSTM (the
+    character LMs' and the tagger's) and Linear layer, except the tagger's output layer, whose ``weight`` flair
+    reads as a tensor. Weights are stored in int8, activations are quantized on the fly; CPU only."""
+    layers = {
+        name: default_dynamic_qconfig
+        for name, module in tagger.named_modules()
+        if isinstance(module, nn.LSTM) or (isinstance(module, nn.Linear) and name != "linear")
+    }
+    with warnings.catch_warnings():  # torch points eager-mode quantization users to torchao, at length
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(tagger, layers, dtype=torch.qint8)
+
+
 def predict_sentences(
     tagger: SequenceTagger,
     sentences: Sequence[Sentence],
@@ -242,13 +259,16 @@ def predict_sentences(
         tagger: a flair ``SequenceTagger``.
         sentences: flair Sentences (empty ones are skipped); labels are added to them.
         mini_batch_size: sentences per batch.
-        precision: ``fp32`` (labels identical to ``tagger.predict``) or ``bf16`` (bfloat16 autocast:
-            faster on CPUs with native bfloat16; a few labels may differ, see benchmarks/README.md).
+        precision: ``fp32`` (labels identical to ``tagger.predict``), ``bf16`` (bfloat16 autocast:
+            faster on CPUs with native bfloat16; a few labels may differ, see benchmarks/README.md) or
+            ``int8`` (:func:`quantize_int8`, CPU; a few labels may differ).
         label_name: the label layer to write.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     ordered = sorted((s for s in sentences if len(s)), key=lambda sentence: len(sentence.to_tokenized_string()))
+    if precision == "int8" and ordered:
+        tagger = quantize_int8(tagger)  # a copy, made per call: about the cost of one batch
     with torch.autocast(flair.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         for start in range(0, len(ordered), mini_batch_size):
             batch = ordered[start : start + mini_batch_size]

@@ -41,12 +41,20 @@ def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path
     results = json.loads(predict_json.read_text(encoding="utf-8"))["results"]
     assert results["kit_fp32"]["sentences_identical_to_vanilla"] == 60  # the exact path keeps flair's labels
     assert 0.9 <= results["kit_bf16"]["token_tag_agreement"] <= 1.0
+    assert 0.8 <= results["kit_int8"]["token_tag_agreement"] <= 1.0
+    assert results["kit_fp32"]["micro_f1"] == results["vanilla"]["micro_f1"] and set(results["kit_int8"]["micro_f1"]) == {"conllpp", "conll2003"}
 
     size_json = tmp_path / "model_size.json"
     run("model_size.py", "--model", str(model), "--rows", "0", "50", "--limit", "40", "--output", str(size_json), env=env)
     sizes = json.loads(size_json.read_text(encoding="utf-8"))["results"]
     assert [r["top_rows"] for r in sizes] == [0, 50] and sizes[1]["rows"] < sizes[0]["rows"]
     assert sizes[1]["megabytes"] <= sizes[0]["megabytes"] and sizes[0]["f1_difference"] == {"conllpp": 0, "conll2003": 0}
+
+    stream_json = tmp_path / "predict_stream.json"
+    run("predict_stream.py", "--model", str(model), "--documents", "5", "20", "--repeats", "1", "--output", str(stream_json),
+        "--work-dir", str(tmp_path / "stream"), env=env)  # fmt: skip
+    stream = json.loads(stream_json.read_text(encoding="utf-8"))["results"]
+    assert [r["records_written"] for r in stream] == [5, 20] and all(r["peak_rss_mb"] > 0 for r in stream)
 
     eval_json = tmp_path / "eval_speed.json"
     run("eval_speed.py", "--model", str(model), "--limit", "150", "--repeats", "1", "--output", str(eval_json), env=env)

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+import torch
 
 from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
 
@@ -159,3 +160,9 @@ def test_fast_predict_gives_flairs_labels(tiny_run, conllpp_slice: Path) -> None
     assert len(spans(half)) == len(tokens)
     with pytest.raises(ValueError, match="precision"):
         predict_sentences(tagger, half, precision="fp8")
+
+    int8 = [Sentence(t) for t in tokens]
+    predict_sentences(tagger, int8, precision="int8")
+    agree = sum(a == b for x, y in zip(spans(int8), spans(vanilla)) for a, b in zip(x, y))
+    assert agree >= 0.8 * sum(map(len, spans(vanilla)))  # quantization changes few labels
+    assert type(tagger.rnn) is torch.nn.LSTM  # the caller's model is not quantized in place
