@@ -38,6 +38,9 @@ DEFAULT_DATASET = "conllpp"
 # benchmarks/model_size.py on a trained CoNLL++ model (README, "Model files").
 DEFAULT_GLOVE_ROWS = 100_000
 EMBEDDING_MODES = ("auto", "online", "offline", "scratch")
+TRACKERS = ("mlflow",)
+# MLflow's store when tracking_uri is unset: a folder beside where the command runs (flair_ner/tracking.py)
+DEFAULT_TRACKING_STORE = "mlruns"
 
 
 def option(
@@ -227,6 +230,13 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
     )
     keep_final_model: bool = option(False, "keep final-model.pt when best-model.pt is the evaluated model")
     keep_checkpoint: bool = option(False, "keep checkpoint.pt (the resume state) once the run has completed")
+    track: Optional[str] = option(
+        None, "mlflow: log the run to MLflow (config, per-epoch metrics, final scores, result files)", choices=TRACKERS
+    )
+    tracking_uri: Optional[str] = option(
+        None, "MLflow store: a folder (unset: mlruns/, an SQLite database inside) or a tracking server's URL"
+    )
+    tracking_experiment: str = option("flair-ner", "the MLflow experiment the run is logged under")
 
     @property
     def data_name(self) -> str:

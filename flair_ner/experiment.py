@@ -42,6 +42,7 @@ from flair_ner.plugins import BEST_MODEL
 from flair_ner.predict import load_tagger
 from flair_ner.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
 from flair_ner.run_folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
+from flair_ner.tracking import MlflowPlugin, MlflowRun, tracking_uri
 from flair_ner.train import FINAL_MODEL, train_tagger
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ class RunRecord:
         self.events: list[dict] = list((previous or {}).get("events", []))
         self.data_files: list[Path] = []
         self.data: dict = {}
+        # the MLflow run this kit run logs to (kept so that a resumed run continues it)
+        self.tracking: Optional[dict] = (previous or {}).get("tracking")
 
     def event(self, status: str, event: str, **facts) -> None:
         """Append an event and rewrite the manifest with ``status``."""
@@ -131,11 +134,12 @@ class RunRecord:
             created=self.created,
             status=status,
             events=self.events,
+            **({"tracking": self.tracking} if self.tracking else {}),
             **run,
         )
 
 
-def run_experiment(config: ExperimentConfig, fresh: bool = False) -> ExperimentResult:
+def run_experiment(config: ExperimentConfig, fresh: bool = False, tags: Optional[dict] = None) -> ExperimentResult:
     """Run the whole experiment into ``config.output_dir``, or resume it there.
 
     The configuration and the output folder are checked before anything is
@@ -145,6 +149,7 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False) -> ExperimentR
     Args:
         config: the experiment's configuration.
         fresh: move a previous run in the output folder aside and start over.
+        tags: further MLflow tags when the run is tracked (a grid names itself and the variant).
 
     Raises:
         ConfigError, RunFolderError: before any download or write.
@@ -155,14 +160,21 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False) -> ExperimentR
     with locked(output_dir):
         state = check_run_folder(output_dir, dataclasses.asdict(config), fresh)
         record = RunRecord(output_dir, config, None if fresh else read_manifest(output_dir))
+        tracker = _start_tracking(config, record, tags) if config.track else None
         if state is not None:
             record.event("running", "resumed", after_epoch=state.epoch)
         else:
             record.event("running", "started")
         try:
             with interruptible():
-                return _run(config, output_dir, state, record)
+                result = _run(config, output_dir, state, record, tracker)
+            if tracker:
+                tracker.log_files(output_dir)
+                tracker.end("FINISHED")
+            return result
         except RunInterrupted as interrupted:
+            if tracker:
+                tracker.end("KILLED")
             if interrupted.epoch is None:  # stopped before training began
                 interrupted.epoch = state.epoch if state else 0
                 interrupted.message = (
@@ -175,11 +187,32 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False) -> ExperimentR
             )
             raise
         except Exception as error:
+            if tracker:
+                tracker.end("FAILED")
             record.event("failed", "failed", error=f"{type(error).__name__}: {str(error)[:300]}")
             raise
 
 
-def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -> ExperimentResult:
+def _start_tracking(config: ExperimentConfig, record: RunRecord, tags: Optional[dict]) -> MlflowRun:
+    """The run's MLflow run: a new one, or the one an interrupted run of this folder was logging to."""
+    uri = tracking_uri(config.tracking_uri)
+    previous = record.tracking if record.tracking and record.tracking.get("uri") == uri else None
+    tags = {
+        "dataset": config.data_name,
+        "embeddings": config.embeddings, "seed": config.seed, "git_commit": record.commit,
+        "output_dir": str(Path(config.output_dir).resolve()), **(tags or {}),
+    }  # fmt: skip
+    tracker = MlflowRun(uri, config.tracking_experiment, Path(config.output_dir).name,
+                        run_id=previous and previous["run_id"], tags=tags)  # fmt: skip
+    tracker.log_params(dataclasses.asdict(config))
+    record.tracking = {"uri": uri, "experiment": config.tracking_experiment, "run_id": tracker.run_id}
+    log.info("tracking in MLflow: %s, run %s", uri, tracker.run_id)
+    return tracker
+
+
+def _run(
+    config: ExperimentConfig, output_dir: Path, state, record: RunRecord, tracker: Optional[MlflowRun] = None
+) -> ExperimentResult:
     started = time.monotonic()
     _step(1, "download, read + dataset-size sanity report")
     files, original = fetch_experiment_data(config)
@@ -205,7 +238,8 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
     corpus = Corpus(loaded.corpus.train, loaded.corpus.dev, None, name=loaded.corpus.name, sample_missing_splits=False)
 
     _step(3, f"train (up to {config.max_epochs} epochs) -> {output_dir}")
-    trained = train_tagger(corpus, output_dir, config, config.data_dir, state=state)
+    plugins = [MlflowPlugin(tracker)] if tracker else []
+    trained = train_tagger(corpus, output_dir, config, config.data_dir, state=state, plugins=plugins)
 
     _step(4, "evaluate on the test sets")
     model_path = trained.final_model if config.train_with_dev or trained.best_model is None else trained.best_model
@@ -228,6 +262,8 @@ def _run(config: ExperimentConfig, output_dir: Path, state, record: RunRecord) -
         print(f"\nTest set {name} ({test_files.paths()['test']}):\n{render_scores(results[-1])}")
     if results:
         write_results(results, output_dir)
+        if tracker:
+            tracker.log_results(results)
     else:
         log.info("no test file: test evaluation skipped (dev scores are in loss.tsv and training.log)")
 

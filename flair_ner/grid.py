@@ -40,7 +40,7 @@ import ray
 from ray.exceptions import RayTaskError, TaskCancelledError
 from tqdm import tqdm
 
-from flair_ner.config import ConfigError, ExperimentConfig, load_config
+from flair_ner.config import DEFAULT_TRACKING_STORE, ConfigError, ExperimentConfig, load_config
 from flair_ner.download import resolve_data_dir, resolve_mirror
 from flair_ner.run_folder import FINISHED, RunFolderError, read_manifest
 
@@ -123,6 +123,8 @@ def _self_contained(overrides: dict[str, Any]) -> dict[str, Any]:
         mirror = _absolute(mirror)
     fixed["mirror"] = mirror
     fixed["data_dir"] = _absolute(str(resolve_data_dir(fixed.get("data_dir"))))
+    if fixed.get("track") and "://" not in (fixed.get("tracking_uri") or ""):  # a store folder, default mlruns/
+        fixed["tracking_uri"] = _absolute(fixed.get("tracking_uri") or DEFAULT_TRACKING_STORE)
     return fixed
 
 
@@ -173,15 +175,17 @@ def load_grid(path: Path, output_dir: Optional[Path] = None) -> Grid:
     return grid
 
 
-def run_cell(config: dict[str, Any], cpus: Optional[int] = None) -> dict[str, Any]:
-    """Run one cell (in a Ray worker): the whole pipeline into the cell's folder; returns its scores and node."""
+def run_cell(config: dict[str, Any], cpus: Optional[int] = None, tags: Optional[dict] = None) -> dict[str, Any]:
+    """Run one cell (in a Ray worker): the whole pipeline into the cell's folder; returns its scores and node.
+
+    ``tags`` (grid name, variant) go to MLflow when the cell is tracked."""
     import torch  # the worker's own thread count: Ray gives each cell its CPUs
 
     from flair_ner.experiment import run_experiment  # the worker imports flair, not the driver
 
     if cpus:
         torch.set_num_threads(cpus)
-    result = run_experiment(ExperimentConfig(**config))
+    result = run_experiment(ExperimentConfig(**config), tags=tags)
     return {"micro_f1": result.micro_f1, "node": ray.get_runtime_context().get_node_id()}
 
 
@@ -259,7 +263,10 @@ def run_grid(
         )
     cpus = cpus_per_run or max(1, int(ray.cluster_resources().get("CPU", 1) / max(1, len(ray.nodes()))))
     task = ray.remote(num_cpus=cpus, num_gpus=gpus_per_run, max_retries=0)(run_cell)
-    pending = {task.remote(dataclasses.asdict(cell.config), int(cpus)): cell for cell in todo}
+    pending = {
+        task.remote(dataclasses.asdict(cell.config), int(cpus), {"grid": grid.name, "variant": cell.variant}): cell
+        for cell in todo
+    }
     progress = tqdm(total=len(todo), desc=f"grid {grid.name}", unit="cell")
     try:
         while pending:

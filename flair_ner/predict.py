@@ -36,6 +36,7 @@ from torch import nn
 from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
 from flair_ner.datasets import DOCSTART
+from flair_ner.embeddings import RESOURCES
 from flair_ner.evaluate import iob2_tags, spans_of
 from flair_ner.files import BOM, one_line
 from flair_ner.segment import TokenSpan, chunks, segment, token_list_spans
@@ -46,6 +47,8 @@ INPUT_FORMATS = ("text", "conll", "jsonl")
 OUTPUT_FORMATS = ("jsonl", "conll")
 LABEL_TYPE = "ner"
 PRECISIONS = ("fp32", "bf16", "int8")
+# Trained models that come with the kit, by name (flair_ner/resources/models/<name>/MODEL_CARD.md says what each is).
+SHIPPED_MODELS = {"conllpp": RESOURCES / "models" / "conllpp" / "model.pt"}
 # Records are tagged in groups of about this many sentences: enough for length-sorted batches to be
 # full, few enough that memory stays flat however long the input is.
 GROUP_SENTENCES = 2000
@@ -91,8 +94,14 @@ class PredictSummary:
 def load_tagger(path: Union[str, Path], label_type: str = LABEL_TYPE) -> SequenceTagger:
     """Load a flair ``SequenceTagger`` and check that it predicts ``label_type`` labels.
 
-    ``path`` may be a model file or a run folder (its ``best-model.pt``, else ``final-model.pt``).
+    ``path`` may be the name of a model shipped with the kit (``conllpp``: see
+    ``flair_ner/resources/models/``), a model file or a run folder (its
+    ``best-model.pt``, else ``final-model.pt``).
     """
+    if str(path) in SHIPPED_MODELS and not Path(path).exists():
+        path = SHIPPED_MODELS[str(path)]
+        if not path.is_file():
+            raise PredictInputError(f"{path}: the shipped model is missing from this installation (reinstall the kit)")
     path = Path(path)
     if path.is_dir():
         candidates = [path / "best-model.pt", path / "final-model.pt"]

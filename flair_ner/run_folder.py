@@ -35,7 +35,7 @@ LOCK = ".lock"
 NOT_SHAPING = frozenset(
     {
         "output_dir", "data_dir", "mirror", "download_deadline", "device", "storage_mode", "precompute", "eval_batch_size",
-        "keep_final_model", "keep_checkpoint",
+        "keep_final_model", "keep_checkpoint", "track", "tracking_uri", "tracking_experiment",
     }  # fmt: skip
 )
 # Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.

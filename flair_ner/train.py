@@ -17,7 +17,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import flair
 import torch
@@ -134,7 +134,12 @@ def trim_loss_file(path: Path, epochs: int) -> None:
 
 
 def train_tagger(
-    corpus, output_dir: Path, config: TrainConfig, data_dir=None, state: Optional[TrainingState] = None
+    corpus,
+    output_dir: Path,
+    config: TrainConfig,
+    data_dir=None,
+    state: Optional[TrainingState] = None,
+    plugins: Sequence = (),
 ) -> TrainResult:
     """Train the tagger on a flair corpus, or continue it from ``checkpoint.pt``.
 
@@ -148,6 +153,7 @@ def train_tagger(
         config: model and training options.
         data_dir: cache for offline embeddings.
         state: the checkpoint to continue from; ``None``: ``output_dir/checkpoint.pt`` if it exists.
+        plugins: further flair trainer plugins (e.g. :class:`~flair_ner.tracking.MlflowPlugin`).
 
     Raises:
         RunInterrupted: SIGINT or SIGTERM stopped training; the message says after which epoch it resumes.
@@ -224,6 +230,7 @@ def train_tagger(
                     *([] if corpus.test is not None else [TestPassNotePlugin()]),
                     # precomputed vectors are compact already; otherwise flair stores views into LM outputs
                     *([] if precompute else [CompactEmbeddingsPlugin()]),
+                    *plugins,
                 ],
             )
             if not resume.reached_end:

@@ -1,0 +1,91 @@
+"""Ship a trained CoNLL++ run's model with the kit: trimmed, scored on both test sets, with a model card.
+
+    python scripts/ship_model.py --run runs/conllpp --glove-rows 25000
+
+Copies the run's evaluated model (best-model.pt, else final-model.pt), keeps the ``--glove-rows`` most
+frequent GloVe rows plus every CoNLL++ training word's row (``flair_ner.model_size``), scores the trimmed
+file on the CoNLL++ and CoNLL-2003 test sets with the kit's evaluation, and writes it with its
+MODEL_CARD.md into flair_ner/resources/models/conllpp/, where ``predict --model conllpp`` and
+``flair_ner.load_tagger("conllpp")`` find it. Retrain and ship again when the default stack improves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from flair_ner.corpus import fetch_corpus_files, load_corpus, load_sentences  # noqa: E402 - needs the path above
+from flair_ner.evaluate import evaluate_sentences  # noqa: E402
+from flair_ner.files import atomic_path, write_text  # noqa: E402
+from flair_ner.model_size import trim_model_file  # noqa: E402
+from flair_ner.predict import SHIPPED_MODELS, load_tagger  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", type=Path, required=True, help="a completed CoNLL++ run folder")
+    parser.add_argument("--glove-rows", type=int, required=True, help="GloVe rows kept besides the training words'")
+    parser.add_argument("--name", default="conllpp", choices=sorted(SHIPPED_MODELS))
+    args = parser.parse_args(argv)
+
+    manifest = json.loads((args.run / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("status") != "complete" or (manifest["config"].get("dataset") or "conllpp") != "conllpp":
+        print(f"error: {args.run}: not a completed CoNLL++ run", file=sys.stderr)
+        return 2
+    source = args.run / manifest["evaluated_model"]
+    mirror = os.environ.get("FLAIR_NER_MIRROR")
+    files, original = fetch_corpus_files("conllpp", mirror=mirror), fetch_corpus_files("conll2003", mirror=mirror)
+    vocabulary = {token.text for sentence in load_corpus(files).train for token in sentence}
+    target = SHIPPED_MODELS[args.name]
+    with tempfile.TemporaryDirectory() as folder:
+        model = Path(folder) / "model.pt"
+        shutil.copyfile(source, model)
+        report = trim_model_file(model, vocabulary, args.glove_rows)[0]
+        tagger = load_tagger(model)
+        scores = {}
+        for name, test in (("CoNLL++", files), ("CoNLL-2003", original)):
+            sentences = load_sentences(test.paths()["test"], test.format)
+            scores[name] = 100 * evaluate_sentences(tagger, sentences, name).micro_f1
+            print(f"{name} test micro-F1 {scores[name]:.2f}", flush=True)
+        with atomic_path(target) as temporary:
+            shutil.copyfile(model, temporary)
+    run_f1 = manifest.get("micro_f1", {})
+    config = manifest["config"]
+    card = f"""# conllpp: the kit's default offline tagger, trained on CoNLL++
+
+Loadable by name through the kit (`python -m flair_ner predict --model conllpp`,
+`flair_ner.load_tagger("conllpp")`) or by path with plain flair
+(`SequenceTagger.load("flair_ner/resources/models/conllpp/model.pt")`).
+
+| | |
+|---|---|
+| data | CoNLL++ train (14,041 sentences); the best model on CoNLL++ dev (3,250 sentences) |
+| tags | PER, LOC, ORG, MISC (BIOES inside the model; the kit writes IOB2) |
+| stack | GloVe 6B 50d + reuters-forward + reuters-backward (the kit's own character LMs), BiLSTM-CRF hidden {config['hidden_size']} |
+| training | SGD lr {config['learning_rate']}, batch {config['mini_batch_size']}, up to {config['max_epochs']} epochs (ran {manifest.get('epochs')}), anneal x{config['anneal_factor']} after {config['patience']} stalled epochs, seed {config['seed']}, {manifest['training_seconds'] / 60:.1f} min on {manifest['machine'].get('processor') or 'CPU'} |
+| GloVe rows | {report.rows_after:,} of {report.rows_before:,}: the {args.glove_rows:,} most frequent plus every training word's |
+| file | {target.stat().st_size / 1e6:.1f} MB |
+| CoNLL++ test micro-F1 | **{scores['CoNLL++']:.2f}** (this file; {100 * run_f1.get('conllpp', float('nan')):.2f} for the run's own model file) |
+| CoNLL-2003 test micro-F1 | **{scores['CoNLL-2003']:.2f}** (this file; {100 * run_f1.get('conll2003', float('nan')):.2f} for the run's own model file) |
+| trained by | `python experiments/conllpp.py --embeddings offline --seed {config['seed']}` at commit `{manifest.get('git_commit')}` |
+| shipped by | `python scripts/ship_model.py --run {args.run} --glove-rows {args.glove_rows}` |
+| date | {date.today().isoformat()} |
+
+When the kit's default stack improves, this model is retrained with it and shipped again.
+"""
+    write_text(target.with_name("MODEL_CARD.md"), card)
+    print(f"written: {target} ({target.stat().st_size / 1e6:.1f} MB) and its MODEL_CARD.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
