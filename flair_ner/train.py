@@ -24,13 +24,22 @@ import torch
 from flair.models import SequenceTagger
 from flair.trainers import ModelTrainer
 from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
+from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
 
 from flair_ner.checkpoint import CHECKPOINT, TrainingState, load_state
 from flair_ner.config import STORAGE_MODES, TrainConfig
-from flair_ner.embeddings import default_stack
+from flair_ner.embeddings import default_stack, transformer_embeddings
 from flair_ner.files import write_text
 from flair_ner.interrupt import RunInterrupted, interruptible
-from flair_ner.plugins import BEST_MODEL, CompactEmbeddingsPlugin, EtaPlugin, ResumePlugin, TestPassNotePlugin
+from flair_ner.plugins import (
+    BEST_MODEL,
+    AnnealingState,
+    CompactEmbeddingsPlugin,
+    EtaPlugin,
+    LinearScheduleState,
+    ResumePlugin,
+    TestPassNotePlugin,
+)
 from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
 
 log = logging.getLogger(__name__)
@@ -57,8 +66,20 @@ def choose_storage_mode(requested: Optional[str] = None, device: Optional[str] =
 
 
 def build_tagger(corpus, config: TrainConfig, data_dir=None):
-    """``SequenceTagger(hidden_size, use_crf, tag_type="ner")`` over the configured stacked embeddings."""
+    """``SequenceTagger(hidden_size, use_crf, tag_type="ner")`` over the configured stacked embeddings; for
+    ``method = "fine-tune"``, FLERT's tagger: the fine-tuned transformer's last layer (first sub-token), no
+    RNN, no reprojection, a linear layer (or a CRF) on top."""
     label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
+    if config.method == "fine-tune":
+        return SequenceTagger(
+            hidden_size=config.hidden_size,  # unused without an RNN
+            embeddings=transformer_embeddings(config.transformer, fine_tune=True, use_context=config.use_context),
+            tag_dictionary=label_dictionary,
+            tag_type="ner",
+            use_crf=config.use_crf,
+            use_rnn=False,
+            reproject_embeddings=False,
+        )
     embeddings = default_stack(
         config.embeddings, config.glove, config.lm_names(), data_dir, config.transformer, corpus=corpus
     )
@@ -163,7 +184,9 @@ def train_tagger(
     output_dir.mkdir(parents=True, exist_ok=True)
     device = choose_device(config.device)
     flair.device = torch.device(device)
-    storage_mode = choose_storage_mode(config.storage_mode, device)
+    fine_tune = config.method == "fine-tune"
+    # fine-tuned embeddings change every step: storing them between epochs would only cost memory
+    storage_mode = "none" if fine_tune and config.storage_mode is None else choose_storage_mode(config.storage_mode, device)
     corpus = limit_corpus(corpus, config.train_limit, config.eval_limit)
     if config.bucket_batches:
         corpus = dev_in_length_order(corpus)
@@ -195,21 +218,28 @@ def train_tagger(
         config.bucket_batches,
         use_amp,
     )
-    annealing = AnnealingPlugin(
-        base_path=output_dir,
-        min_learning_rate=MIN_LEARNING_RATE,
-        anneal_factor=config.anneal_factor,
-        patience=config.patience,
-        initial_extra_patience=0,
-        anneal_with_restarts=False,
-    )
+    if fine_tune:
+        # AdamW with a linear warmup then linear decay to 0 over all steps (flair's fine_tune; FLERT)
+        schedule_plugin = LinearSchedulerPlugin(warmup_fraction=config.warmup_fraction)
+        schedule = LinearScheduleState(schedule_plugin)
+    else:
+        schedule_plugin = AnnealingPlugin(
+            base_path=output_dir,
+            min_learning_rate=MIN_LEARNING_RATE,
+            anneal_factor=config.anneal_factor,
+            patience=config.patience,
+            initial_extra_patience=0,
+            anneal_with_restarts=False,
+        )
+        schedule = AnnealingState(schedule_plugin)
     eta = EtaPlugin(config.max_epochs, epoch_seconds=state.epoch_seconds if state else None)
     resume = ResumePlugin(
-        output_dir, annealing, eta, dataclasses.asdict(config), restore=state, maximize=not config.train_with_dev
+        output_dir, schedule, eta, dataclasses.asdict(config), restore=state, maximize=not config.train_with_dev
     )
+    trainer = ModelTrainer(tagger, corpus)
     try:
         with interruptible():
-            ModelTrainer(tagger, corpus).train(
+            (trainer.fine_tune if fine_tune else trainer.train)(
                 output_dir,
                 learning_rate=config.learning_rate,
                 mini_batch_size=config.mini_batch_size,
@@ -222,14 +252,16 @@ def train_tagger(
                 use_amp=use_amp,
                 epoch=start_epoch,
                 attach_default_scheduler=False,
+                # as in the stack runs, the best model on dev is kept and evaluated (FLERT evaluates the final one)
+                **({"use_final_model_for_eval": False} if fine_tune else {}),
                 # the checkpoint plugin sees each epoch's evaluation before annealing, which may stop training there
                 plugins=[
                     resume,
                     eta,
-                    annealing,
+                    schedule_plugin,
                     *([] if corpus.test is not None else [TestPassNotePlugin()]),
                     # precomputed vectors are compact already; otherwise flair stores views into LM outputs
-                    *([] if precompute else [CompactEmbeddingsPlugin()]),
+                    *([] if precompute or fine_tune else [CompactEmbeddingsPlugin()]),
                     *plugins,
                 ],
             )
@@ -256,7 +288,7 @@ def train_tagger(
         epoch_seconds=eta.epoch_seconds,
         total_seconds=time.monotonic() - started,
         resumed_from_epoch=start_epoch,
-        embeddings=[embedding.name for embedding in tagger.embeddings.embeddings],
+        embeddings=[embedding.name for embedding in getattr(tagger.embeddings, "embeddings", [tagger.embeddings])],
         precompute_seconds=precompute_seconds,
         use_amp=use_amp,
         epochs=resume.completed_epoch,

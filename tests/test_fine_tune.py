@@ -1,0 +1,72 @@
+"""Fine-tuning a transformer (method = "fine-tune"): the FLERT recipe end to end on a tiny slice, and exact resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from flair.data import Sentence
+from flair.models import SequenceTagger
+from test_resume import STOPPER
+
+from flair_ner.config import ExperimentConfig
+
+
+def fine_tune(out: Path, conllpp_slice: Path, stop: tuple[int, int, int] = (0, 0, 0)) -> subprocess.CompletedProcess:
+    options = [
+        "--method", "fine-tune", "--transformer", "minilm",
+        "--train-file", str(conllpp_slice / "conllpp_train.txt"), "--dev-file", str(conllpp_slice / "conllpp_dev.txt"),
+        "--test-file", str(conllpp_slice / "conllpp_test.txt"), "--train-limit", "96", "--eval-limit", "32",
+        "--max-epochs", "3", "--mini-batch-size", "8", "--learning-rate", "5e-4", "--output-dir", str(out),
+    ]  # fmt: skip
+    command = [sys.executable, "-c", STOPPER, *map(str, stop), "run", *options]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, conllpp_slice: Path) -> Path:
+    out = tmp_path_factory.mktemp("fine-tune") / "run"
+    result = fine_tune(out, conllpp_slice)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_method_decides_what_unset_options_mean() -> None:
+    stack, tuned = ExperimentConfig(), ExperimentConfig(method="fine-tune")
+    assert (stack.learning_rate, stack.mini_batch_size, stack.max_epochs, stack.use_crf) == (0.1, 32, 50, True)
+    assert (tuned.learning_rate, tuned.mini_batch_size, tuned.max_epochs, tuned.use_crf) == (5e-5, 16, 10, False)
+    assert tuned.transformer == "minilm" and ExperimentConfig(method="fine-tune", learning_rate=1e-5).learning_rate == 1e-5
+
+
+def test_fine_tuning_trains_evaluates_and_saves_a_plain_flair_model(finished: Path) -> None:
+    manifest = json.loads((finished / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["config"]["method"] == "fine-tune"
+    assert manifest["storage_mode"] == "none" and manifest["precompute_seconds"] == 0
+    metrics = pd.read_csv(finished / "metrics.csv")
+    assert {"micro avg", "macro avg", "weighted avg", "token accuracy"} <= set(metrics["label"])
+    tagger = SequenceTagger.load(finished / manifest["evaluated_model"])  # plain flair
+    assert tagger.embeddings.fine_tune and not tagger.use_rnn and not tagger.use_crf
+    sentence = Sentence("EU rejects German call to boycott British lamb .")
+    tagger.predict(sentence)
+    # the learning rate, after a warmup over 10 % of the 36 steps, falls linearly to 0 at the last step
+    loss = pd.read_csv(finished / "loss.tsv", sep="\t")
+    rates = loss["LEARNING_RATE"].tolist()
+    assert len(rates) == 3 and rates[0] > rates[1] > rates[2] == 0 and max(rates) <= 5e-4  # at the end of each epoch
+
+
+def test_fine_tuning_resumes_exactly(tmp_path: Path, conllpp_slice: Path, finished: Path) -> None:
+    out = tmp_path / "run"
+    stopped = fine_tune(out, conllpp_slice, stop=(2, 3, signal.SIGINT))
+    assert stopped.returncode == 130, stopped.stderr[-3000:]
+    resumed = fine_tune(out, conllpp_slice)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text()) == json.loads((finished / "metrics.json").read_text())
+    model = json.loads((finished / "manifest.json").read_text())["evaluated_model"]
+    a, b = torch.load(out / model, weights_only=False), torch.load(finished / model, weights_only=False)
+    assert all(torch.equal(a["state_dict"][key], b["state_dict"][key]) for key in b["state_dict"])
