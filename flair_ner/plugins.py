@@ -3,6 +3,7 @@
 - :class:`ResumePlugin`: a :class:`~flair_ner.checkpoint.TrainingState` after
   every epoch, restored exactly when a run continues.
 - :class:`EtaPlugin`: epoch timing and an overall ETA line.
+- :class:`EpochReportPlugin`: ``epochs.csv``, one row per epoch (losses, dev P/R/F1, token accuracy, lr, speed).
 - :class:`CompactEmbeddingsPlugin`: stored embeddings that do not pin whole LM outputs.
 - :class:`TestPassNotePlugin`: says in training.log why flair's own test score is 0.
 """
@@ -14,11 +15,14 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+import pandas as pd
 from flair.trainers.plugins import TrainerPlugin
 from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
 from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
 
 from flair_ner.checkpoint import CHECKPOINT, TrainingState, capture_rng, restore_rng
+from flair_ner.evaluate import iob2_tags, score_spans, spans_of
+from flair_ner.files import write_csv
 from flair_ner.speed import compact_embeddings
 
 log = logging.getLogger(__name__)
@@ -98,6 +102,63 @@ class TestPassNotePlugin(TrainerPlugin):
             "(flair-ner: flair's test score above is 0 because the kit keeps the test sets out of flair's training "
             "loop; it evaluates the chosen model on each test set itself next: see metrics.csv and the terminal)"
         )
+
+
+class EpochReportPlugin(TrainerPlugin):
+    """One row per epoch in ``epochs.csv`` and one line in the log, as a Hugging Face Trainer user reads them:
+    training loss, dev loss, dev micro precision/recall/F1 and token accuracy (from the dev predictions flair
+    just made: seqeval's definitions), learning rate, seconds and training sentences per second.
+
+    Args:
+        path: the CSV file (rewritten whole after every epoch; a resumed run first drops the rows of epochs
+            after its checkpoint, which it trains again).
+        max_epochs: the run's last epoch (for the log line).
+        start_epoch: the epoch the run continues after (0 for a new run).
+    """
+
+    def __init__(self, path: Path, max_epochs: int, start_epoch: int = 0) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.max_epochs = max_epochs
+        self.rows: list[dict[str, Any]] = []
+        if start_epoch and self.path.is_file():
+            self.rows = [row for row in pd.read_csv(self.path).to_dict("records") if row["epoch"] <= start_epoch]
+        self.epoch_started = 0.0
+        self.values: dict[str, float] = {}
+
+    @TrainerPlugin.hook
+    def before_training_epoch(self, epoch: int, **kw) -> None:
+        self.epoch_started = time.monotonic()
+        self.values = {}
+
+    @TrainerPlugin.hook
+    def metric_recorded(self, record) -> None:
+        if record.is_scalar and tuple(record.name.parts) in (("train", "loss"), ("dev", "loss")):
+            self.values["_".join(record.name.parts)] = float(record.value)
+
+    @TrainerPlugin.hook
+    def after_evaluation(self, epoch: int, **kw) -> None:
+        seconds = time.monotonic() - self.epoch_started
+        # the rate after the epoch's last step, before annealing may lower it (as flair's loss.tsv has it)
+        learning_rate = self.trainer.optimizer.param_groups[0]["lr"]
+        row = {"epoch": epoch, "learning_rate": learning_rate, "train_loss": self.values.get("train_loss"),
+               "dev_loss": self.values.get("dev_loss")}  # fmt: skip
+        dev = list(self.corpus.dev) if self.corpus.dev is not None else []
+        if dev and any(sentence.get_labels("predicted") or sentence.get_labels("ner") for sentence in dev):
+            gold = [spans_of(sentence, "ner") for sentence in dev]
+            predicted = [spans_of(sentence, "predicted") for sentence in dev]
+            micro = score_spans(gold, predicted).set_index("label").loc["micro avg"]
+            tags = [(g, p) for sentence, gs, ps in zip(dev, gold, predicted)
+                    for g, p in zip(iob2_tags(len(sentence), gs), iob2_tags(len(sentence), ps))]  # fmt: skip
+            row.update(dev_precision=micro["precision"], dev_recall=micro["recall"], dev_f1=micro["f1"],
+                       dev_token_accuracy=sum(g == p for g, p in tags) / max(1, len(tags)))  # fmt: skip
+        row.update(seconds=round(seconds, 2), train_sentences_per_second=round(len(self.corpus.train) / seconds, 1))
+        self.rows = [r for r in self.rows if r["epoch"] < epoch] + [row]
+        write_csv(self.path, pd.DataFrame(self.rows))
+        dev_text = (f"dev P {100 * row['dev_precision']:.2f} R {100 * row['dev_recall']:.2f} F1 {100 * row['dev_f1']:.2f}"
+                    f" token accuracy {100 * row['dev_token_accuracy']:.2f}" if "dev_f1" in row else "no dev set")  # fmt: skip
+        log.info("epoch %d/%d: train loss %.4f, %s, lr %.2g, %.0f s (%.0f sentences/s)", epoch, self.max_epochs,
+                 row["train_loss"] or float("nan"), dev_text, row["learning_rate"], seconds, row["train_sentences_per_second"])  # fmt: skip
 
 
 class AnnealingState:

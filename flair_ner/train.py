@@ -35,6 +35,7 @@ from flair_ner.plugins import (
     BEST_MODEL,
     AnnealingState,
     CompactEmbeddingsPlugin,
+    EpochReportPlugin,
     EtaPlugin,
     LinearScheduleState,
     ResumePlugin,
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 FINAL_MODEL = "final-model.pt"
 LOSS_FILE = "loss.tsv"
 MIN_LEARNING_RATE = 0.0001
+EPOCH_REPORT = "epochs.csv"
 
 
 def choose_device(requested: Optional[str] = None) -> str:
@@ -258,6 +260,7 @@ def train_tagger(
                 plugins=[
                     resume,
                     eta,
+                    EpochReportPlugin(output_dir / EPOCH_REPORT, config.max_epochs, start_epoch),
                     schedule_plugin,
                     *([] if corpus.test is not None else [TestPassNotePlugin()]),
                     # precomputed vectors are compact already; otherwise flair stores views into LM outputs

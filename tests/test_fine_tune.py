@@ -57,6 +57,11 @@ def test_fine_tuning_trains_evaluates_and_saves_a_plain_flair_model(finished: Pa
     # the learning rate, after a warmup over 10 % of the 36 steps, falls linearly to 0 at the last step
     loss = pd.read_csv(finished / "loss.tsv", sep="\t")
     rates = loss["LEARNING_RATE"].tolist()
+    epochs = pd.read_csv(finished / "epochs.csv")  # what a Hugging Face Trainer user reads per epoch
+    assert epochs["epoch"].tolist() == [1, 2, 3] and epochs["dev_f1"].round(4).tolist() == loss["DEV_F1"].round(4).tolist()
+    assert epochs["dev_token_accuracy"].between(0.5, 1).all() and (epochs["train_sentences_per_second"] > 0).all()
+    after = epochs["learning_rate"].tolist()  # after each epoch's last step: past the warmup, decaying
+    assert 5e-4 >= after[0] > after[1] > after[2] >= 0
     assert len(rates) == 3 and rates[0] > rates[1] > rates[2] == 0 and max(rates) <= 5e-4  # at the end of each epoch
 
 
@@ -67,6 +72,8 @@ def test_fine_tuning_resumes_exactly(tmp_path: Path, conllpp_slice: Path, finish
     resumed = fine_tune(out, conllpp_slice)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads((out / "metrics.json").read_text()) == json.loads((finished / "metrics.json").read_text())
+    columns = ["epoch", "learning_rate", "train_loss", "dev_loss", "dev_f1", "dev_token_accuracy"]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "epochs.csv")[columns], pd.read_csv(finished / "epochs.csv")[columns])
     model = json.loads((finished / "manifest.json").read_text())["evaluated_model"]
     a, b = torch.load(out / model, weights_only=False), torch.load(finished / model, weights_only=False)
     assert all(torch.equal(a["state_dict"][key], b["state_dict"][key]) for key in b["state_dict"])
