@@ -285,6 +285,8 @@ def _run(
         mixed_precision=trained.use_amp,
         epoch_seconds=trained.epoch_seconds,
         training_seconds=trained.total_seconds,
+        # epochs trained by this process and the ones before a resume, over the whole training time
+        train_sentences_per_second=round(trained.epochs * trained.train_sentences / max(sum(trained.epoch_seconds), 1e-9), 1),
         total_seconds=time.monotonic() - started,
         data=record.data,
         micro_f1={result.name: result.micro_f1 for result in results},
@@ -294,6 +296,8 @@ def _run(
             [output_dir / CHECKPOINT] if config.keep_checkpoint and (output_dir / CHECKPOINT).is_file() else [])},
     )
     _tidy(output_dir, kept_models, config.keep_checkpoint)
+    log.info("trained %d epochs in %.1f min (%.0f training sentences/s over the epochs)", trained.epochs,
+             trained.total_seconds / 60, trained.epochs * trained.train_sentences / max(sum(trained.epoch_seconds), 1e-9))  # fmt: skip
     summary = "  ".join(f"{result.name} test micro-F1 {100 * result.micro_f1:.2f}" for result in results)
     print(f"\n{summary}\nResults in {output_dir}")
     return ExperimentResult(report, {r.name: r.micro_f1 for r in results}, model_path, output_dir)

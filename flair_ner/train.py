@@ -131,6 +131,7 @@ class TrainResult:
     precompute_seconds: float = 0.0
     use_amp: bool = False
     epochs: int = 0
+    train_sentences: int = 0
 
 
 def trim_loss_file(path: Path, epochs: int) -> None:
@@ -295,4 +296,5 @@ def train_tagger(
         precompute_seconds=precompute_seconds,
         use_amp=use_amp,
         epochs=resume.completed_epoch,
+        train_sentences=len(corpus.train),
     )
