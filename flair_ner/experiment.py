@@ -21,6 +21,7 @@ import pandas as pd
 from flair.data import Corpus
 from flair.models import SequenceTagger
 
+from flair_ner.checkpoint import CHECKPOINT
 from flair_ner.config import DEFAULT_DATASET, EvaluateConfig, ExperimentConfig, validate
 from flair_ner.corpus import (
     Block,
@@ -33,7 +34,6 @@ from flair_ner.corpus import (
     to_sentences,
 )
 from flair_ner.evaluate import EvaluationResult, evaluate_sentences, render_scores, write_results
-from flair_ner.checkpoint import CHECKPOINT
 from flair_ner.interrupt import RunInterrupted, interruptible
 from flair_ner.manifest import git_commit, write_manifest
 from flair_ner.model_size import trim_model_file
