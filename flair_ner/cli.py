@@ -21,6 +21,7 @@ from flair_ner.config import (
 )
 from flair_ner.download import (
     DATA_DIR_ENV,
+    DEFAULT_DATA_DIR,
     DATASETS,
     DEADLINE_ENV,
     DEFAULT_DEADLINE,
@@ -56,7 +57,8 @@ USER_ERRORS = (
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data-dir", help=f"download cache folder (default: ${DATA_DIR_ENV}, else data/)", default=None
+        "--data-dir", help=f"the cache of downloads and converted files (default: ${DATA_DIR_ENV}, else {DEFAULT_DATA_DIR})",
+        default=None,
     )
     parser.add_argument(
         "--mirror",

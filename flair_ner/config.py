@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, TypeVar, Union
 
 from flair_ner.datasets import DOCSTART, KNOWN_LAYOUTS, SCHEME_CHOICES, ColumnFormat, parse_columns
+from flair_ner.download import resolve_data_dir
 from flair_ner.embeddings import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS
 
 
@@ -262,7 +263,9 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
     compare_with: Optional[str] = option(
         None, "CoNLL++ only: the original release (conll2003) whose test set is compared with CoNLL++'s and evaluated too"
     )
-    data_dir: Optional[str] = option(None, "download cache folder; unset: $FLAIR_NER_DATA, else data/")
+    data_dir: Optional[str] = option(
+        None, "the cache of downloads and converted files; unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
+    )
     mirror: Optional[str] = option(
         None, "local folder or http(s) URL laid out as <mirror>/<dataset>/<file>; unset: $FLAIR_NER_MIRROR, else upstream"
     )
@@ -364,10 +367,10 @@ class LMConfig:
         "instead of Reuters-21578",
     )
     corpus_dir: Optional[str] = option(
-        None, "flair TextCorpus folder (train/, valid.txt, test.txt); unset: data/lm/reuters, or data/lm/<text_dir name>"
+        None, "flair TextCorpus folder (train/, valid.txt, test.txt); unset: <cache>/lm/reuters, or <cache>/lm/<text_dir name>"
     )
     output_dir: Optional[str] = option(
-        None, "where checkpoints, best-lm.pt and the logs go; unset: <corpus_dir>-<direction>"
+        None, "where checkpoints, best-lm.pt and the logs go; unset: runs/lm/<corpus name>-<direction>"
     )
     hidden_size: int = option(512, "LSTM hidden size (512 keeps the model file near 6 MB)", minimum=1)
     nlayers: int = option(1, "LSTM layers", minimum=1)
@@ -382,15 +385,16 @@ class LMConfig:
     budget_minutes: Optional[float] = option(None, "stop after the split that crosses this many minutes (this run)", above=0)
     min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>", minimum=1)
     seed: int = option(1, "random seed", minimum=0)
-    data_dir: Optional[str] = option(None, "download cache; unset: $FLAIR_NER_DATA, else data/")
+    data_dir: Optional[str] = option(None, "the cache (the LM corpus goes there too); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner")
     mirror: Optional[str] = option(None, "data mirror folder or URL; unset: $FLAIR_NER_MIRROR, else upstream")
     corpus_seed: int = option(42, "seed of the document shuffle that makes the LM corpus's train/valid/test")
 
     def __post_init__(self) -> None:
         if self.corpus_dir is None:
-            self.corpus_dir = f"data/lm/{Path(self.text_dir).resolve().name}" if self.text_dir else "data/lm/reuters"
+            name = Path(self.text_dir).resolve().name if self.text_dir else "reuters"
+            self.corpus_dir = str(resolve_data_dir(self.data_dir) / "lm" / name)
         if self.output_dir is None:
-            self.output_dir = f"{self.corpus_dir}-{self.direction}"
+            self.output_dir = f"runs/lm/{Path(self.corpus_dir).name}-{self.direction}"
 
     def problems(self) -> Iterator[tuple[str, str]]:
         if self.text_dir and not Path(self.text_dir).is_dir():

@@ -29,9 +29,12 @@ from flair_ner.files import one_line
 
 log = logging.getLogger(__name__)
 
-DATA_DIR_ENV = "FLAIR_NER_DATA"
+# The one cache for everything the kit downloads or derives (data sets, converted GloVe, LM corpora), reused
+# from any working directory. FLAIR_NER_DATA is its earlier name, still read.
+DATA_DIR_ENV = "FLAIR_NER_CACHE"
+OLD_DATA_DIR_ENV = "FLAIR_NER_DATA"
 MIRROR_ENV = "FLAIR_NER_MIRROR"
-DEFAULT_DATA_DIR = Path("data")
+DEFAULT_DATA_DIR = Path(pooch.os_cache("flair-ner"))  # ~/.cache/flair-ner on Linux
 
 # Connect fast, read patiently: a dead network must fail within seconds, a slow
 # one may still deliver a large file.
@@ -284,8 +287,9 @@ DATASETS: dict[str, Dataset] = {
 
 
 def resolve_data_dir(data_dir: Union[str, Path, None] = None) -> Path:
-    """The cache folder: the argument, else ``$FLAIR_NER_DATA``, else ``data/``."""
-    return Path(data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    """The cache folder: the argument, else ``$FLAIR_NER_CACHE`` (or ``$FLAIR_NER_DATA``), else the per-user cache
+    (``~/.cache/flair-ner`` on Linux)."""
+    return Path(data_dir or os.environ.get(DATA_DIR_ENV) or os.environ.get(OLD_DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
 
 def resolve_mirror(mirror: Union[str, Path, None] = None) -> Optional[str]:
@@ -432,7 +436,7 @@ def fetch_dataset(
 
     Args:
         name: a key of :data:`DATASETS` (``conllpp``, ``conll2003``, ``reuters21578``).
-        data_dir: cache folder; default ``$FLAIR_NER_DATA`` or ``data/``.
+        data_dir: cache folder; default: see :func:`resolve_data_dir`.
         mirror: local folder or http(s) base URL laid out as ``<mirror>/<dataset>/<file>``;
             default ``$FLAIR_NER_MIRROR``, else the upstream URLs.
         deadline: seconds one file's transfer may take; default ``$FLAIR_NER_DOWNLOAD_DEADLINE`` or 900.

@@ -32,6 +32,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests say where data comes from; the caller's environment must not decide it."""
     monkeypatch.delenv("FLAIR_NER_MIRROR", raising=False)
     monkeypatch.delenv("FLAIR_NER_DATA", raising=False)
+    monkeypatch.delenv("FLAIR_NER_CACHE", raising=False)
 
 
 class _MirrorHandler(http.server.BaseHTTPRequestHandler):

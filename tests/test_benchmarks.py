@@ -19,7 +19,7 @@ def run(script: str, *arguments: str, env: dict) -> None:
 
 
 def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path, tiny_lms: dict[str, Path]) -> None:
-    env = {**os.environ, "FLAIR_NER_MIRROR": str(mirror), "FLAIR_NER_DATA": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "FLAIR_NER_MIRROR": str(mirror), "FLAIR_NER_CACHE": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
     lms = f"{tiny_lms['forward']},{tiny_lms['backward']}"
     train_json, work = tmp_path / "train_speed.json", tmp_path / "work"
     run(

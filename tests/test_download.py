@@ -41,7 +41,7 @@ def test_local_mirror_fetches_verified_files_once(tmp_path: Path, mirror: Path, 
 
 
 def test_environment_variables_choose_cache_and_mirror(tmp_path: Path, mirror: Path, monkeypatch) -> None:
-    monkeypatch.setenv("FLAIR_NER_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("FLAIR_NER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FLAIR_NER_MIRROR", str(mirror))
     paths = fetch_dataset("conll2003")
     assert all(path.parent == tmp_path / "cache" / "conll2003" for path in paths.values())
@@ -198,3 +198,16 @@ def test_archive_with_unsafe_member_is_refused(tmp_path: Path, monkeypatch) -> N
     with pytest.raises(DownloadError, match="refused an unsafe archive member"):
         fetch_dataset("archived", cache)
     assert not (tmp_path / "escape.sgm").exists()
+
+
+def test_one_per_user_cache_by_default(tmp_path: Path, monkeypatch) -> None:
+    from flair_ner.config import LMConfig
+    from flair_ner.download import DEFAULT_DATA_DIR, resolve_data_dir
+
+    assert resolve_data_dir() == DEFAULT_DATA_DIR and DEFAULT_DATA_DIR.is_absolute() and "flair-ner" in DEFAULT_DATA_DIR.parts
+    monkeypatch.setenv("FLAIR_NER_DATA", str(tmp_path / "old"))  # the variable's earlier name still works
+    assert resolve_data_dir() == tmp_path / "old"
+    monkeypatch.setenv("FLAIR_NER_CACHE", str(tmp_path / "cache"))
+    assert resolve_data_dir() == tmp_path / "cache"
+    lm = LMConfig(direction="backward")  # the LM corpus is a cache entry; the LM's training is a run
+    assert Path(lm.corpus_dir) == tmp_path / "cache" / "lm" / "reuters" and lm.output_dir == "runs/lm/reuters-backward"

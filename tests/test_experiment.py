@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from flair_ner.download import DATASETS
 
@@ -45,7 +46,8 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["max_epochs"] == 1 and manifest["seed"] == 1
     assert len(manifest["git_commit"].removesuffix("-dirty")) == 40
-    assert manifest["device"] == "cpu" and manifest["storage_mode"] == "cpu"
+    on_gpu = torch.cuda.is_available()  # the kit trains on CUDA when there is one
+    assert manifest["device"] == ("cuda" if on_gpu else "cpu") and manifest["storage_mode"] == ("gpu" if on_gpu else "cpu")
     assert len(manifest["embeddings"]) == 3 and manifest["embeddings"][0].endswith("glove-6B-50d.kv")
     assert set(manifest["versions"]) >= {"python", "flair", "torch", "gensim", "pandas"}
     rows = manifest["model_rows"]["best-model.pt"]

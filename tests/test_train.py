@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from flair_ner.config import TrainConfig
 from flair_ner.checkpoint import CHECKPOINT, load_state
@@ -20,7 +21,8 @@ def test_run_folder_has_models_and_logs(tiny_run) -> None:
     for name in ("final-model.pt", "loss.tsv", "training.log", CHECKPOINT):
         assert (out / name).is_file(), name
     assert len(pd.read_csv(out / "loss.tsv", sep="\t")) == 2
-    assert tiny_run.storage_mode == "cpu" and tiny_run.device == "cpu"
+    on_gpu = torch.cuda.is_available()  # the kit trains on CUDA when there is one
+    assert tiny_run.device == ("cuda" if on_gpu else "cpu") and tiny_run.storage_mode == ("gpu" if on_gpu else "cpu")
     assert len(tiny_run.epoch_seconds) == 2
 
 
