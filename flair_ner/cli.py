@@ -84,8 +84,10 @@ def _report(args: argparse.Namespace) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     config = load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig))
+    from flair_ner.console import quiet_third_party
     from flair_ner.experiment import run_experiment  # imports flair and torch: after the config is known to be valid
 
+    quiet_third_party(args.verbose)
     run_experiment(config, fresh=args.fresh)
 
 

@@ -37,7 +37,14 @@ from flair_ner.evaluate import EvaluationResult, evaluate_sentences, render_scor
 from flair_ner.interrupt import RunInterrupted, interruptible
 from flair_ner.manifest import git_commit, write_manifest
 from flair_ner.model_size import trim_model_file
-from flair_ner.plots import LEARNING_CURVE, PER_TYPE_F1, plot_learning_curve, plot_per_type_f1
+from flair_ner.plots import (
+    ENTITY_CONFUSION,
+    LEARNING_CURVE,
+    PER_TYPE_F1,
+    plot_entity_confusion,
+    plot_learning_curve,
+    plot_per_type_f1,
+)
 from flair_ner.plugins import BEST_MODEL
 from flair_ner.predict import load_tagger
 from flair_ner.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
@@ -271,6 +278,9 @@ def _run(
     plot_learning_curve(output_dir / "loss.tsv", output_dir / LEARNING_CURVE)
     if results:
         plot_per_type_f1(pd.read_csv(output_dir / "metrics.csv"), output_dir / PER_TYPE_F1)
+    for result in results:
+        plot_entity_confusion(output_dir / f"predictions_{result.name}.tsv", output_dir / ENTITY_CONFUSION.format(result.name),
+                              f"{result.name} test: gold type against prediction")  # fmt: skip
     record.events.append({"event": "completed", "time": _now(), "pid": os.getpid(), "epochs": trained.epochs})
     record.write(
         FINISHED,
@@ -349,5 +359,6 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
         result = evaluate_sentences(tagger, to_sentences(blocks), "test", config.batch_size)
         write_results([result], output_dir)
         plot_per_type_f1(pd.read_csv(output_dir / "metrics.csv"), output_dir / PER_TYPE_F1)
+        plot_entity_confusion(output_dir / "predictions_test.tsv", output_dir / ENTITY_CONFUSION.format("test"))
     print(f"{config.test_file} scored with {config.model}:\n{render_scores(result)}\nResults in {output_dir}")
     return result

@@ -1,4 +1,4 @@
-"""Pictures of a run: the learning curve and per-type F1 bars, as PNG files next to the metrics."""
+"""Pictures of a run: the learning curve, per-type F1 bars and an entity confusion chart, as PNG files next to the metrics."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from flair_ner.datasets import entity_spans
 from flair_ner.files import atomic_path
 
 LEARNING_CURVE = "learning_curve.png"
 PER_TYPE_F1 = "per_type_f1.png"
+ENTITY_CONFUSION = "entity_confusion_{}.png"  # one per test set
 
 
 def pyplot():
@@ -28,47 +30,142 @@ def _save(figure, path: Path) -> Path:
 
 
 def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
-    """Training loss and dev F1 per epoch, from flair's ``loss.tsv``."""
-    plt = pyplot()
-    history = pd.read_csv(loss_tsv, sep="\t")
-    figure, loss_axis = plt.subplots(figsize=(7, 4))
-    loss_axis.plot(history["EPOCH"], history["TRAIN_LOSS"], "o-", color="tab:blue", label="training loss")
-    loss_axis.set_xlabel("epoch")
+    """Training loss and dev F1 per epoch, from flair's ``loss.tsv``, with the best dev epoch and every
+    learning-rate drop marked. A one-epoch run shows its single values as labelled points."""
     from matplotlib.ticker import MaxNLocator
 
-    loss_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    plt = pyplot()
+    history = pd.read_csv(loss_tsv, sep="\t")
+    epochs = history["EPOCH"]
+    figure, loss_axis = plt.subplots(figsize=(7.5, 4))
+    loss_axis.plot(epochs, history["TRAIN_LOSS"], "o-", color="tab:blue", markersize=4, label="training loss")
+    loss_axis.set_xlabel("epoch")
+    if len(history) <= 12:
+        loss_axis.set_xticks(epochs)  # whole epochs only, however few
+    else:
+        loss_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     loss_axis.set_ylabel("training loss", color="tab:blue")
-    if "DEV_F1" in history:
+    loss_axis.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)  # a single epoch stays one readable point
+    handles = loss_axis.get_lines()[:]
+    if "DEV_F1" in history and history["DEV_F1"].notna().any():
+        f1 = history["DEV_F1"] * 100
         f1_axis = loss_axis.twinx()
-        f1_axis.plot(history["EPOCH"], history["DEV_F1"] * 100, "s-", color="tab:orange", label="dev F1")
+        handles += f1_axis.plot(epochs, f1, "s-", color="tab:orange", markersize=4, label="dev micro-F1")
         f1_axis.set_ylabel("dev micro-F1 (%)", color="tab:orange")
-    loss_axis.set_title("Learning curve")
+        best = f1.idxmax()
+        handles += f1_axis.plot(epochs[best], f1[best], "*", color="black", markersize=14, label="best dev epoch")
+        f1_axis.annotate(f"best: {f1[best]:.2f} (epoch {epochs[best]})", (epochs[best], f1[best]), textcoords="offset points",
+                         xytext=(0, 9), ha="center", fontsize=8)  # fmt: skip
+        f1_axis.set_ylim(f1.min() - 1, f1.max() + (f1.max() - f1.min()) * 0.12 + 0.5)  # room for the label
+    if len(history) == 1:
+        loss_axis.annotate(f"{history['TRAIN_LOSS'][0]:.4f}", (epochs[0], history["TRAIN_LOSS"][0]),
+                           textcoords="offset points", xytext=(8, 4), fontsize=8)  # fmt: skip
+    if "LEARNING_RATE" in history:
+        rates = history["LEARNING_RATE"]
+        for index in range(1, len(history)):
+            if rates[index] < rates[index - 1] * 0.99 and (index == len(history) - 1 or rates[index] < rates[index - 1] * 0.75):
+                # an annealing step (a linear schedule's smooth decay is not marked epoch by epoch)
+                loss_axis.axvline(epochs[index] - 0.5, color="grey", linestyle=":", linewidth=1)
+                # halfway up, where the falling loss and the rising F1 curves rarely are
+                loss_axis.annotate(f"lr {rates[index]:.3g}", (epochs[index] - 0.5, 0.5), xycoords=("data", "axes fraction"),
+                                   rotation=90, va="center", ha="right", fontsize=7, color="grey")  # fmt: skip
+    # below the plot: inside it would cover a curve or a mark somewhere
+    loss_axis.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, fontsize=8, frameon=False)
+    loss_axis.set_title("Learning curve (dotted: learning-rate drops)")
     figure.tight_layout()
     path = _save(figure, Path(output))
     plt.close(figure)
     return path
 
 
+AVERAGES = ("micro avg", "macro avg", "weighted avg")
+
+
 def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
-    """Horizontal bars: F1 per entity type (and the micro average, last) for each test set in ``metrics.csv``'s layout.
+    """Horizontal bars: F1 per entity type, then the micro, macro and weighted averages, for each test set in
+    ``metrics.csv``'s layout, on an F1 axis zoomed to the values shown (differences of a point stay visible).
 
     Horizontal, with the figure's height growing with the number of types, so
-    that 33 fine-grained type names stay readable.
+    that 33 fine-grained type names stay readable; the legend sits beside the bars.
     """
     plt = pyplot()
-    shown = metrics[~metrics["label"].isin(["macro avg", "weighted avg", "token accuracy"])]
+    shown = metrics[metrics["label"] != "token accuracy"]
     table = shown.pivot(index="label", columns="test_set", values="f1") * 100
-    order = sorted(label for label in table.index if label != "micro avg") + ["micro avg"]
+    order = sorted(label for label in table.index if label not in AVERAGES) + [a for a in AVERAGES if a in table.index]
     table = table.loc[order[::-1]]  # barh draws the first row at the bottom
-    figure, axis = plt.subplots(figsize=(7, 1.2 + 0.28 * len(table) * max(1, len(table.columns) * 0.7)))
-    table.plot.barh(ax=axis)
-    axis.set_xlabel("F1 (%)")
+    figure, axis = plt.subplots(figsize=(7.5, 1.4 + 0.28 * len(table) * max(1, len(table.columns) * 0.7)))
+    table.plot.barh(ax=axis, width=0.8)
+    low = max(0.0, 10 * ((table.min().min() - 5) // 10)) if table.notna().any().any() else 0.0
+    axis.set_xlim(low, 100 + (100 - low) * 0.08)  # room for the value labels
+    axis.set_xlabel(f"F1 (%), axis from {low:.0f}")
     axis.set_ylabel("")
-    axis.set_xlim(0, 105)
-    axis.set_title("Entity F1 per type")
+    # a line between the types and the averages
+    axis.axhline(len(AVERAGES) - 0.5 if all(a in table.index for a in AVERAGES) else -1, color="grey", linewidth=0.8)
+    axis.set_title("Entity F1 per type and averaged")
     for container in axis.containers:
         axis.bar_label(container, fmt="%.1f", fontsize=7, padding=2)
-    axis.legend(title="test set", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the bars, never over them
+    axis.legend(title="test set", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    figure.tight_layout()
+    path = _save(figure, Path(output))
+    plt.close(figure)
+    return path
+
+
+MISSED, SPURIOUS, BOUNDARY = "(missed)", "(none: spurious)", "(boundary)"
+
+
+def entity_confusion(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Counts of gold entity type (rows) against what was predicted for it (columns), from a predictions TSV.
+
+    Each gold entity is: found (its type's column), found with another type (that type's column), found with
+    the same type but other boundaries (``(boundary)``), or not found (``(missed)``). A predicted entity that
+    overlaps no gold entity is a row ``(none: spurious)``.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for _, sentence in predictions.groupby("sentence", sort=False):
+        gold = entity_spans(sentence["gold"].tolist())
+        predicted = entity_spans(sentence["predicted"].tolist())
+        for span in gold:
+            overlapping = [p for p in predicted if p.start < span.end and span.start < p.end]
+            if span in predicted:
+                column = span.type
+            elif any(p.type == span.type for p in overlapping):
+                column = BOUNDARY
+            elif overlapping:
+                column = overlapping[0].type
+            else:
+                column = MISSED
+            counts[(span.type, column)] = counts.get((span.type, column), 0) + 1
+        for span in predicted:
+            if not any(g.start < span.end and span.start < g.end for g in gold):
+                counts[(SPURIOUS, span.type)] = counts.get((SPURIOUS, span.type), 0) + 1
+    types = sorted({key[0] for key in counts if key[0] != SPURIOUS} | {key[1] for key in counts if key[1] not in (MISSED, BOUNDARY)})
+    table = pd.DataFrame(0, index=types + [SPURIOUS], columns=types + [BOUNDARY, MISSED])
+    for (row, column), count in counts.items():
+        table.loc[row, column] = count
+    return table
+
+
+def plot_entity_confusion(predictions_tsv: Path, output: Path, title: str = "") -> Path:
+    """A heat map of :func:`entity_confusion`: which type is mistaken for which, boundary errors, misses and
+    spurious entities; each cell shows its count, colours are shares of the row."""
+    plt = pyplot()
+    table = entity_confusion(pd.read_csv(predictions_tsv, sep="\t", keep_default_na=False, dtype=str))
+    shares = table.div(table.sum(axis=1).clip(lower=1), axis=0)
+    size = 1.2 + 0.45 * len(table.columns)
+    figure, axis = plt.subplots(figsize=(size + 1.5, 1.0 + 0.4 * len(table)))
+    axis.imshow(shares.to_numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    axis.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right", fontsize=8)
+    axis.set_yticks(range(len(table.index)), table.index, fontsize=8)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("gold")
+    for row in range(len(table.index)):
+        for column in range(len(table.columns)):
+            count = table.iat[row, column]
+            if count:
+                dark = shares.iat[row, column] > 0.6
+                axis.text(column, row, str(count), ha="center", va="center", fontsize=7, color="white" if dark else "black")
+    axis.set_title(title or "Entities: gold type against prediction")
     figure.tight_layout()
     path = _save(figure, Path(output))
     plt.close(figure)

@@ -38,7 +38,7 @@ def _plain(value: Any) -> Any:
 
 
 class EtaPlugin(TrainerPlugin):
-    """Times every epoch and logs epochs done, recent seconds per epoch and the estimated time left.
+    """Times every epoch (training and dev evaluation) and estimates the time left.
 
     Args:
         max_epochs: the run's last epoch.
@@ -60,16 +60,11 @@ class EtaPlugin(TrainerPlugin):
     @TrainerPlugin.hook
     def after_evaluation(self, epoch: int, **kw) -> None:
         self.epoch_seconds.append(time.monotonic() - self.epoch_started)
+
+    def seconds_left(self, epoch: int) -> float:
+        """After ``epoch``: the recent mean epoch time times the epochs left (an upper bound: annealing may stop early)."""
         recent = self.epoch_seconds[-self.window :]
-        mean = sum(recent) / len(recent)
-        remaining = (self.max_epochs - epoch) * mean
-        log.info(
-            "ETA: epoch %d/%d done, %.0f s/epoch lately, about %.0f min left (at most, if no early stop)",
-            epoch,
-            self.max_epochs,
-            mean,
-            remaining / 60,
-        )
+        return (self.max_epochs - epoch) * sum(recent) / max(1, len(recent))
 
     def get_state(self) -> dict[str, Any]:
         return {**super().get_state(), "max_epochs": self.max_epochs, "window": self.window}
@@ -105,21 +100,22 @@ class TestPassNotePlugin(TrainerPlugin):
 
 
 class EpochReportPlugin(TrainerPlugin):
-    """One row per epoch in ``epochs.csv`` and one line in the log, as a Hugging Face Trainer user reads them:
-    training loss, dev loss, dev micro precision/recall/F1 and token accuracy (from the dev predictions flair
-    just made: seqeval's definitions), learning rate, seconds and training sentences per second.
+    """One row per epoch in ``epochs.csv`` and one line in the terminal and training.log, as a Hugging Face
+    Trainer user reads them: training loss, dev loss, dev micro precision/recall/F1 and token accuracy (from
+    the dev predictions flair just made: seqeval's definitions), learning rate, seconds, training sentences
+    per second and the time left.
 
     Args:
         path: the CSV file (rewritten whole after every epoch; a resumed run first drops the rows of epochs
             after its checkpoint, which it trains again).
-        max_epochs: the run's last epoch (for the log line).
+        timer: the run's :class:`EtaPlugin` (epoch times and the estimate of the time left).
         start_epoch: the epoch the run continues after (0 for a new run).
     """
 
-    def __init__(self, path: Path, max_epochs: int, start_epoch: int = 0) -> None:
+    def __init__(self, path: Path, timer: EtaPlugin, start_epoch: int = 0) -> None:
         super().__init__()
         self.path = Path(path)
-        self.max_epochs = max_epochs
+        self.timer = timer
         self.rows: list[dict[str, Any]] = []
         if start_epoch and self.path.is_file():
             self.rows = [row for row in pd.read_csv(self.path).to_dict("records") if row["epoch"] <= start_epoch]
@@ -138,7 +134,7 @@ class EpochReportPlugin(TrainerPlugin):
 
     @TrainerPlugin.hook
     def after_evaluation(self, epoch: int, **kw) -> None:
-        seconds = time.monotonic() - self.epoch_started
+        seconds = self.timer.epoch_seconds[-1] if self.timer.epoch_seconds else time.monotonic() - self.epoch_started
         # the rate after the epoch's last step, before annealing may lower it (as flair's loss.tsv has it)
         learning_rate = self.trainer.optimizer.param_groups[0]["lr"]
         row = {"epoch": epoch, "learning_rate": learning_rate, "train_loss": self.values.get("train_loss"),
@@ -157,8 +153,12 @@ class EpochReportPlugin(TrainerPlugin):
         write_csv(self.path, pd.DataFrame(self.rows))
         dev_text = (f"dev P {100 * row['dev_precision']:.2f} R {100 * row['dev_recall']:.2f} F1 {100 * row['dev_f1']:.2f}"
                     f" token accuracy {100 * row['dev_token_accuracy']:.2f}" if "dev_f1" in row else "no dev set")  # fmt: skip
-        log.info("epoch %d/%d: train loss %.4f, %s, lr %.2g, %.0f s (%.0f sentences/s)", epoch, self.max_epochs,
-                 row["train_loss"] or float("nan"), dev_text, row["learning_rate"], seconds, row["train_sentences_per_second"])  # fmt: skip
+        # flair's logger: the line goes to the terminal and to training.log
+        logging.getLogger("flair").info(
+            "epoch %d/%d: train loss %.4f, %s, lr %.2g, %.0f s (%.0f sentences/s), about %.0f min left at most",
+            epoch, self.timer.max_epochs, row["train_loss"] or float("nan"), dev_text, row["learning_rate"], seconds,
+            row["train_sentences_per_second"], self.timer.seconds_left(epoch) / 60,
+        )  # fmt: skip
 
 
 class AnnealingState:

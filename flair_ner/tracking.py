@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 MAX_PARAM_LENGTH = 6000
 # Files of a finished run that go to MLflow as artifacts (models stay in the run folder: they are large).
 ARTIFACTS = (
-    "metrics.csv", "metrics.json", "manifest.json", "learning_curve.png", "per_type_f1.png",
-    "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "loss.tsv", "training.log",
+    "metrics.csv", "metrics.json", "manifest.json", "learning_curve.png", "per_type_f1.png", "entity_confusion_*.png",
+    "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "loss.tsv", "epochs.csv", "training.log",
 )  # fmt: skip
 
 
@@ -130,10 +130,11 @@ class MlflowRun:
         for start in range(0, len(metrics), 1000):
             self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
 
-    def log_files(self, folder: Path, names: Iterable[str] = ARTIFACTS) -> None:
-        for name in names:
-            if (Path(folder) / name).is_file():
-                self.client.log_artifact(self.run_id, str(Path(folder) / name))
+    def log_files(self, folder: Path, patterns: Iterable[str] = ARTIFACTS) -> None:
+        """The run folder's files that match ``patterns`` (names or globs), as the run's artifacts."""
+        for pattern in patterns:
+            for path in sorted(Path(folder).glob(pattern)):
+                self.client.log_artifact(self.run_id, str(path))
 
     def end(self, status: str) -> None:
         """``FINISHED``, ``KILLED`` (interrupted: the kit run resumes it) or ``FAILED``."""

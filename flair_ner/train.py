@@ -28,6 +28,7 @@ from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPl
 
 from flair_ner.checkpoint import CHECKPOINT, TrainingState, load_state
 from flair_ner.config import STORAGE_MODES, TrainConfig
+from flair_ner.console import no_flair_bars
 from flair_ner.embeddings import default_stack, transformer_embeddings
 from flair_ner.files import write_text
 from flair_ner.interrupt import RunInterrupted, interruptible
@@ -71,7 +72,8 @@ def build_tagger(corpus, config: TrainConfig, data_dir=None):
     """``SequenceTagger(hidden_size, use_crf, tag_type="ner")`` over the configured stacked embeddings; for
     ``method = "fine-tune"``, FLERT's tagger: the fine-tuned transformer's last layer (first sub-token), no
     RNN, no reprojection, a linear layer (or a CRF) on top."""
-    label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
+    with no_flair_bars():
+        label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
     if config.method == "fine-tune":
         return SequenceTagger(
             hidden_size=config.hidden_size,  # unused without an RNN
@@ -261,7 +263,7 @@ def train_tagger(
                 plugins=[
                     resume,
                     eta,
-                    EpochReportPlugin(output_dir / EPOCH_REPORT, config.max_epochs, start_epoch),
+                    EpochReportPlugin(output_dir / EPOCH_REPORT, eta, start_epoch),
                     schedule_plugin,
                     *([] if corpus.test is not None else [TestPassNotePlugin()]),
                     # precomputed vectors are compact already; otherwise flair stores views into LM outputs

@@ -86,3 +86,19 @@ def test_scorer_matches_seqeval_on_model_predictions(tiny_run, conllpp_slice: Pa
 
 def test_iob2_tags() -> None:
     assert iob2_tags(5, [Span("PER", 0, 2), Span("LOC", 3, 4)]) == ["B-PER", "I-PER", "O", "B-LOC", "O"]
+
+
+def test_entity_confusion_counts_type_errors_boundaries_misses_and_spurious() -> None:
+    from flair_ner.plots import BOUNDARY, MISSED, SPURIOUS, entity_confusion
+
+    rows = [  # sentence, token, gold, predicted
+        (0, "Peter", "B-PER", "B-PER"), (0, "Blackburn", "I-PER", "I-PER"),      # found
+        (0, "in", "O", "O"), (0, "EU", "B-ORG", "B-LOC"),                         # ORG taken for LOC
+        (1, "New", "B-LOC", "O"), (1, "York", "I-LOC", "B-LOC"),                 # LOC with other boundaries
+        (1, "Times", "O", "O"), (1, "Acme", "B-ORG", "O"),                        # ORG missed
+        (2, "Monday", "O", "B-MISC"),                                             # spurious MISC
+    ]  # fmt: skip
+    table = entity_confusion(pd.DataFrame(rows, columns=["sentence", "token", "gold", "predicted"]))
+    assert table.loc["PER", "PER"] == 1 and table.loc["ORG", "LOC"] == 1 and table.loc["LOC", BOUNDARY] == 1
+    assert table.loc["ORG", MISSED] == 1 and table.loc[SPURIOUS, "MISC"] == 1
+    assert int(table.to_numpy().sum()) == 5

@@ -29,10 +29,14 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     for name in (
         "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "best-model.pt", "loss.tsv", "training.log",
         "metrics.csv", "metrics.json", "predictions_conllpp.tsv", "predictions_conll2003.tsv",
-        "learning_curve.png", "per_type_f1.png", "manifest.json",
+        "learning_curve.png", "per_type_f1.png", "entity_confusion_conllpp.png", "entity_confusion_conll2003.png",
+        "epochs.csv", "manifest.json",
     ):
         assert (out / name).is_file(), name
-    assert "ETA: epoch 1/1 done" in result.stderr and "step 5/5" in result.stderr
+    terminal = result.stdout + result.stderr
+    epoch_line = next(line for line in terminal.splitlines() if "epoch 1/1: train loss" in line)
+    assert "dev P" in epoch_line and "token accuracy" in epoch_line and "min left" in epoch_line and "step 5/5" in result.stderr
+    assert "epoch 1/1: train loss" in (out / "training.log").read_text()  # the same line in training.log
     # a completed run keeps the evaluated model only, with GloVe's frequent rows and the training words' rows
     assert not (out / "final-model.pt").exists() and not (out / "checkpoint.pt").exists()
 

@@ -1,0 +1,53 @@
+"""What the terminal shows during a run: the kit's progress, not third-party noise (all of it with ``-v``).
+
+Kept out of the terminal unless ``-v``: gensim's "KeyedVectors lifecycle event" lines, the known
+FutureWarnings flair's trainer triggers in torch (``torch.cuda.amp.GradScaler``) and that torch's
+eager-mode quantization prints, flair's printout of the whole model (it stays in training.log, which
+flair writes through its own file handler), and the empty progress bars flair draws while it builds
+the label dictionary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from typing import Iterator
+
+# known warnings that tell a kit user nothing they can act on
+KNOWN_WARNINGS = (
+    (FutureWarning, r".*torch\.cuda\.amp\.GradScaler.*"),
+    (FutureWarning, r".*torch\.cuda\.amp\.autocast.*"),
+)
+
+
+class _NoModelPrintout(logging.Filter):
+    """flair logs ``Model: "SequenceTagger(...)"``, dozens of lines, when training starts."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith('Model: "')
+
+
+def quiet_third_party(verbose: bool = False) -> None:
+    """Keep the noise described above out of the terminal (call once flair is imported); ``verbose`` keeps it."""
+    if verbose:
+        return
+    for category, message in KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    for handler in logging.getLogger("flair").handlers:
+        if type(handler) is logging.StreamHandler:  # the console, not training.log's FileHandler
+            handler.addFilter(_NoModelPrintout())
+
+
+@contextlib.contextmanager
+def no_flair_bars() -> Iterator[None]:
+    """flair's own progress bars off inside the block (its label-dictionary pass draws empty "0it" bars)."""
+    from flair.file_utils import Tqdm
+
+    saved, original = Tqdm.__dict__["tqdm"], Tqdm.tqdm
+    Tqdm.tqdm = staticmethod(lambda *args, **kwargs: original(*args, **{**kwargs, "disable": True}))
+    try:
+        yield
+    finally:
+        Tqdm.tqdm = saved
