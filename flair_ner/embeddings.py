@@ -215,8 +215,9 @@ def char_dictionary(sentences: Iterable) -> "Dictionary":
     return dictionary
 
 
-def scratch_embeddings(corpus) -> list:
-    """Trainable word embeddings over the training vocabulary plus trainable character embeddings.
+def scratch_embeddings(corpus) -> tuple:
+    """(words, characters): trainable word embeddings over the training vocabulary and trainable character
+    embeddings.
 
     flair's ``OneHotEmbeddings`` (words seen at least :data:`SCRATCH_WORD_MIN_COUNT`
     times in train; the rest share ``<unk>``) and ``CharacterEmbeddings`` with a
@@ -231,7 +232,7 @@ def scratch_embeddings(corpus) -> list:
     characters = CharacterEmbeddings(
         char_dictionary(corpus.train), char_embedding_dim=SCRATCH_CHAR_DIM, hidden_size_char=SCRATCH_CHAR_DIM
     )
-    return [words, characters]
+    return words, characters
 
 
 def stack_names(mode: str = "auto", glove: Optional[str] = None, lms: Optional[list[str]] = None) -> dict:
@@ -266,10 +267,18 @@ def default_stack(
     from flair.embeddings import StackedEmbeddings
 
     parts = stack_names(mode, glove, lms)
-    embeddings = scratch_embeddings(corpus) if parts.get("scratch") else []
+    words, characters = scratch_embeddings(corpus) if parts.get("scratch") else (None, None)
+    embeddings = [characters] if characters else []
     if parts["glove"]:
         embeddings.append(glove_embeddings(parts["glove"], data_dir))
     embeddings += [flair_embeddings(name) for name in parts["lms"]]
     if transformer:
         embeddings.append(transformer_embeddings(transformer))
+    if words:
+        # Last, on purpose: flair concatenates a token's embeddings in the sorted order of their names, and
+        # StackedEmbeddings prefixes each name with its position ("0-Char", "1-one-hot-text"), but a saved
+        # OneHotEmbeddings forgets that prefix ("one-hot-text"). Anywhere but last it would then sort to
+        # another place in a loaded model than in training, and the tagger would read its features shuffled
+        # (a loaded Hindi model predicted no entity at all). Last, it sorts last either way.
+        embeddings.append(words)
     return StackedEmbeddings(embeddings)

@@ -5,6 +5,7 @@
 - :class:`EtaPlugin`: epoch timing and an overall ETA line.
 - :class:`EpochReportPlugin`: ``epochs.csv``, one row per epoch (losses, dev P/R/F1, token accuracy, lr, speed).
 - :class:`CompactEmbeddingsPlugin`: stored embeddings that do not pin whole LM outputs.
+- :class:`DropTrainedDevEmbeddingsPlugin`: dev vectors of trained embeddings recomputed at every evaluation.
 - :class:`TestPassNotePlugin`: says in training.log why flair's own test score is 0.
 """
 
@@ -81,6 +82,29 @@ class CompactEmbeddingsPlugin(TrainerPlugin):
     def after_evaluation(self, **kw) -> None:
         if self.corpus.dev is not None:
             compact_embeddings(self.corpus.dev)
+
+
+class DropTrainedDevEmbeddingsPlugin(TrainerPlugin):
+    """Removes the dev sentences' vectors of trained embeddings (scratch words and characters) after each
+    evaluation, so that the next evaluation computes them with the weights of then.
+
+    flair keeps stored vectors between epochs and clears trained ones after every training batch, but it tells
+    them apart by ``requires_grad``, which is off during evaluation: with storage mode ``cpu`` or ``gpu`` the
+    dev vectors of epoch 1 would be reused for good, and every later dev score (model selection, annealing)
+    would be computed from stale features.
+
+    Args:
+        names: the trained embeddings' names.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    @TrainerPlugin.hook
+    def after_evaluation(self, **kw) -> None:
+        for sentence in self.corpus.dev or []:
+            sentence.clear_embeddings(self.names)
 
 
 class TestPassNotePlugin(TrainerPlugin):

@@ -36,6 +36,7 @@ from flair_ner.plugins import (
     BEST_MODEL,
     AnnealingState,
     CompactEmbeddingsPlugin,
+    DropTrainedDevEmbeddingsPlugin,
     EpochReportPlugin,
     EtaPlugin,
     LinearScheduleState,
@@ -212,6 +213,7 @@ def train_tagger(
     use_amp = amp_supported(device) if config.amp is None else config.amp
     precompute = config.precompute and storage_mode != "none" and all_static(tagger.embeddings)
     precompute_seconds = 0.0
+    trained_names = [e.name for e in getattr(tagger.embeddings, "embeddings", [tagger.embeddings]) if not e.static_embeddings]
     if precompute:
         splits = {"train": corpus.train, "dev": corpus.dev}
         for name, split in splits.items():
@@ -268,6 +270,7 @@ def train_tagger(
                     *([] if corpus.test is not None else [TestPassNotePlugin()]),
                     # precomputed vectors are compact already; otherwise flair stores views into LM outputs
                     *([] if precompute or fine_tune else [CompactEmbeddingsPlugin()]),
+                    *([DropTrainedDevEmbeddingsPlugin(trained_names)] if trained_names and storage_mode != "none" else []),
                     *plugins,
                 ],
             )

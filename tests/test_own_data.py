@@ -179,3 +179,25 @@ def test_lm_pretraining_on_a_plain_text_folder(tmp_path: Path) -> None:
     assert info["source_files"] == ["part0.txt", "part1.txt", "part2.txt"] and sum(info["documents"].values()) == 60
     assert "न" in (corpus / "valid.txt").read_text(encoding="utf-8")
     assert (out / "best-lm.pt").is_file() and (out / "final_eval.tsv").is_file()
+
+
+def test_a_saved_scratch_model_scores_as_it_did_in_training(tmp_path: Path, conllpp_slice: Path) -> None:
+    """The scratch stack (trained word and character embeddings) loaded from disk gives the dev score flair
+    logged for its best epoch: its features are neither shuffled on loading nor stale during training."""
+    from flair.models import SequenceTagger
+
+    from flair_ner.corpus import load_sentences
+
+    out = tmp_path / "run"
+    code = main([
+        "run", "--train-file", str(conllpp_slice / "conllpp_train.txt"), "--dev-file", str(conllpp_slice / "conllpp_dev.txt"),
+        "--embeddings", "scratch", "--hidden-size", "32", "--mini-batch-size", "8", "--max-epochs", "4",
+        "--patience", "10", "--train-limit", "200", "--eval-limit", "60", "--output-dir", str(out),
+    ])  # fmt: skip
+    assert code == 0
+    logged = pd.read_csv(out / "loss.tsv", sep="\t")["DEV_F1"]
+    assert logged.max() > 0 and logged.iloc[-1] > logged.iloc[0]  # dev scores move with training, not with stale features
+    tagger = SequenceTagger.load(out / "best-model.pt")
+    dev = load_sentences(conllpp_slice / "conllpp_dev.txt")[:60]
+    score = tagger.evaluate(dev, gold_label_type="ner", mini_batch_size=64).main_score
+    assert round(score, 4) == round(logged.max(), 4)
