@@ -137,7 +137,7 @@ sys.exit(run_handled(lambda: train_lm(LMConfig(**json.loads(sys.argv[3])))))
 def train_lm_process(output: Path, corpus: Path, stop: tuple[int, int] = (0, 0)) -> subprocess.CompletedProcess:
     config = {
         "corpus_dir": str(corpus), "output_dir": str(output), "hidden_size": 16, "embedding_size": 8,
-        "sequence_length": 40, "mini_batch_size": 8, "max_epochs": 2, "patience": 0, "learning_rate": 50.0,
+        "sequence_length": 40, "mini_batch_size": 8, "max_epochs": 2, "patience": 0, "learning_rate": 100.0,
     }  # fmt: skip
     command = [sys.executable, "-c", LM_STOPPER, *map(str, stop), json.dumps(config)]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
