@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 
 import torch
 from flair.samplers import FlairSampler
+from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
@@ -132,19 +133,17 @@ def precompute_embeddings(embeddings, sentences: Iterable, batch_size: int = 64,
         embeddings: the tagger's (static) stacked embeddings.
         sentences: flair sentences (a dataset or a list).
         batch_size: sentences per LM batch.
-        what: name for the progress log.
+        what: what the progress bar calls the sentences.
     """
     started = time.monotonic()
     pending = sorted(sentences, key=lambda sentence: len(sentence.to_tokenized_string()))
-    last_report = started
-    with torch.no_grad():
+    # a bar with rate and time left in a terminal; tqdm stays silent when stderr is not one (logs, CI)
+    with torch.no_grad(), tqdm(total=len(pending), desc=f"embedding {what}", unit=" sentences", disable=None) as bar:
         for start in range(0, len(pending), batch_size):
             batch = pending[start : start + batch_size]
             embeddings.embed(batch)
             compact_embeddings(batch)
-            if time.monotonic() - last_report > 30:
-                last_report = time.monotonic()
-                log.info("precomputing embeddings of %s: %d/%d", what, start + len(batch), len(pending))
+            bar.update(len(batch))
     seconds = time.monotonic() - started
     log.info("precomputed embeddings of %d %s in %.0f s", len(pending), what, seconds)
     return seconds
