@@ -55,9 +55,9 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     assert len(manifest["embeddings"]) == 3 and manifest["embeddings"][0].endswith("glove-6B-50d.kv")
     assert set(manifest["versions"]) >= {"python", "flair", "torch", "gensim", "pandas"}
     rows = manifest["model_rows"]["best-model.pt"]
-    assert rows["of"] == 400_000 and 100_000 < rows["rows"] < 110_000
+    assert rows["of"] == 400_000 and 200_000 < rows["rows"] < 210_000
     assert manifest["model_files"] == {"best-model.pt": (out / "best-model.pt").stat().st_size}
-    assert (out / "best-model.pt").stat().st_size < 60e6  # 103 MB with all 400,000 rows
+    assert (out / "best-model.pt").stat().st_size < 70e6  # about 100 MB with all 400,000 rows
     assert len(manifest["epoch_seconds"]) == 1 and manifest["total_seconds"] > manifest["training_seconds"] > 0
     pinned = {f.sha256 for name in ("conllpp", "conll2003") for f in DATASETS[name].files}
     assert set(manifest["data_sha256"].values()) == pinned
