@@ -30,18 +30,32 @@ from flair_ner.model_size import trim_model_file  # noqa: E402
 from flair_ner.predict import SHIPPED_MODELS, load_tagger  # noqa: E402
 
 
+def max_dev_f1(run: Path, epoch: int) -> float:
+    """The best dev micro-F1 of the run's first ``epoch`` epochs (flair's loss.tsv)."""
+    import pandas as pd
+
+    history = pd.read_csv(run / "loss.tsv", sep="\t")
+    return float(history[history["EPOCH"] <= epoch]["DEV_F1"].max())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, required=True, help="a completed CoNLL++ run folder")
     parser.add_argument("--glove-rows", type=int, required=True, help="GloVe rows kept besides the training words'")
     parser.add_argument("--name", default="conllpp", choices=sorted(SHIPPED_MODELS))
+    parser.add_argument(
+        "--model", type=Path, default=None,
+        help="ship this copy of the run's best-model.pt instead of the evaluated model of a completed run (say "
+        "which epoch with --epoch)",
+    )  # fmt: skip
+    parser.add_argument("--epoch", type=int, default=None, help="with --model: the epoch it was copied after")
     args = parser.parse_args(argv)
 
     manifest = json.loads((args.run / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("status") != "complete" or (manifest["config"].get("dataset") or "conllpp") != "conllpp":
-        print(f"error: {args.run}: not a completed CoNLL++ run", file=sys.stderr)
+    if (manifest["config"].get("dataset") or "conllpp") != "conllpp" or (args.model is None and manifest.get("status") != "complete"):
+        print(f"error: {args.run}: not a completed CoNLL++ run (or name the model file with --model)", file=sys.stderr)
         return 2
-    source = args.run / manifest["evaluated_model"]
+    source = args.model or args.run / manifest["evaluated_model"]
     mirror = os.environ.get("FLAIR_NER_MIRROR")
     files, original = fetch_corpus_files("conllpp", mirror=mirror), fetch_corpus_files("conll2003", mirror=mirror)
     vocabulary = {token.text for sentence in load_corpus(files).train for token in sentence}
@@ -60,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(model, temporary)
     run_f1 = manifest.get("micro_f1", {})
     config = manifest["config"]
+    if args.model:
+        provenance = (f"the run's best model on dev after {args.epoch} of its {config['max_epochs']} epochs, copied while it "
+                      f"was still training (dev micro-F1 {100 * max_dev_f1(args.run, args.epoch):.2f})")  # fmt: skip
+        own_scores = ""
+    else:
+        provenance = f"the run's evaluated model ({manifest['evaluated_model']}), {manifest.get('epochs')} epochs trained"
+        own_scores = "run"
     card = f"""# conllpp: the kit's default offline tagger, trained on CoNLL++
 
 Loadable by name through the kit (`python -m flair_ner predict --model conllpp`,
@@ -71,13 +92,14 @@ Loadable by name through the kit (`python -m flair_ner predict --model conllpp`,
 | data | CoNLL++ train (14,041 sentences); the best model on CoNLL++ dev (3,250 sentences) |
 | tags | PER, LOC, ORG, MISC (BIOES inside the model; the kit writes IOB2) |
 | stack | GloVe 6B 50d + reuters-forward + reuters-backward (the kit's own character LMs), BiLSTM-CRF hidden {config['hidden_size']} |
-| training | SGD lr {config['learning_rate']}, batch {config['mini_batch_size']}, up to {config['max_epochs']} epochs (ran {manifest.get('epochs')}), anneal x{config['anneal_factor']} after {config['patience']} stalled epochs, seed {config['seed']}, {manifest['training_seconds'] / 60:.1f} min on {manifest['machine'].get('processor') or 'CPU'} |
+| training | SGD lr {config['learning_rate']}, batch {config['mini_batch_size']}, up to {config['max_epochs']} epochs, anneal x{config['anneal_factor']} after {config['patience']} stalled epochs, seed {config['seed']}, on {manifest['machine'].get('processor') or 'CPU'} |
+| this file | {provenance} |
 | GloVe rows | {report.rows_after:,} of {report.rows_before:,}: the {args.glove_rows:,} most frequent plus every training word's |
 | file | {target.stat().st_size / 1e6:.1f} MB |
-| CoNLL++ test micro-F1 | **{scores['CoNLL++']:.2f}** (this file; {100 * run_f1.get('conllpp', float('nan')):.2f} for the run's own model file) |
-| CoNLL-2003 test micro-F1 | **{scores['CoNLL-2003']:.2f}** (this file; {100 * run_f1.get('conll2003', float('nan')):.2f} for the run's own model file) |
+| CoNLL++ test micro-F1 | **{scores['CoNLL++']:.2f}** (this file{f"; {100 * run_f1['conllpp']:.2f} for the run's own model file" if own_scores and 'conllpp' in run_f1 else ""}) |
+| CoNLL-2003 test micro-F1 | **{scores['CoNLL-2003']:.2f}** (this file{f"; {100 * run_f1['conll2003']:.2f} for the run's own model file" if own_scores and 'conll2003' in run_f1 else ""}) |
 | trained by | `python experiments/conllpp.py --embeddings offline --seed {config['seed']}` at commit `{manifest.get('git_commit')}` |
-| shipped by | `python scripts/ship_model.py --run {args.run} --glove-rows {args.glove_rows}` |
+| shipped by | `python scripts/ship_model.py --run {args.run} --glove-rows {args.glove_rows}{f" --model <copy of best-model.pt> --epoch {args.epoch}" if args.model else ""}` |
 | date | {date.today().isoformat()} |
 
 When the kit's default stack improves, this model is retrained with it and shipped again.
