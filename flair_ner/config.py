@@ -169,7 +169,9 @@ class TrainConfig:
                 known = ", ".join([*ONLINE_LMS, *SHIPPED_LMS])
                 yield "lms", f"names {name!r}, which is neither a known LM ({known}) nor an existing LM file"
         if self.transformer and self.transformer not in SHIPPED_TRANSFORMERS and not Path(self.transformer).is_dir():
-            if not HUB_NAME.fullmatch(self.transformer):
+            if self.method != "fine-tune":  # the frozen variant reads local folders only
+                yield "transformer", f"is neither {', '.join(SHIPPED_TRANSFORMERS)} nor an existing model folder: {self.transformer!r}"
+            elif not HUB_NAME.fullmatch(self.transformer):
                 yield "transformer", (f"is neither {', '.join(SHIPPED_TRANSFORMERS)}, an existing model folder nor a "
                                       f"Hugging Face model name: {self.transformer!r}")  # fmt: skip
         if self.method == "fine-tune":
