@@ -39,10 +39,16 @@ class TrimReport:
     rows_after: int
 
 
+def embedding_parts(tagger: SequenceTagger) -> list:
+    """The tagger's embeddings, one per part of its stack (a single embedding is a stack of one)."""
+    if isinstance(tagger.embeddings, StackedEmbeddings):
+        return list(tagger.embeddings.embeddings)
+    return [tagger.embeddings]
+
+
 def word_embeddings(tagger: SequenceTagger) -> list[WordEmbeddings]:
     """The tagger's frozen flair ``WordEmbeddings`` (GloVe and the like; fine-tuned tables are left alone)."""
-    parts = tagger.embeddings.embeddings if isinstance(tagger.embeddings, StackedEmbeddings) else [tagger.embeddings]
-    return [part for part in parts if isinstance(part, WordEmbeddings) and not part.fine_tune]
+    return [part for part in embedding_parts(tagger) if isinstance(part, WordEmbeddings) and not part.fine_tune]
 
 
 def trim_word_embeddings(tagger: SequenceTagger, vocabulary: Iterable[str], top_rows: int) -> list[TrimReport]:

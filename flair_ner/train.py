@@ -32,6 +32,7 @@ from flair_ner.console import no_flair_bars
 from flair_ner.embeddings import default_stack, transformer_embeddings
 from flair_ner.files import write_text
 from flair_ner.interrupt import RunInterrupted, interruptible
+from flair_ner.model_size import embedding_parts
 from flair_ner.plugins import (
     BEST_MODEL,
     AnnealingState,
@@ -213,7 +214,7 @@ def train_tagger(
     use_amp = amp_supported(device) if config.amp is None else config.amp
     precompute = config.precompute and storage_mode != "none" and all_static(tagger.embeddings)
     precompute_seconds = 0.0
-    trained_names = [e.name for e in getattr(tagger.embeddings, "embeddings", [tagger.embeddings]) if not e.static_embeddings]
+    trained_names = [part.name for part in embedding_parts(tagger) if not part.static_embeddings]
     if precompute:
         splits = {"train": corpus.train, "dev": corpus.dev}
         for name, split in splits.items():
@@ -297,7 +298,7 @@ def train_tagger(
         epoch_seconds=eta.epoch_seconds,
         total_seconds=time.monotonic() - started,
         resumed_from_epoch=start_epoch,
-        embeddings=[embedding.name for embedding in getattr(tagger.embeddings, "embeddings", [tagger.embeddings])],
+        embeddings=[part.name for part in embedding_parts(tagger)],
         precompute_seconds=precompute_seconds,
         use_amp=use_amp,
         epochs=resume.completed_epoch,

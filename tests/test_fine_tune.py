@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,7 @@ import pytest
 import torch
 from flair.data import Sentence
 from flair.models import SequenceTagger
-from test_resume import STOPPER
+from test_resume import train
 
 from flair_ner.config import ExperimentConfig
 
@@ -23,10 +22,9 @@ def fine_tune(out: Path, conllpp_slice: Path, stop: tuple[int, int, int] = (0, 0
         "--method", "fine-tune", "--transformer", "minilm",
         "--train-file", str(conllpp_slice / "conllpp_train.txt"), "--dev-file", str(conllpp_slice / "conllpp_dev.txt"),
         "--test-file", str(conllpp_slice / "conllpp_test.txt"), "--train-limit", "96", "--eval-limit", "32",
-        "--max-epochs", "3", "--mini-batch-size", "8", "--learning-rate", "5e-4", "--output-dir", str(out),
+        "--max-epochs", "3", "--mini-batch-size", "8", "--learning-rate", "5e-4",
     ]  # fmt: skip
-    command = [sys.executable, "-c", STOPPER, *map(str, stop), "run", *options]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+    return train(out, options, stop)
 
 
 @pytest.fixture(scope="module")

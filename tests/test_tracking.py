@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -13,7 +11,7 @@ import pytest
 import ray
 from mlflow.tracking import MlflowClient
 from test_grid import grid_file
-from test_resume import STOPPER
+from test_resume import train
 
 from flair_ner.grid import load_grid, run_grid
 
@@ -25,11 +23,6 @@ def tiny_options(conllpp_slice: Path, tiny_glove: Path, store: Path) -> list[str
         "--hidden-size", "16", "--max-epochs", "3", "--patience", "0", "--train-limit", "200", "--eval-limit", "60",
         "--track", "mlflow", "--tracking-uri", str(store),
     ]  # fmt: skip
-
-
-def run_cli(arguments: list[str], stop: tuple[int, int, int] = (0, 0, 0)) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", STOPPER, *map(str, stop), "run", *arguments]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 def search(store: Path):
@@ -45,7 +38,7 @@ def only_run(store: Path):
 
 def test_a_tracked_run_reads_back_from_mlflow(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
     store, out = tmp_path / "mlruns", tmp_path / "run"
-    result = run_cli([*tiny_options(conllpp_slice, tiny_glove, store), "--output-dir", str(out)])
+    result = train(out, tiny_options(conllpp_slice, tiny_glove, store))
     assert result.returncode == 0, result.stderr[-3000:]
     run = only_run(store)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -69,11 +62,11 @@ def test_a_tracked_run_reads_back_from_mlflow(tmp_path: Path, conllpp_slice: Pat
 
 def test_an_interrupted_run_continues_its_mlflow_run(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
     store, out = tmp_path / "mlruns", tmp_path / "run"
-    options = [*tiny_options(conllpp_slice, tiny_glove, store), "--output-dir", str(out)]
-    stopped = run_cli(options, stop=(2, 2, signal.SIGINT))
+    options = tiny_options(conllpp_slice, tiny_glove, store)
+    stopped = train(out, options, stop=(2, 2, signal.SIGINT))
     assert stopped.returncode == 130, stopped.stderr[-3000:]
     assert only_run(store).info.status == "KILLED"
-    resumed = run_cli(options)
+    resumed = train(out, options)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     run = only_run(store)  # the same MLflow run, finished, with every epoch once
     assert run.info.status == "FINISHED"
