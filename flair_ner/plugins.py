@@ -7,6 +7,7 @@
 - :class:`CompactEmbeddingsPlugin`: stored embeddings that do not pin whole LM outputs.
 - :class:`DropTrainedDevEmbeddingsPlugin`: dev vectors of trained embeddings recomputed at every evaluation.
 - :class:`TestPassNotePlugin`: says in training.log why flair's own test score is 0.
+- :class:`EpochProgressBarPlugin`: a progress bar over each epoch's mini-batches (rate, time left).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
+from tqdm import tqdm
 from flair.trainers.plugins import TrainerPlugin
 from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
 from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
@@ -121,6 +123,48 @@ class TestPassNotePlugin(TrainerPlugin):
             "(flair-ner: flair's test score above is 0 because the kit keeps the test sets out of flair's training "
             "loop; it evaluates the chosen model on each test set itself next: see metrics.csv and the terminal)"
         )
+
+
+class EpochProgressBarPlugin(TrainerPlugin):
+    """A tqdm bar over each epoch's mini-batches, with its rate and the time left.
+
+    flair itself only logs a line every tenth of an epoch, so an epoch of minutes shows nothing for a long
+    time; its evaluation pass draws a bar of its own. The bar goes to stderr and only when stderr is a terminal
+    (``disable=None``), so logs, CI and training.log keep flair's lines alone.
+
+    Args:
+        disable: ``None`` (a bar in terminals only), ``True`` (never) or ``False`` (always, e.g. in tests).
+    """
+
+    def __init__(self, disable: Optional[bool] = None) -> None:
+        super().__init__()
+        self.disable = disable
+        self.bar: Optional[tqdm] = None
+
+    @TrainerPlugin.hook
+    def before_training_batch(self, batch_no: int, total_number_of_batches: int, epoch: int, **kw) -> None:
+        if batch_no == 0:
+            self._close()
+            self.bar = tqdm(total=total_number_of_batches, desc=f"epoch {epoch}", unit=" batches",
+                            disable=self.disable, leave=False)  # fmt: skip
+
+    @TrainerPlugin.hook
+    def after_training_batch(self, batch_no: int, **kw) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    @TrainerPlugin.hook
+    def after_training_epoch(self, **kw) -> None:
+        self._close()
+
+    @TrainerPlugin.hook("_training_finally")
+    def _training_finally(self, **kw) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 class EpochReportPlugin(TrainerPlugin):

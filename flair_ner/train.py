@@ -38,6 +38,7 @@ from flair_ner.plugins import (
     AnnealingState,
     CompactEmbeddingsPlugin,
     DropTrainedDevEmbeddingsPlugin,
+    EpochProgressBarPlugin,
     EpochReportPlugin,
     EtaPlugin,
     LinearScheduleState,
@@ -267,6 +268,7 @@ def train_tagger(
                     resume,
                     eta,
                     EpochReportPlugin(output_dir / EPOCH_REPORT, eta, start_epoch),
+                    EpochProgressBarPlugin(),
                     schedule_plugin,
                     *([] if corpus.test is not None else [TestPassNotePlugin()]),
                     # precomputed vectors are compact already; otherwise flair stores views into LM outputs

@@ -13,6 +13,7 @@ import torch
 
 from flair_ner.config import TrainConfig
 from flair_ner.checkpoint import CHECKPOINT, load_state
+from flair_ner.plugins import EpochProgressBarPlugin
 from flair_ner.train import choose_storage_mode, train_tagger
 
 
@@ -147,3 +148,16 @@ def test_training_keeps_no_pinned_embeddings(
     train_tagger(corpus, tmp_path, config)
     assert sum(len(t.get_each_embedding()) for s in corpus.train for t in s) > 0  # embeddings are kept (storage cpu)
     assert _pinned(corpus.train) == 0 and _pinned(corpus.dev) == 0
+
+
+def test_epoch_progress_bar_counts_the_epochs_batches(capsys) -> None:
+    bar = EpochProgressBarPlugin(disable=False)
+    for epoch in (1, 2):
+        for batch_no in range(3):
+            bar.before_training_batch(batch_no=batch_no, total_number_of_batches=3, epoch=epoch)
+            bar.after_training_batch(batch_no=batch_no)
+        assert (bar.bar.n, bar.bar.total) == (3, 3)
+        bar.after_training_epoch(epoch=epoch)
+        assert bar.bar is None  # closed (and cleared) after each epoch
+    shown = capsys.readouterr().err
+    assert "epoch 1:" in shown and "epoch 2:" in shown and "batches/s" in shown
