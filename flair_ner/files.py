@@ -7,7 +7,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,20 @@ def decode_utf8(data: bytes, name: str, error: type[Exception], hint: str = "") 
             _reported_bom.add(name)
             log.warning("%s: removed the UTF-8 byte-order mark at the start of the file", name)
         data = data[len(BOM) :]
+    text, problem = decode_utf8_or_reason(data)
+    if problem is not None:
+        line, reason = problem
+        raise error(f"{name}:{line}: {reason}{hint}")
+    return text
+
+
+def decode_utf8_or_reason(data: bytes) -> tuple[str, Optional[tuple[int, str]]]:
+    """``(text, None)``, or ``("", (line, reason))`` naming the line (1-based) of the first byte that is not UTF-8."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), None
     except UnicodeDecodeError as problem:
         line = data[: problem.start].count(b"\n") + 1
-        raise error(
-            f"{name}:{line}: byte 0x{data[problem.start]:02x} is not UTF-8; expected UTF-8 text{hint}"
-        ) from None
+        return "", (line, f"byte 0x{data[problem.start]:02x} is not UTF-8; expected UTF-8 text")
 
 
 def one_line(text: str, limit: int) -> str:

@@ -38,7 +38,7 @@ from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 from flair_ner.datasets import DOCSTART
 from flair_ner.embeddings import RESOURCES
 from flair_ner.evaluate import iob2_tags, spans_of
-from flair_ner.files import BOM, one_line
+from flair_ner.files import BOM, decode_utf8_or_reason, one_line
 from flair_ner.segment import TokenSpan, chunks, segment, token_list_spans
 
 log = logging.getLogger(__name__)
@@ -126,10 +126,8 @@ def load_tagger(path: Union[str, Path], label_type: str = LABEL_TYPE) -> Sequenc
 
 def _decode(line: bytes) -> tuple[Optional[str], Optional[str]]:
     """(text, None) or (None, reason) for one line's bytes."""
-    try:
-        return line.decode("utf-8"), None
-    except UnicodeDecodeError as problem:
-        return None, f"byte 0x{line[problem.start]:02x} is not UTF-8; expected UTF-8 text"
+    text, problem = decode_utf8_or_reason(line)
+    return (text, None) if problem is None else (None, problem[1])
 
 
 def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -213,12 +211,8 @@ def read_records(stream: Iterable[bytes], input_format: str, document: bool = Fa
         raise PredictInputError(f"--document reads text input, not {input_format}")
     if document:
         data = b"".join(stream)
-        data = data[len(BOM) :] if data.startswith(BOM) else data
-        try:
-            yield _text_record(1, data.decode("utf-8"))
-        except UnicodeDecodeError as problem:
-            line = data[: problem.start].count(b"\n") + 1
-            yield InputRecord(line, error=f"byte 0x{data[problem.start]:02x} is not UTF-8; expected UTF-8 text")
+        text, problem = decode_utf8_or_reason(data[len(BOM) :] if data.startswith(BOM) else data)
+        yield _text_record(1, text) if problem is None else InputRecord(problem[0], error=problem[1])
         return
     lines = _lines(stream)
     if input_format == "conll":

@@ -216,6 +216,13 @@ def test_unknown_formats_are_refused() -> None:
         list(read_records([b"x"], "jsonl", document=True))
 
 
+def test_a_document_with_a_bad_byte_names_its_line() -> None:
+    (record,) = read_records([b"\xef\xbb\xbfFirst line.\n", b"Second line.\n", b"M\xfcller.\n"], "text", document=True)
+    assert (record.line, record.error) == (3, "byte 0xfc is not UTF-8; expected UTF-8 text")
+    (record,) = read_records([b"\xef\xbb\xbfFirst line.\n", b"Second line.\n"], "text", document=True)
+    assert record.error is None and record.text == "First line.\nSecond line.\n"  # the byte-order mark removed
+
+
 def test_not_a_model(tmp_path: Path) -> None:
     text = tmp_path / "notes.pt"
     text.write_text("not a model")
