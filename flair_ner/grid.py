@@ -4,7 +4,7 @@ A grid is a TOML file::
 
     name = "ablation"                          # default: the file's name
     base = "experiments/configs/conllpp.toml"  # a run config (optional)
-    output_dir = "runs/grids/ablation"         # the grid folder (default: runs/grids/<name>)
+    output_dir = "runs/grids/ablation"         # the grid folder (default: runs/grids/<name>; relative to the working directory)
     baseline = "full"                          # the variant the others are compared with
 
     [config]                                   # run options for every cell (override base)
