@@ -4,7 +4,8 @@ Modules, in the order of a run: ``download`` -> ``datasets``/``corpus`` -> ``rep
 ``embeddings`` -> ``train`` (with ``plugins``, ``checkpoint``, ``speed``) -> ``evaluate`` ->
 ``plots``/``manifest``; ``experiment`` runs them in sequence. On top of a run: ``grid`` and
 ``summary`` (many runs on Ray). For trained models: ``predict`` (with ``segment``) and
-``model_size``. ``cli`` is the command line; ``lm`` and ``lm_corpus`` pretrain character LMs.
+``model_size``. ``cli`` is the command line (with ``config``, and ``assets`` naming the shipped resources, it imports no
+flair, so options are checked at once); ``lm`` and ``lm_corpus`` pretrain character LMs.
 
 ``flair_ner.load_tagger("conllpp")`` loads the shipped CoNLL++ tagger.
 """

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from flair_ner.assets import RESOURCES
 from flair_ner.config import (
     ConfigError,
     EvaluateConfig,
@@ -116,7 +117,6 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _pretrain_lm(args: argparse.Namespace) -> None:
-    from flair_ner.embeddings import RESOURCES
     from flair_ner.lm import record_command, ship_lm, train_lm  # imports flair and torch: after the config is valid
     from flair_ner.lm_corpus import build_text_corpus, prepare_reuters_corpus
 

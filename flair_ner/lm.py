@@ -20,10 +20,14 @@ import collections
 import dataclasses
 import logging
 import math
+import os
 import random
 import re
+import shlex
+import shutil
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -37,8 +41,10 @@ from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorp
 
 from flair_ner.checkpoint import CheckpointError, capture_rng, read_checkpoint_file, restore_rng
 from flair_ner.config import LMConfig  # noqa: F401 - the LM run's options, part of this module's interface
+from flair_ner.download import MIRROR_ENV
 from flair_ner.files import atomic_path, write_csv, write_text
 from flair_ner.interrupt import RunInterrupted, critical, interruptible
+from flair_ner.lm_corpus import load_corpus_info
 from flair_ner.run_folder import LOCK, RunFolderError, config_changes, locked, move_aside
 
 log = logging.getLogger(__name__)
@@ -419,11 +425,6 @@ COMMANDS = "commands.txt"
 
 def record_command(output_dir: Path, argv: list[str]) -> None:
     """Append the command line of a pretraining run to the run folder (for the model card)."""
-    import os
-    import shlex
-
-    from flair_ner.download import MIRROR_ENV
-
     prefix = f"{MIRROR_ENV}={shlex.quote(os.environ[MIRROR_ENV])} " if os.environ.get(MIRROR_ENV) else ""
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     with open(Path(output_dir) / COMMANDS, "a", encoding="utf-8") as handle:
@@ -437,11 +438,6 @@ def ship_lm(run_dir: Path, destination: Path, corpus_dir: Path, config: LMConfig
     it, the corpus digest, hours trained, final validation/test perplexity and
     bits per character, the architecture and the date.
     """
-    import shutil
-    from datetime import date
-
-    from flair_ner.lm_corpus import load_corpus_info
-
     run_dir, destination = Path(run_dir), Path(destination)
     best = run_dir / BEST_MODEL
     if not best.is_file():

@@ -24,6 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
+from flair_ner.corpus import fetch_corpus_files, iter_sentences, read_blocks
+from flair_ner.download import fetch_dataset
+
 log = logging.getLogger(__name__)
 
 _DOCUMENT = re.compile(r"<REUTERS\b([^>]*)>(.*?)</REUTERS>", re.S)
@@ -297,9 +300,6 @@ def prepare_reuters_corpus(
 
     An existing corpus built with the same seed is reused.
     """
-    from flair_ner.corpus import fetch_corpus_files, iter_sentences, read_blocks
-    from flair_ner.download import fetch_dataset
-
     existing = load_corpus_info(corpus_dir)
     if existing is not None and existing.seed == seed:
         return existing

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from flair_ner.datasets import entity_spans
 from flair_ner.files import atomic_path
@@ -14,16 +15,14 @@ PER_TYPE_F1 = "per_type_f1.png"
 ENTITY_CONFUSION = "entity_confusion_{}.png"  # one per test set
 
 
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; no display needed
-    import matplotlib.pyplot as plt
-
-    return plt
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure drawn straight to a file: matplotlib's object API, no pyplot, so no GUI backend is chosen or
+    changed (a notebook or program calling the kit keeps its own) and no figure needs closing."""
+    return Figure(figsize=figsize)
 
 
-def _save(figure, path: Path) -> Path:
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Write ``figure`` as a PNG to ``path``, whole or not at all (a temporary file, then a rename)."""
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
     return path
@@ -34,10 +33,10 @@ def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
     learning-rate drop marked. A one-epoch run shows its single values as labelled points."""
     from matplotlib.ticker import MaxNLocator
 
-    plt = pyplot()
     history = pd.read_csv(loss_tsv, sep="\t")
     epochs = history["EPOCH"]
-    figure, loss_axis = plt.subplots(figsize=(7.5, 4))
+    figure = new_figure((7.5, 4))
+    loss_axis = figure.subplots()
     loss_axis.plot(epochs, history["TRAIN_LOSS"], "o-", color="tab:blue", markersize=4, label="training loss")
     loss_axis.set_xlabel("epoch")
     if len(history) <= 12:
@@ -73,8 +72,7 @@ def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
     loss_axis.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, fontsize=8, frameon=False)
     loss_axis.set_title("Learning curve (dotted: learning-rate drops)")
     figure.tight_layout()
-    path = _save(figure, Path(output))
-    plt.close(figure)
+    path = save_figure(figure, Path(output))
     return path
 
 
@@ -88,12 +86,12 @@ def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
     Horizontal, with the figure's height growing with the number of types, so
     that 33 fine-grained type names stay readable; the legend sits beside the bars.
     """
-    plt = pyplot()
     shown = metrics[metrics["label"] != "token accuracy"]
     table = shown.pivot(index="label", columns="test_set", values="f1") * 100
     order = sorted(label for label in table.index if label not in AVERAGES) + [a for a in AVERAGES if a in table.index]
     table = table.loc[order[::-1]]  # barh draws the first row at the bottom
-    figure, axis = plt.subplots(figsize=(7.5, 1.4 + 0.28 * len(table) * max(1, len(table.columns) * 0.7)))
+    figure = new_figure((7.5, 1.4 + 0.28 * len(table) * max(1, len(table.columns) * 0.7)))
+    axis = figure.subplots()
     table.plot.barh(ax=axis, width=0.8)
     low = max(0.0, 10 * ((table.min().min() - 5) // 10)) if table.notna().any().any() else 0.0
     axis.set_xlim(low, 100 + (100 - low) * 0.08)  # room for the value labels
@@ -106,8 +104,7 @@ def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
         axis.bar_label(container, fmt="%.1f", fontsize=7, padding=2)
     axis.legend(title="test set", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     figure.tight_layout()
-    path = _save(figure, Path(output))
-    plt.close(figure)
+    path = save_figure(figure, Path(output))
     return path
 
 
@@ -149,11 +146,11 @@ def entity_confusion(predictions: pd.DataFrame) -> pd.DataFrame:
 def plot_entity_confusion(predictions_tsv: Path, output: Path, title: str = "") -> Path:
     """A heat map of :func:`entity_confusion`: which type is mistaken for which, boundary errors, misses and
     spurious entities; each cell shows its count, colours are shares of the row."""
-    plt = pyplot()
     table = entity_confusion(pd.read_csv(predictions_tsv, sep="\t", keep_default_na=False, dtype=str))
     shares = table.div(table.sum(axis=1).clip(lower=1), axis=0)
     size = 1.2 + 0.45 * len(table.columns)
-    figure, axis = plt.subplots(figsize=(size + 1.5, 1.0 + 0.4 * len(table)))
+    figure = new_figure((size + 1.5, 1.0 + 0.4 * len(table)))
+    axis = figure.subplots()
     axis.imshow(shares.to_numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
     axis.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right", fontsize=8)
     axis.set_yticks(range(len(table.index)), table.index, fontsize=8)
@@ -167,6 +164,5 @@ def plot_entity_confusion(predictions_tsv: Path, output: Path, title: str = "") 
                 axis.text(column, row, str(count), ha="center", va="center", fontsize=7, color="white" if dark else "black")
     axis.set_title(title or "Entities: gold type against prediction")
     figure.tight_layout()
-    path = _save(figure, Path(output))
-    plt.close(figure)
+    path = save_figure(figure, Path(output))
     return path

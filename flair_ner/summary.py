@@ -28,7 +28,7 @@ import pandas as pd
 from flair_ner.datasets import entity_spans
 from flair_ner.files import write_csv, write_text
 from flair_ner.grid import Grid
-from flair_ner.plots import pyplot
+from flair_ner.plots import new_figure, save_figure
 from flair_ner.run_folder import FINISHED, read_manifest
 
 # cell_scores' own columns; any other column is an axis besides seed and data set (e.g. hidden_size).
@@ -213,10 +213,10 @@ def render_markdown(grid: Grid, summary: pd.DataFrame, comparison: pd.DataFrame)
 
 def plot_grid(grid: Grid, scores: pd.DataFrame, output_dir: Path) -> list[Path]:
     """Per data set: micro-F1 of every seed as a dot and the mean ± std per variant, the baseline highlighted."""
-    plt = pyplot()
     paths = []
     for dataset, group in scores[scores["test_set"] == scores["dataset"]].groupby("dataset"):
-        figure, axis = plt.subplots(figsize=(1.5 + 1.2 * len(grid.variants), 4))
+        figure = new_figure((1.5 + 1.2 * len(grid.variants), 4))
+        axis = figure.subplots()
         for position, variant in enumerate(grid.variants):
             values = 100 * group[group["variant"] == variant]["micro_f1"]
             if values.empty:
@@ -230,8 +230,7 @@ def plot_grid(grid: Grid, scores: pd.DataFrame, output_dir: Path) -> list[Path]:
         axis.set_title(f"Grid {grid.name}: every seed (dots), mean ± std (squares)")
         figure.tight_layout()
         path = output_dir / f"grid_{dataset}.png"
-        figure.savefig(path, dpi=120)
-        plt.close(figure)
+        save_figure(figure, path)
         paths.append(path)
     return paths
 

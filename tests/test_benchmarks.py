@@ -71,3 +71,14 @@ def test_predict_speed_without_a_model_says_so(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "none.pt: no model; run benchmarks/train_speed.py first" in result.stderr
+
+
+def test_transformer_coverage_tells_english_from_hindi(tmp_path: Path, mirror: Path) -> None:
+    output = tmp_path / "coverage.json"
+    env = {**os.environ, "FLAIR_NER_MIRROR": str(mirror), "FLAIR_NER_CACHE": str(tmp_path / "cache")}
+    run("transformer_coverage.py", "--datasets", "conllpp", "multiconer2-hi", "--output", str(output), env=env)
+    results = {row["dataset"]: row for row in json.loads(output.read_text())["results"]}
+    assert results["conllpp"]["words"] == 46435 and results["multiconer2-hi"]["words"] == 8639
+    # MiniLM reads CoNLL++ as written; most Hindi words become [UNK] or lose their vowel signs
+    assert results["conllpp"]["unknown_percent"] == 0 and results["conllpp"]["spelled_otherwise_percent"] < 1
+    assert results["multiconer2-hi"]["unknown_percent"] + results["multiconer2-hi"]["spelled_otherwise_percent"] > 50
