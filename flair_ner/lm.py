@@ -298,6 +298,7 @@ def train_lm(config: LMConfig, fresh: bool = False) -> pd.DataFrame:
     corpus_dir, output_dir = Path(config.corpus_dir), Path(config.output_dir)
     if not (corpus_dir / "train").is_dir():
         raise FileNotFoundError(f"{corpus_dir}: no LM corpus here (expected train/, valid.txt, test.txt)")
+    check_split_sizes(corpus_dir, config.mini_batch_size)
     with locked(output_dir):
         if fresh and any(entry.name != LOCK for entry in output_dir.iterdir()):
             log.warning("%s: moved the previous LM run aside to %s (--fresh)", output_dir, move_aside(output_dir))
@@ -315,6 +316,22 @@ def train_lm(config: LMConfig, fresh: bool = False) -> pd.DataFrame:
                     "run it with its own configuration, or pass --fresh to move it aside"
                 )
         return _train_lm(config, corpus_dir, output_dir, state)
+
+
+def check_split_sizes(corpus_dir: Path, mini_batch_size: int) -> None:
+    """Refuse, before any training, a corpus file too short for ``mini_batch_size`` parallel character streams.
+
+    flair cuts each file into ``mini_batch_size`` streams and steps through them; a stream of fewer than two
+    characters gives no step at all, and flair's evaluation then fails deep inside with
+    ``'int' object has no attribute 'item'``.
+    """
+    for path in [corpus_dir / "valid.txt", corpus_dir / "test.txt", *sorted((corpus_dir / "train").iterdir())]:
+        characters = len(path.read_text(encoding="utf-8"))
+        if characters < 2 * mini_batch_size:
+            raise ValueError(
+                f"{path}: {characters} characters, too few for {mini_batch_size} parallel streams "
+                f"(--mini-batch-size); use at most {max(1, characters // 2)}, or give the LM more text"
+            )
 
 
 def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optional[dict]) -> pd.DataFrame:

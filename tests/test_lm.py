@@ -8,7 +8,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flair_ner.lm import BEST_MODEL, CHECKPOINT, FINAL_EVAL, SPLIT_LOG, LMConfig, build_char_dictionary, train_lm
+from flair_ner.lm import (
+    BEST_MODEL,
+    CHECKPOINT,
+    FINAL_EVAL,
+    SPLIT_LOG,
+    LMConfig,
+    build_char_dictionary,
+    check_split_sizes,
+    train_lm,
+)
 from flair_ner.lm_corpus import (
     ReutersDocument,
     build_lm_corpus,
@@ -140,3 +149,13 @@ def test_ship_writes_a_loadable_lm_and_its_card(tmp_path: Path, tiny_lms: dict[s
     final = pd.read_csv(tiny_lms["backward"].parent / FINAL_EVAL, sep="\t").set_index("split")
     assert sha in card and f"{final.loc['valid', 'bpc']:.4f} bits per character" in card
     assert "hidden 16" in card and "| direction | backward |" in card
+
+
+def test_a_corpus_too_short_for_the_streams_is_refused_before_training(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "train_split_1").write_text("a" * 400, encoding="utf-8")
+    (tmp_path / "valid.txt").write_text("b" * 36, encoding="utf-8")
+    (tmp_path / "test.txt").write_text("c" * 400, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"valid.txt: 36 characters, too few for 100 parallel streams .*use at most 18"):
+        check_split_sizes(tmp_path, 100)
+    check_split_sizes(tmp_path, 18)  # 2 characters per stream: flair makes a step
