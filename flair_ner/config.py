@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, TypeVar, Union
 
+from flair_ner.assets import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS
 from flair_ner.datasets import DOCSTART, KNOWN_LAYOUTS, SCHEME_CHOICES, ColumnFormat, parse_columns
 from flair_ner.download import resolve_data_dir
-from flair_ner.assets import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS
 
 
 class ConfigError(ValueError):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from flair_ner.datasets import entity_spans
 from flair_ner.files import atomic_path
@@ -14,11 +15,8 @@ LEARNING_CURVE = "learning_curve.png"
 PER_TYPE_F1 = "per_type_f1.png"
 ENTITY_CONFUSION = "entity_confusion_{}.png"  # one per test set
 
-
-def new_figure(figsize: tuple[float, float]) -> Figure:
-    """A figure drawn straight to a file: matplotlib's object API, no pyplot, so no GUI backend is chosen or
-    changed (a notebook or program calling the kit keeps its own) and no figure needs closing."""
-    return Figure(figsize=figsize)
+# Figures are matplotlib's object API (Figure, no pyplot): nothing chooses or changes a GUI backend in a
+# notebook or program that calls the kit, and no figure stays registered to be closed.
 
 
 def save_figure(figure: Figure, path: Path) -> Path:
@@ -31,11 +29,9 @@ def save_figure(figure: Figure, path: Path) -> Path:
 def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
     """Training loss and dev F1 per epoch, from flair's ``loss.tsv``, with the best dev epoch and every
     learning-rate drop marked. A one-epoch run shows its single values as labelled points."""
-    from matplotlib.ticker import MaxNLocator
-
     history = pd.read_csv(loss_tsv, sep="\t")
     epochs = history["EPOCH"]
-    figure = new_figure((7.5, 4))
+    figure = Figure(figsize=(7.5, 4))
     loss_axis = figure.subplots()
     loss_axis.plot(epochs, history["TRAIN_LOSS"], "o-", color="tab:blue", markersize=4, label="training loss")
     loss_axis.set_xlabel("epoch")
@@ -90,7 +86,7 @@ def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
     table = shown.pivot(index="label", columns="test_set", values="f1") * 100
     order = sorted(label for label in table.index if label not in AVERAGES) + [a for a in AVERAGES if a in table.index]
     table = table.loc[order[::-1]]  # barh draws the first row at the bottom
-    figure = new_figure((7.5, 1.4 + 0.28 * len(table) * max(1, len(table.columns) * 0.7)))
+    figure = Figure(figsize=(7.5, 1.4 + 0.28 * len(table) * max(1, len(table.columns) * 0.7)))
     axis = figure.subplots()
     table.plot.barh(ax=axis, width=0.8)
     low = max(0.0, 10 * ((table.min().min() - 5) // 10)) if table.notna().any().any() else 0.0
@@ -149,7 +145,7 @@ def plot_entity_confusion(predictions_tsv: Path, output: Path, title: str = "") 
     table = entity_confusion(pd.read_csv(predictions_tsv, sep="\t", keep_default_na=False, dtype=str))
     shares = table.div(table.sum(axis=1).clip(lower=1), axis=0)
     size = 1.2 + 0.45 * len(table.columns)
-    figure = new_figure((size + 1.5, 1.0 + 0.4 * len(table)))
+    figure = Figure(figsize=(size + 1.5, 1.0 + 0.4 * len(table)))
     axis = figure.subplots()
     axis.imshow(shares.to_numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
     axis.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right", fontsize=8)

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
-from tqdm import tqdm
 from flair.trainers.plugins import TrainerPlugin
 from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
 from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
+from tqdm import tqdm
 
 from flair_ner.checkpoint import CHECKPOINT, TrainingState, capture_rng, restore_rng
 from flair_ner.evaluate import iob2_tags, score_spans, spans_of

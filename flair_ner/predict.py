@@ -35,8 +35,8 @@ from flair.models import SequenceTagger
 from torch import nn
 from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
-from flair_ner.datasets import DOCSTART
 from flair_ner.assets import RESOURCES
+from flair_ner.datasets import DOCSTART
 from flair_ner.evaluate import iob2_tags, spans_of
 from flair_ner.files import BOM, decode_utf8_or_reason, one_line
 from flair_ner.segment import TokenSpan, chunks, segment, token_list_spans

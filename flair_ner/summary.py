@@ -24,11 +24,12 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from flair_ner.datasets import entity_spans
 from flair_ner.files import write_csv, write_text
 from flair_ner.grid import Grid
-from flair_ner.plots import new_figure, save_figure
+from flair_ner.plots import save_figure
 from flair_ner.run_folder import FINISHED, read_manifest
 
 # cell_scores' own columns; any other column is an axis besides seed and data set (e.g. hidden_size).
@@ -215,7 +216,7 @@ def plot_grid(grid: Grid, scores: pd.DataFrame, output_dir: Path) -> list[Path]:
     """Per data set: micro-F1 of every seed as a dot and the mean ± std per variant, the baseline highlighted."""
     paths = []
     for dataset, group in scores[scores["test_set"] == scores["dataset"]].groupby("dataset"):
-        figure = new_figure((1.5 + 1.2 * len(grid.variants), 4))
+        figure = Figure(figsize=(1.5 + 1.2 * len(grid.variants), 4))
         axis = figure.subplots()
         for position, variant in enumerate(grid.variants):
             values = 100 * group[group["variant"] == variant]["micro_f1"]
