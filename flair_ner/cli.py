@@ -93,10 +93,13 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _grid(args: argparse.Namespace) -> None:
-    from flair_ner.grid import describe, load_grid, run_grid  # Ray is imported only by this command
+    from flair_ner.grid import adopt, describe, load_grid, run_grid  # Ray is imported only by this command
     from flair_ner.summary import write_summary
 
     grid = load_grid(args.grid, args.output_dir)
+    for folder in args.adopt:
+        cell = adopt(grid, folder, dry_run=args.dry_run)
+        print(f"{'would adopt' if args.dry_run else 'adopted'} {folder} as cell {cell.name}")
     print(describe(grid))
     if args.dry_run:
         return
@@ -279,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--cpus-per-run", type=float, default=None, help="CPUs per cell (default: all of one node)")
     grid.add_argument("--gpus-per-run", type=float, default=0, help="GPUs per cell (default: 0)")
     grid.add_argument("--dry-run", action="store_true", help="list the cells, their status and the estimated cost")
+    grid.add_argument(
+        "--adopt", type=Path, nargs="+", default=[], metavar="RUN_FOLDER",
+        help="finished run folders made outside the grid (run, make run): each is copied into the cell whose "
+        "configuration it matches instead of training that cell again",
+    )  # fmt: skip
     grid.set_defaults(handler=_grid)
     pretrain = config_command(
         commands,

@@ -22,7 +22,9 @@ folder ``<grid>/<variant>/<data set>/seed-<n>/`` (other axes add ``<key>-<value>
 with its own manifest, checkpoint and lock, so everything a run guarantees
 (exact resume, honest interrupts, one run per folder) holds per cell. Cells run
 as Ray tasks; Ray schedules them on one machine or a cluster. Re-running a grid
-skips finished cells, resumes interrupted ones and re-runs failed ones.
+skips finished cells, resumes interrupted ones and re-runs failed ones. A
+finished run made outside the grid (``run``, ``make run``) can be adopted as the
+cell whose configuration it matches (:func:`adopt`), instead of training it again.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import json
 import os
+import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +46,9 @@ from tqdm import tqdm
 
 from flair_ner.config import DEFAULT_TRACKING_STORE, ConfigError, ExperimentConfig, load_config
 from flair_ner.download import resolve_data_dir, resolve_mirror
-from flair_ner.run_folder import FINISHED, RunFolderError, read_manifest
+from flair_ner.files import write_text
+from flair_ner.manifest import MANIFEST
+from flair_ner.run_folder import FINISHED, LOCK, NOT_SHAPING, RunFolderError, config_changes, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +179,70 @@ def load_grid(path: Path, output_dir: Optional[Path] = None) -> Grid:
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: two cells would share a folder; give each variant or axis value its own")
     return grid
+
+
+def adopt(grid: Grid, folder: Path, dry_run: bool = False) -> Cell:
+    """Copy a finished run folder made outside the grid into the cell whose configuration it matches.
+
+    "Matches" means every option that shapes the model or the data is equal (options the run predates count
+    with their defaults; where the run went, its device and speed options do not count: :data:`NOT_SHAPING`).
+    The copy (models included, lock and temporary files left out) is made beside the cell's folder and renamed
+    into place, and its manifest names the folder it was adopted from; the original stays as it was.
+
+    Args:
+        grid: the loaded grid.
+        folder: a finished run folder (its manifest says ``complete``).
+        dry_run: find the cell and check everything, but copy nothing.
+
+    Returns:
+        The cell the run now fills.
+
+    Raises:
+        ConfigError: the folder holds no finished run, its configuration matches no cell (the closest cell
+            and the differing options are named), or the matching cell already holds a run.
+    """
+    folder = Path(folder)
+    try:
+        manifest = read_manifest(folder) if folder.is_dir() else None
+    except RunFolderError as error:
+        raise ConfigError(str(error)) from None
+    if manifest is None:
+        raise ConfigError(f"{folder}: no {MANIFEST} there; only a run folder the kit wrote can be adopted")
+    status = manifest.get("status", FINISHED)
+    if status != FINISHED or not isinstance(manifest.get("config"), dict):
+        raise ConfigError(f"{folder}: the run is {status}, not complete; finish it (run its command again) before adopting it")
+    # the grid's cells name files by absolute path; the run's relative ones are read from the working directory
+    config = {key: _absolute(value) if key in PATH_OPTIONS and key not in NOT_SHAPING else value
+              for key, value in manifest["config"].items()}  # fmt: skip
+    defaults = dataclasses.asdict(ExperimentConfig())
+    changes = {cell.name: config_changes(config, dataclasses.asdict(cell.config), defaults=defaults) for cell in grid.cells}
+    matching = [cell for cell in grid.cells if not changes[cell.name]]
+    if not matching:
+        closest = min(grid.cells, key=lambda cell: changes[cell.name].count(" -> "))
+        raise ConfigError(f"{folder}: its run configuration matches no cell of grid {grid.name}; "
+                          f"the closest, {closest.name}, differs in {changes[closest.name]}")  # fmt: skip
+    free = [cell for cell in matching if cell.status() == "new"]
+    if not free:
+        raise ConfigError(f"{folder}: cell {matching[0].name} already holds a run ({matching[0].status()}); "
+                          "adopting would replace it, so nothing was copied")  # fmt: skip
+    cell = free[0]
+    leftovers = [entry.name for entry in cell.folder.iterdir() if entry.name != LOCK] if cell.folder.is_dir() else []
+    if leftovers:
+        raise ConfigError(f"{cell.folder}: holds files without a manifest ({', '.join(sorted(leftovers))}); "
+                          "move them away before adopting a run there")  # fmt: skip
+    if dry_run:
+        return cell
+    staging = cell.folder.with_name(f".{cell.folder.name}.adopting")
+    shutil.rmtree(staging, ignore_errors=True)  # a copy an earlier, interrupted adoption left
+    shutil.copytree(folder, staging, ignore=shutil.ignore_patterns(LOCK, ".*.tmp", ".*.kept"))
+    # "status" said outright: manifests from before the kit wrote one are complete by their absence of it
+    adopted = {**manifest, "status": FINISHED, "config": {**manifest["config"], "output_dir": str(cell.folder)},
+               "adopted_from": str(folder.resolve())}  # fmt: skip
+    write_text(staging / MANIFEST, json.dumps(adopted, indent=2, default=str) + "\n")
+    if cell.folder.is_dir():
+        shutil.rmtree(cell.folder)  # empty apart from a released lock (checked above)
+    staging.rename(cell.folder)
+    return cell
 
 
 def run_cell(config: dict[str, Any], cpus: Optional[int] = None, tags: Optional[dict] = None) -> dict[str, Any]:

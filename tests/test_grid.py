@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,8 +19,11 @@ import ray
 from test_resume import STOPPER
 
 from flair_ner.cli import main
-from flair_ner.grid import load_grid, run_grid
-from flair_ner.summary import paired_bootstrap, write_summary
+from flair_ner.config import ConfigError
+from flair_ner.corpus import Span
+from flair_ner.evaluate import score_spans
+from flair_ner.grid import adopt, load_grid, run_grid
+from flair_ner.summary import paired_bootstrap, weighted_f1, write_summary
 
 
 def grid_file(folder: Path, conllpp_slice: Path, glove: Path, variants: str = "") -> Path:
@@ -200,3 +204,51 @@ def test_ctrl_c_on_the_grid_command_stops_every_cell_honestly(tmp_path: Path, co
         if statuses[cell.name] == "interrupted":
             manifest = json.loads((cell.folder / "manifest.json").read_text())
             assert manifest["events"][-1]["event"] == "interrupted" and not (cell.folder / "metrics.json").exists()
+
+
+def test_a_finished_run_made_outside_the_grid_is_adopted_as_its_matching_cell(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys
+) -> None:
+    path = grid_file(tmp_path, conllpp_slice, tiny_glove)
+    grid = load_grid(path)
+    cell = next(cell for cell in grid.cells if cell.name == "small/test/seed-2")
+    config = tmp_path / "cell.toml"  # the cell's own options, run by hand into a folder of the user's
+    config.write_text("\n".join(f"{key} = {json.dumps(value)}" for key, value in dataclasses.asdict(cell.config).items()
+                                if value is not None and key != "output_dir") + "\n")  # fmt: skip
+    mine = tmp_path / "my-run"
+    done = subprocess.run([sys.executable, "-m", "flair_ner", "run", "--config", str(config), "--output-dir", str(mine)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    assert main(["grid", "--grid", str(path), "--adopt", str(mine), "--dry-run"]) == 0
+    assert f"would adopt {mine} as cell small/test/seed-2" in capsys.readouterr().out and cell.status() == "new"
+
+    assert adopt(grid, mine).name == "small/test/seed-2" and cell.status() == "complete"
+    manifest = json.loads((cell.folder / "manifest.json").read_text())
+    assert manifest["adopted_from"] == str(mine) and manifest["config"]["output_dir"] == str(cell.folder)
+    assert (cell.folder / "metrics.json").read_text() == (mine / "metrics.json").read_text()
+    assert (cell.folder / manifest["evaluated_model"]).is_file() and not (cell.folder / ".lock").exists()
+    assert [p.name for p in cell.folder.parent.iterdir()] == ["seed-2"]  # no staging copy left beside it
+
+    with pytest.raises(ConfigError, match="cell small/test/seed-2 already holds a run"):
+        adopt(grid, mine)
+    other = tmp_path / "other-run"
+    shutil.copytree(mine, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    (other / "manifest.json").write_text(json.dumps({**manifest, "config": {**manifest["config"], "hidden_size": 5}}))
+    with pytest.raises(ConfigError, match=r"matches no cell of grid tiny; the closest, \S+, differs in hidden_size 5 -> "):
+        adopt(grid, other)
+    (other / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
+    with pytest.raises(ConfigError, match="the run is interrupted, not complete"):
+        adopt(grid, other)
+    assert main(["grid", "--grid", str(path), "--adopt", str(tmp_path / "nothing"), "--dry-run"]) == 2
+    assert f"{tmp_path / 'nothing'}: no manifest.json there" in capsys.readouterr().err
+
+
+def test_an_early_runs_metrics_without_weighted_f1_get_it_derived_as_the_scorer_defines_it() -> None:
+    gold = [[Span("PER", 0, 1), Span("PER", 2, 3), Span("PER", 4, 5), Span("LOC", 6, 7)], [Span("ORG", 0, 2)]]
+    predicted = [[Span("PER", 0, 1), Span("PER", 2, 3), Span("LOC", 6, 7)], [Span("ORG", 0, 1)]]
+    scores = score_spans(gold, predicted).set_index("label").to_dict("index")
+    early = {label: row for label, row in scores.items() if label != "weighted avg"}
+    assert weighted_f1(early) == pytest.approx(scores["weighted avg"]["f1"]) and weighted_f1(scores) == scores["weighted avg"]["f1"]
+    assert weighted_f1(early) != pytest.approx(scores["macro avg"]["f1"])  # the weights matter in this example
