@@ -25,6 +25,7 @@ from mlflow.entities import Metric, Param, RunStatus
 from mlflow.tracking import MlflowClient
 
 from flair_ner.config import DEFAULT_TRACKING_STORE
+from flair_ner.plugins import EtaPlugin
 
 log = logging.getLogger(__name__)
 
@@ -144,16 +145,18 @@ class MlflowRun:
 class MlflowPlugin(TrainerPlugin):
     """Logs every epoch of flair's training loop to an :class:`MlflowRun`: the training loss, every dev
     score flair computes (loss, per-type and averaged precision/recall/F1, accuracy), the learning rate
-    and the epoch's seconds, each at step = epoch."""
+    and the epoch's seconds, each at step = epoch.
+
+    The epoch's seconds are the run's :class:`~flair_ner.plugins.EtaPlugin`'s (found among the trainer's
+    plugins), so that MLflow, ``epochs.csv`` and the ETA agree; without one, no ``epoch_seconds`` is logged.
+    """
 
     def __init__(self, run: MlflowRun) -> None:
         super().__init__()
         self.run = run
-        self.epoch_started = 0.0
 
     @TrainerPlugin.hook
     def before_training_epoch(self, epoch: int, **kw) -> None:
-        self.epoch_started = time.monotonic()
         self.run.log_metric("learning_rate", self.trainer.optimizer.param_groups[0]["lr"], epoch)
 
     @TrainerPlugin.hook
@@ -165,7 +168,10 @@ class MlflowPlugin(TrainerPlugin):
 
     @TrainerPlugin.hook
     def after_evaluation(self, epoch: int, **kw) -> None:
-        self.run.log_metric("epoch_seconds", time.monotonic() - self.epoch_started, epoch)
+        # train_tagger attaches the timer before any extra plugin, so it has timed this epoch by now
+        timer = next((plugin for plugin in self.trainer.plugins if isinstance(plugin, EtaPlugin)), None)
+        if timer is not None and timer.epoch_seconds:
+            self.run.log_metric("epoch_seconds", timer.epoch_seconds[-1], epoch)
 
     @property
     def attach_to_all_processes(self) -> bool:

@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import ray
 from mlflow.tracking import MlflowClient
@@ -56,6 +57,9 @@ def test_a_tracked_run_reads_back_from_mlflow(tmp_path: Path, conllpp_slice: Pat
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     for key in ("train/loss", "learning_rate", "epoch_seconds", "dev/micro_avg/f1-score"):
         assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2, 3], key
+    # the epoch times are the run's own (its timer's), as epochs.csv has them
+    seconds = [m.value for m in client.get_metric_history(run.info.run_id, "epoch_seconds")]
+    assert [round(value, 2) for value in seconds] == pd.read_csv(out / "epochs.csv")["seconds"].tolist()
     files = {entry.path for entry in client.list_artifacts(run.info.run_id)}
     assert {"metrics.csv", "metrics.json", "manifest.json", "per_type_f1.png", "learning_curve.png"} <= files
 
