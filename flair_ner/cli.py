@@ -103,6 +103,13 @@ def _grid(args: argparse.Namespace) -> None:
     print(describe(grid))
     if args.dry_run:
         return
+    if args.summary_only:
+        paths = write_summary(grid)
+        for path in paths:
+            print(f"written: {path}")
+        if not paths:
+            print("no finished cell yet: nothing to summarize")
+        return
     outcome = run_grid(grid, args.address, args.cpus_per_run, args.gpus_per_run)
     for path in write_summary(grid):
         print(f"written: {path}")
@@ -282,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--cpus-per-run", type=float, default=None, help="CPUs per cell (default: all of one node)")
     grid.add_argument("--gpus-per-run", type=float, default=0, help="GPUs per cell (default: 0)")
     grid.add_argument("--dry-run", action="store_true", help="list the cells, their status and the estimated cost")
+    grid.add_argument(
+        "--summary-only", action="store_true",
+        help="run nothing: write cells.csv, summary.csv/.md (which names the unfinished cells) and the plots "
+        "from the cells finished so far",
+    )  # fmt: skip
     grid.add_argument(
         "--adopt", type=Path, nargs="+", default=[], metavar="RUN_FOLDER",
         help="finished run folders made outside the grid (run, make run): each is copied into the cell whose "

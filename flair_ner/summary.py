@@ -222,6 +222,11 @@ def render_markdown(grid: Grid, summary: pd.DataFrame, comparison: pd.DataFrame)
                 f"{100 * row.seed_std:.2f} | [{100 * row.ci_low:+.2f}, {100 * row.ci_high:+.2f}] | {row.p_value:.3f} | "
                 f"{row.verdict} |"
             )
+    unfinished = [(cell.name, cell.status()) for cell in grid.cells if cell.status() != FINISHED]
+    if unfinished:
+        lines += ["", f"Not in these figures: {len(unfinished)} of {len(grid.cells)} cells are not finished "
+                  "(the grid command runs or resumes them):", ""]  # fmt: skip
+        lines += [f"- `{name}`: {status}" for name, status in unfinished]
     return "\n".join(lines) + "\n"
 
 

@@ -153,23 +153,44 @@ def test_paired_bootstrap_sees_a_real_difference_and_not_a_null_one() -> None:
     assert low < 0 < high and p > 0.05
 
 
+def finish_cell(folder: Path, f1: float, found: bool) -> None:
+    """A finished cell as a run leaves it (manifest, metrics, predictions), without training: every average is
+    ``f1``; the 20 test sentences each hold one PER mention, which the cell finds when ``found``."""
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"status": "complete", "training_seconds": 60}))
+    scores = {label: {"f1": f1} for label in ("micro avg", "macro avg", "weighted avg")}
+    (folder / "metrics.json").write_text(json.dumps({"test": {"scores": scores, "token_accuracy": 0.9}}))
+    rows = [(s, "Anna", "B-PER", "B-PER" if found else "O") for s in range(20)]
+    pd.DataFrame(rows, columns=["sentence", "token", "gold", "predicted"]).to_csv(
+        folder / "predictions_test.tsv", sep="\t", index=False
+    )
+
+
+def test_summary_only_summarizes_the_finished_cells_and_names_the_others(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys
+) -> None:
+    grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove))
+    for cell in grid.cells[:3]:  # base seeds 1 and 2, small seed 1; small/test/seed-2 not run
+        finish_cell(cell.folder, 0.5, found=cell.variant == "small")
+    assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--summary-only"]) == 0
+    assert "written: " in capsys.readouterr().out and not ray.is_initialized()
+    assert grid.cells[3].status() == "new"  # nothing ran
+    summary = pd.read_csv(tmp_path / "grid" / "summary.csv").set_index("variant")
+    assert summary.loc["base", "n"] == 2 and summary.loc["small", "n"] == 1
+    assert pd.read_csv(tmp_path / "grid" / "comparison.csv")["seeds"].tolist() == [1]  # paired on seed 1 only
+    text = (tmp_path / "grid" / "summary.md").read_text()
+    assert "1 of 4 cells are not finished" in text and "- `small/test/seed-2`: new" in text
+
+
 def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
     """A grid with an axis beside seed (hidden_size): cells of different sizes are never pooled or paired."""
     path = grid_file(tmp_path, conllpp_slice, tiny_glove)
     path.write_text(path.read_text().replace("seed = [1, 2]", "seed = [1, 2]\nhidden_size = [8, 16]"))
     grid = load_grid(path)
     assert len(grid.cells) == 8 and grid.cells[1].name == "base/test/hidden_size-16/seed-1"
-    for cell in grid.cells:  # finished cells as a run leaves them: manifest, metrics, predictions
-        cell.folder.mkdir(parents=True)
-        (cell.folder / "manifest.json").write_text(json.dumps({"status": "complete", "training_seconds": 60}))
-        f1 = 0.5 if cell.values["hidden_size"] == 8 else 0.9
-        scores = {label: {"f1": f1} for label in ("micro avg", "macro avg", "weighted avg")}
-        (cell.folder / "metrics.json").write_text(json.dumps({"test": {"scores": scores, "token_accuracy": 0.9}}))
-        found = "B-PER" if cell.values["hidden_size"] == 16 or cell.variant == "small" else "O"
-        rows = [(s, "Anna", "B-PER", found) for s in range(20)]
-        pd.DataFrame(rows, columns=["sentence", "token", "gold", "predicted"]).to_csv(
-            cell.folder / "predictions_test.tsv", sep="\t", index=False
-        )
+    for cell in grid.cells:
+        found = cell.values["hidden_size"] == 16 or cell.variant == "small"
+        finish_cell(cell.folder, 0.5 if cell.values["hidden_size"] == 8 else 0.9, found)
     write_summary(grid)
     summary = pd.read_csv(tmp_path / "grid" / "summary.csv")
     assert len(summary) == 4 and summary["n"].tolist() == [2, 2, 2, 2]
