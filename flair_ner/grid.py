@@ -44,9 +44,10 @@ import ray
 from ray.exceptions import RayTaskError, TaskCancelledError
 from tqdm import tqdm
 
-from flair_ner.config import DEFAULT_TRACKING_STORE, ConfigError, ExperimentConfig, load_config
+from flair_ner.config import BEFORE_THE_OPTION, DEFAULT_TRACKING_STORE, ConfigError, ExperimentConfig, load_config
 from flair_ner.download import resolve_data_dir, resolve_mirror
 from flair_ner.files import write_text
+from flair_ner.interrupt import RunInterrupted, terminate_as_ctrl_c
 from flair_ner.manifest import MANIFEST
 from flair_ner.run_folder import FINISHED, LOCK, NOT_SHAPING, RunFolderError, config_changes, read_manifest
 
@@ -185,7 +186,8 @@ def adopt(grid: Grid, folder: Path, dry_run: bool = False) -> Cell:
     """Copy a finished run folder made outside the grid into the cell whose configuration it matches.
 
     "Matches" means every option that shapes the model or the data is equal (options the run predates count
-    with their defaults; where the run went, its device and speed options do not count: :data:`NOT_SHAPING`).
+    with what the kit did before them, :data:`~flair_ner.config.BEFORE_THE_OPTION`, else with their defaults;
+    where the run went, its device and speed options do not count: :data:`NOT_SHAPING`).
     The copy (models included, lock and temporary files left out) is made beside the cell's folder and renamed
     into place, and its manifest names the folder it was adopted from; the original stays as it was.
 
@@ -214,7 +216,7 @@ def adopt(grid: Grid, folder: Path, dry_run: bool = False) -> Cell:
     # the grid's cells name files by absolute path; the run's relative ones are read from the working directory
     config = {key: _absolute(value) if key in PATH_OPTIONS and key not in NOT_SHAPING else value
               for key, value in manifest["config"].items()}  # fmt: skip
-    defaults = dataclasses.asdict(ExperimentConfig())
+    defaults = {**dataclasses.asdict(ExperimentConfig()), **BEFORE_THE_OPTION}
     changes = {cell.name: config_changes(config, dataclasses.asdict(cell.config), defaults=defaults) for cell in grid.cells}
     matching = [cell for cell in grid.cells if not changes[cell.name]]
     if not matching:
@@ -299,6 +301,15 @@ def _error_line(error: BaseException) -> str:
     return f"{type(cause).__name__}: {text[:300]}"
 
 
+def running_cells(pending: int, cpus: float) -> int:
+    """How many of the pending cells are running now: the CPUs Ray has handed out, in cells.
+
+    Ray's own accounting, not the cells' manifests: a cell killed without a word (its node died, SIGKILL)
+    still says "running" in its manifest while it waits in the queue to be resumed."""
+    in_use = ray.cluster_resources().get("CPU", 0) - ray.available_resources().get("CPU", 0)
+    return max(0, min(pending, int(in_use // cpus)))
+
+
 def run_grid(
     grid: Grid,
     address: Optional[str] = None,
@@ -314,7 +325,8 @@ def run_grid(
         gpus_per_run: GPUs per cell.
 
     Raises:
-        KeyboardInterrupt: after cancelling every running cell (each stops honestly and resumes next time).
+        KeyboardInterrupt, RunInterrupted: Ctrl-C, or SIGINT/SIGTERM sent to this process (a batch scheduler's
+            stop, ``kill``), after cancelling every running cell (each stops honestly and resumes next time).
     """
     statuses = {cell.name: "skipped" for cell in grid.cells if cell.status() == FINISHED}
     todo = [cell for cell in grid.cells if cell.name not in statuses]
@@ -338,30 +350,35 @@ def run_grid(
         for cell in todo
     }
     progress = tqdm(total=len(todo), desc=f"grid {grid.name}", unit="cell")
-    try:
-        while pending:
-            # a timeout so that the running count is refreshed while long cells train
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=PROGRESS_SECONDS)
-            for ref in done:
-                cell = pending.pop(ref)
-                try:
-                    result = ray.get(ref)
-                    statuses[cell.name], nodes[cell.name] = FINISHED, result["node"]
-                except (RayTaskError, TaskCancelledError) as error:
-                    statuses[cell.name] = f"failed: {_error_line(error)}"
-                    log.error("grid %s: cell %s failed: %s", grid.name, cell.name, _error_line(error))
-                progress.update(1)
-            failed = sum(status.startswith("failed") for status in statuses.values())
-            # a cell's manifest says "running" from its start until it ends; the others are still queued in Ray
-            running = sum(cell.status() == "running" for cell in pending.values())
-            progress.set_postfix(running=running, queued=len(pending) - running, failed=failed)
-    except KeyboardInterrupt:
-        for ref in pending:
-            ray.cancel(ref)  # a KeyboardInterrupt in the task: the run stops honestly and resumes next time
-        ray.wait(list(pending), num_returns=len(pending), timeout=120)
-        raise
-    finally:
-        progress.close()
-        if started_here:
-            ray.shutdown()
+    # SIGTERM (a batch scheduler's stop, kill) stops the grid as Ctrl-C does; by default the driver would just
+    # die and leave its cells to be killed with the local Ray, unannounced
+    with terminate_as_ctrl_c() as stop:
+        try:
+            while pending:
+                # a timeout so that the running count is refreshed while long cells train
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=PROGRESS_SECONDS)
+                for ref in done:
+                    cell = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                        statuses[cell.name], nodes[cell.name] = FINISHED, result["node"]
+                    except (RayTaskError, TaskCancelledError) as error:
+                        statuses[cell.name] = f"failed: {_error_line(error)}"
+                        log.error("grid %s: cell %s failed: %s", grid.name, cell.name, _error_line(error))
+                    progress.update(1)
+                failed = sum(status.startswith("failed") for status in statuses.values())
+                running = running_cells(len(pending), cpus)
+                progress.set_postfix(running=running, queued=len(pending) - running, failed=failed)
+        except KeyboardInterrupt:
+            for ref in pending:
+                ray.cancel(ref)  # a KeyboardInterrupt in the task: the run stops honestly and resumes next time
+            ray.wait(list(pending), num_returns=len(pending), timeout=120)
+            if stop.signum is None:
+                raise
+            raise RunInterrupted(stop.signum, f"grid {grid.name} interrupted by SIGTERM: its running cells were "
+                                 "stopped and resume from their checkpoints; run the same command to go on") from None  # fmt: skip
+        finally:
+            progress.close()
+            if started_here:
+                ray.shutdown()
     return GridOutcome(statuses, nodes)

@@ -82,3 +82,33 @@ def critical() -> Iterator[None]:
     if _State.critical_depth == 0 and _State.pending is not None:
         signum, _State.pending = _State.pending, None
         raise RunInterrupted(signum)
+
+
+class StopSignal:
+    """What :func:`terminate_as_ctrl_c` saw: ``signum`` is ``SIGTERM`` once one arrived, else ``None``."""
+
+    signum: Optional[int] = None
+
+
+@contextlib.contextmanager
+def terminate_as_ctrl_c() -> Iterator[StopSignal]:
+    """SIGTERM raises ``KeyboardInterrupt`` inside this block, as Ctrl-C does, and is recorded in the yielded object.
+
+    For code that waits in a library which passes on only ``KeyboardInterrupt`` from a signal handler (Ray's
+    ``wait`` turns any other exception into a ``SystemError``), so :func:`interruptible` cannot be used there.
+    Main thread only, like every signal handler; elsewhere the block runs with the handlers it finds.
+    """
+    seen = StopSignal()
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        seen.signum = signum
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -22,7 +22,7 @@ from flair_ner.cli import main
 from flair_ner.config import ConfigError
 from flair_ner.corpus import Span
 from flair_ner.evaluate import score_spans
-from flair_ner.grid import adopt, load_grid, run_grid
+from flair_ner.grid import adopt, load_grid, run_grid, running_cells
 from flair_ner.summary import paired_bootstrap, weighted_f1, write_summary
 
 
@@ -120,6 +120,22 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
     assert all(again.statuses[f"broken/test/seed-{seed}"].startswith("failed") for seed in (1, 2))
 
 
+def test_running_cells_are_counted_from_rays_resources_not_from_manifests(local_ray) -> None:
+    """A cell killed without a word still says "running" in its manifest; the progress bar asks Ray instead."""
+
+    @ray.remote(num_cpus=1)
+    def hold(seconds: float) -> None:
+        time.sleep(seconds)
+
+    assert running_cells(pending=3, cpus=1) == 0
+    ref = hold.remote(30)
+    deadline = time.monotonic() + 60
+    while running_cells(pending=3, cpus=1) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert running_cells(pending=3, cpus=1) == 1 and running_cells(pending=3, cpus=2) == 0  # one CPU in use is no two-CPU cell
+    ray.cancel(ref, force=True)
+
+
 def test_two_node_cluster_places_cells_on_both(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
     from ray.cluster_utils import Cluster
 
@@ -200,8 +216,12 @@ def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, t
     assert comparison.loc[16, "difference"] == 0.0 and comparison.loc[16, "verdict"] == "not shown"
 
 
-def test_ctrl_c_on_the_grid_command_stops_every_cell_honestly(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
-    """Ctrl-C in a terminal signals the whole process group: the grid command and its Ray workers."""
+@pytest.mark.parametrize(("signum", "whole_group", "exit_code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
+def test_ctrl_c_or_sigterm_stops_every_cell_honestly(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, signum: int, whole_group: bool, exit_code: int
+) -> None:
+    """Ctrl-C in a terminal signals the whole process group: the grid command and its Ray workers. A batch
+    scheduler's SIGTERM (or ``kill``) reaches the grid command alone, which must stop the cells itself."""
     path = grid_file(tmp_path, conllpp_slice, tiny_glove)
     # long enough cells (many short epochs) that the interrupt lands mid-run
     path.write_text(path.read_text().replace("max_epochs = 2", "max_epochs = 200\npatience = 200"))
@@ -213,9 +233,14 @@ def test_ctrl_c_on_the_grid_command_stops_every_cell_honestly(tmp_path: Path, co
     while sum((cell.folder / "checkpoint.pt").is_file() for cell in grid.cells) < 2:
         assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()[1][-3000:]
         time.sleep(0.5)
-    os.killpg(driver.pid, signal.SIGINT)
+    if whole_group:
+        os.killpg(driver.pid, signum)
+    else:
+        os.kill(driver.pid, signum)
     out, err = driver.communicate(timeout=300)
-    assert driver.returncode == 130, err[-3000:]
+    assert driver.returncode == exit_code, err[-3000:]
+    if not whole_group:
+        assert "grid tiny interrupted by SIGTERM: its running cells were stopped" in err
     statuses = {cell.name: cell.status() for cell in grid.cells}
     assert list(statuses.values()).count("interrupted") >= 2 and "complete" not in statuses.values(), statuses
     assert not (tmp_path / "grid" / "summary.csv").exists()  # no summary of a half-run grid
@@ -258,6 +283,11 @@ def test_a_finished_run_made_outside_the_grid_is_adopted_as_its_matching_cell(
     manifest = json.loads((other / "manifest.json").read_text())
     (other / "manifest.json").write_text(json.dumps({**manifest, "config": {**manifest["config"], "hidden_size": 5}}))
     with pytest.raises(ConfigError, match=r"matches no cell of grid tiny; the closest, \S+, differs in hidden_size 5 -> "):
+        adopt(grid, other)
+    # a run from before glove_rows existed was evaluated with every word-vector row: not today's default cell
+    early = {key: value for key, value in manifest["config"].items() if key != "glove_rows"}
+    (other / "manifest.json").write_text(json.dumps({**manifest, "config": early}))
+    with pytest.raises(ConfigError, match=r"differs in glove_rows 0 -> 200000"):
         adopt(grid, other)
     (other / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
     with pytest.raises(ConfigError, match="the run is interrupted, not complete"):
