@@ -166,7 +166,14 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False, tags: Optional
     output_dir = Path(config.output_dir)
     with locked(output_dir):
         state = check_run_folder(output_dir, dataclasses.asdict(config), fresh)
-        record = RunRecord(output_dir, config, None if fresh else read_manifest(output_dir))
+        previous = None if fresh else read_manifest(output_dir)
+        record = RunRecord(output_dir, config, previous)
+        if previous and previous.get("status") == "running":
+            # this process holds the lock, so the one that wrote "running" is gone without a word (SIGKILL,
+            # out of memory, its machine went down): said here, so the history has no silent gap
+            last = (previous.get("events") or [{}])[-1]
+            record.events.append({"event": "lost", "time": _now(), "pid": last.get("pid"),
+                                  "note": "the process stopped without recording why; noticed at this time"})  # fmt: skip
         tracker = _start_tracking(config, record, tags) if config.track else None
         if state is not None:
             record.event("running", "resumed", after_epoch=state.epoch)

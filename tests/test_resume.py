@@ -89,7 +89,9 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path: Path, options: list[st
     assert_same_run(out, uninterrupted)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["resumed_from_epoch"] == 2
-    assert [event["event"] for event in manifest["events"]] == ["started", "resumed", "completed"]
+    events = manifest["events"]
+    assert [event["event"] for event in events] == ["started", "lost", "resumed", "completed"]
+    assert events[1]["pid"] == events[0]["pid"] != events[2]["pid"]  # the killed process is named
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
