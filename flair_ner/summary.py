@@ -173,7 +173,8 @@ def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
             }
             mean, low, high, p_value = paired_bootstrap(counts[grid.baseline], counts[variant])
             per_seed = [_f1(v.sum(0)) - _f1(b.sum(0)) for b, v in zip(counts[grid.baseline], counts[variant])]
-            difference = PairedDifference(seeds, mean, float(np.std(per_seed, ddof=1)) if len(seeds) > 1 else 0.0,
+            # one seed has no spread to report (NaN, shown as "–"), rather than a spread of 0
+            difference = PairedDifference(seeds, mean, float(np.std(per_seed, ddof=1)) if len(seeds) > 1 else float("nan"),
                                           low, high, p_value)  # fmt: skip
             rows.append(
                 {
@@ -202,6 +203,10 @@ def _pm(mean: float, std: Optional[float]) -> str:
     return f"{100 * mean:.2f} ± {100 * std:.2f}" if std == std and std is not None else f"{100 * mean:.2f}"
 
 
+def _points(value: float) -> str:
+    return "–" if value != value else f"{100 * value:.2f}"
+
+
 def render_markdown(grid: Grid, summary: pd.DataFrame, comparison: pd.DataFrame) -> str:
     lines = [f"# Grid {grid.name}", "", f"Baseline: `{grid.baseline}`. F1 in %, mean ± sample std over seeds.", ""]
     lines += ["| variant | data set | test set | n | micro F1 | macro F1 | weighted F1 | training min |", "|---|---|---|---|---|---|---|---|"]
@@ -219,7 +224,7 @@ def render_markdown(grid: Grid, summary: pd.DataFrame, comparison: pd.DataFrame)
         for row in comparison.itertuples():
             lines.append(
                 f"| {row.variant} | {row.dataset} | {row.test_set} | {row.seeds} | {100 * row.difference:+.2f} | "
-                f"{100 * row.seed_std:.2f} | [{100 * row.ci_low:+.2f}, {100 * row.ci_high:+.2f}] | {row.p_value:.3f} | "
+                f"{_points(row.seed_std)} | [{100 * row.ci_low:+.2f}, {100 * row.ci_high:+.2f}] | {row.p_value:.3f} | "
                 f"{row.verdict} |"
             )
     unfinished = [(cell.name, cell.status()) for cell in grid.cells if cell.status() != FINISHED]
@@ -244,7 +249,10 @@ def plot_grid(grid: Grid, scores: pd.DataFrame, output_dir: Path) -> list[Path]:
             axis.scatter([position] * len(values), values, color=color, alpha=0.6, zorder=3)
             axis.errorbar(position + 0.15, values.mean(), yerr=values.std() if len(values) > 1 else 0, fmt="s",
                           color=color, capsize=4)  # fmt: skip
-        axis.set_xticks(range(len(grid.variants)), [f"{v}\n(baseline)" if v == grid.baseline else v for v in grid.variants])
+        # n under every name: a variant whose cells are not finished yet shows n = 0 instead of an unexplained gap
+        counts = group.groupby("variant")["seed"].count()
+        labels = [f"{v}\n({'baseline, ' if v == grid.baseline else ''}n = {counts.get(v, 0)})" for v in grid.variants]
+        axis.set_xticks(range(len(grid.variants)), labels)
         axis.set_ylabel(f"{dataset} test micro-F1 (%)")
         axis.set_title(f"Grid {grid.name}: every seed (dots), mean ± std (squares)")
         figure.tight_layout()

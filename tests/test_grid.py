@@ -193,9 +193,11 @@ def test_summary_only_summarizes_the_finished_cells_and_names_the_others(
     assert grid.cells[3].status() == "new"  # nothing ran
     summary = pd.read_csv(tmp_path / "grid" / "summary.csv").set_index("variant")
     assert summary.loc["base", "n"] == 2 and summary.loc["small", "n"] == 1
-    assert pd.read_csv(tmp_path / "grid" / "comparison.csv")["seeds"].tolist() == [1]  # paired on seed 1 only
+    comparison = pd.read_csv(tmp_path / "grid" / "comparison.csv")
+    assert comparison["seeds"].tolist() == [1] and comparison["seed_std"].isna().all()  # paired on seed 1 only: no spread
     text = (tmp_path / "grid" / "summary.md").read_text()
     assert "1 of 4 cells are not finished" in text and "- `small/test/seed-2`: new" in text
+    assert "| small | test | test | 1 | +100.00 | – |" in text
 
 
 def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
