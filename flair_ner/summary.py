@@ -227,7 +227,8 @@ def render_markdown(grid: Grid, summary: pd.DataFrame, comparison: pd.DataFrame)
                 f"{_points(row.seed_std)} | [{100 * row.ci_low:+.2f}, {100 * row.ci_high:+.2f}] | {row.p_value:.3f} | "
                 f"{row.verdict} |"
             )
-    unfinished = [(cell.name, cell.status()) for cell in grid.cells if cell.status() != FINISHED]
+    statuses = {cell.name: cell.status() for cell in grid.cells}  # each reads the cell's manifest: once per cell
+    unfinished = [(name, status) for name, status in statuses.items() if status != FINISHED]
     if unfinished:
         lines += ["", f"Not in these figures: {len(unfinished)} of {len(grid.cells)} cells are not finished "
                   "(the grid command runs or resumes them):", ""]  # fmt: skip
