@@ -103,16 +103,14 @@ def _grid(args: argparse.Namespace) -> None:
     print(describe(grid))
     if args.dry_run:
         return
-    if args.summary_only:
-        paths = write_summary(grid)
-        for path in paths:
-            print(f"written: {path}")
-        if not paths:
-            print("no finished cell yet: nothing to summarize")
-        return
-    outcome = run_grid(grid, args.address, args.cpus_per_run, args.gpus_per_run)
-    for path in write_summary(grid):
+    outcome = None if args.summary_only else run_grid(grid, args.address, args.cpus_per_run, args.gpus_per_run)
+    paths = write_summary(grid)
+    for path in paths:
         print(f"written: {path}")
+    if not paths:
+        print("no finished cell yet: nothing to summarize")
+    if outcome is None:
+        return
     for name, status in outcome.failed.items():
         print(f"flair-ner: cell {name} {status}", file=sys.stderr)
     if outcome.failed:

@@ -49,7 +49,7 @@ from flair_ner.download import resolve_data_dir, resolve_mirror
 from flair_ner.files import write_text
 from flair_ner.interrupt import RunInterrupted, terminate_as_ctrl_c
 from flair_ner.manifest import MANIFEST
-from flair_ner.run_folder import FINISHED, LOCK, NOT_SHAPING, RunFolderError, config_changes, read_manifest
+from flair_ner.run_folder import FINISHED, LOCK, NOT_SHAPING, RunFolderError, config_changes, holder, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +84,20 @@ class Cell:
         return "/".join(_cell_parts(self.variant, self.config, self.values))
 
     def status(self) -> str:
-        """``complete``, ``interrupted``, ``failed``, ``running`` (as its manifest last said) or ``new``."""
+        """``complete``, ``interrupted``, ``failed``, ``running``, ``lost`` or ``new``.
+
+        ``lost``: the manifest says "running" but no process holds the folder, so the run was killed without a
+        word (SIGKILL, out of memory, its node died); like ``interrupted``, it resumes from its checkpoint."""
         try:
             manifest = read_manifest(self.folder) if self.folder.is_dir() else None
         except RunFolderError:
             return "failed"
         if manifest is None:
             return "new"
-        return manifest.get("status", FINISHED)
+        status = manifest.get("status", FINISHED)
+        if status == "running" and holder(self.folder) is None:
+            return "lost"
+        return status
 
 
 @dataclass
@@ -344,7 +350,9 @@ def run_grid(
             runtime_env={"env_vars": env} if env else None,
         )
     cpus = cpus_per_run or max(1, int(ray.cluster_resources().get("CPU", 1) / max(1, len(ray.nodes()))))
-    task = ray.remote(num_cpus=cpus, num_gpus=gpus_per_run, max_retries=0)(run_cell)
+    # max_calls=1: each cell in a fresh worker process, which exits after it, so that no cell inherits another's
+    # memory (a CoNLL++ cell leaves ~6 GB resident), GPU memory or module-level state
+    task = ray.remote(num_cpus=cpus, num_gpus=gpus_per_run, max_retries=0, max_calls=1)(run_cell)
     pending = {
         task.remote(dataclasses.asdict(cell.config), int(cpus), {"grid": grid.name, "variant": cell.variant}): cell
         for cell in todo

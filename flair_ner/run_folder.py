@@ -88,6 +88,29 @@ def locked(folder: Path) -> Iterator[None]:
         os.close(handle)
 
 
+def holder(folder: Path) -> Optional[str]:
+    """The pid written by the live process that holds the folder's lock, or ``None`` when no process holds it.
+
+    A probe with a shared lock, released at once: a run starting in that same instant would be told the folder
+    is in use, so this is for reports (``grid --dry-run``), not for deciding who may write."""
+    path = Path(folder) / LOCK
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            return os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(handle)
+
+
 def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
     """The folder's ``manifest.json``, or ``None`` when there is none.
 

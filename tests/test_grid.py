@@ -23,6 +23,7 @@ from flair_ner.config import ConfigError
 from flair_ner.corpus import Span
 from flair_ner.evaluate import score_spans
 from flair_ner.grid import adopt, load_grid, run_grid, running_cells
+from flair_ner.run_folder import locked
 from flair_ner.summary import paired_bootstrap, weighted_f1, write_summary
 
 
@@ -106,6 +107,10 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
     assert "CorpusFormatError" in outcome.failed["broken/test/seed-1"] and "bad.txt:2: tag 'X-FOO'" in outcome.failed["broken/test/seed-1"]
     events = [e["event"] for e in json.loads((interrupted.folder / "manifest.json").read_text())["events"]]
     assert events == ["started", "interrupted", "resumed", "completed"]
+    # each cell trained in a worker process of its own (Ray reuses workers unless told not to)
+    pids = [json.loads((cell.folder / "manifest.json").read_text())["events"][-1]["pid"] for cell in grid.cells
+            if outcome.statuses[cell.name] == "complete"]  # fmt: skip
+    assert len(pids) == 4 and len(set(pids)) == 4, pids
 
     paths = write_summary(grid)
     assert {p.name for p in paths} >= {"cells.csv", "summary.csv", "summary.md", "comparison.csv", "grid_test.png"}
@@ -134,6 +139,21 @@ def test_running_cells_are_counted_from_rays_resources_not_from_manifests(local_
         time.sleep(0.2)
     assert running_cells(pending=3, cpus=1) == 1 and running_cells(pending=3, cpus=2) == 0  # one CPU in use is no two-CPU cell
     ray.cancel(ref, force=True)
+
+
+def test_a_cell_killed_without_a_word_is_lost_not_running(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys
+) -> None:
+    """A SIGKILLed cell's manifest still says "running"; only the lock tells whether a process still writes it."""
+    grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove))
+    cell = grid.cells[0]
+    cell.folder.mkdir(parents=True)
+    (cell.folder / "manifest.json").write_text(json.dumps({"status": "running", "events": [{"event": "started", "pid": 1}]}))
+    with locked(cell.folder):
+        assert cell.status() == "running"  # held: a live run writes it
+    assert cell.status() == "lost"
+    assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0
+    assert f"  lost        {cell.name}" in capsys.readouterr().out.splitlines()
 
 
 def test_two_node_cluster_places_cells_on_both(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
