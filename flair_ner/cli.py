@@ -119,8 +119,10 @@ def _grid(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     config = load_config(EvaluateConfig, args.config, overrides_from(args, EvaluateConfig))
+    from flair_ner.console import quiet_third_party
     from flair_ner.experiment import run_evaluation  # imports flair and torch: after the config is known to be valid
 
+    quiet_third_party(args.verbose)
     run_evaluation(config)
 
 
@@ -155,6 +157,7 @@ def _report_bad_record(line: str) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
+    from flair_ner.console import quiet_third_party
     from flair_ner.files import atomic_path
     from flair_ner.predict import (  # imports flair and torch
         check_records,
@@ -166,6 +169,7 @@ def _predict(args: argparse.Namespace) -> None:
     )
 
     _flair_logs_to_stderr()
+    quiet_third_party(args.verbose)
     input_format = args.input_format or guess_input_format(args.input)
     stream, name = open_input(args.input)
     if args.strict:  # every record checked before anything is tagged: the input is read twice

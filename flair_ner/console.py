@@ -2,8 +2,8 @@
 
 Kept out of the terminal unless ``-v``: gensim's "KeyedVectors lifecycle event" lines, the known
 FutureWarnings flair's trainer triggers in torch (``torch.cuda.amp.GradScaler``) and that torch's
-eager-mode quantization prints, flair's printout of the whole model (it stays in training.log, which
-flair writes through its own file handler), and the empty progress bars flair draws while it builds
+eager-mode quantization prints, flair's printout of the whole model and of its tag dictionary (both stay in training.log,
+which flair writes through its own file handler), and the empty progress bars flair draws while it builds
 the label dictionary.
 """
 
@@ -24,10 +24,13 @@ KNOWN_WARNINGS = (
 
 
 class _NoModelPrintout(logging.Filter):
-    """flair logs ``Model: "SequenceTagger(...)"``, dozens of lines, when training starts."""
+    """flair logs ``Model: "SequenceTagger(...)"``, dozens of lines, when training starts, and the whole tag
+    dictionary (``SequenceTagger predicts: Dictionary with 19 tags: …``) each time it builds or loads a tagger."""
+
+    PREFIXES = ('Model: "', "SequenceTagger predicts: ")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith('Model: "')
+        return not str(record.msg).startswith(self.PREFIXES)
 
 
 def quiet_third_party(verbose: bool = False) -> None:

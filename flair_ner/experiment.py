@@ -315,7 +315,8 @@ def _run(
     _tidy(output_dir, kept_models, config.keep_checkpoint)
     log.info("trained %d epochs in %.1f min (%.0f training sentences/s over the epochs)", trained.epochs,
              trained.total_seconds / 60, trained.epochs * trained.train_sentences / max(sum(trained.epoch_seconds), 1e-9))  # fmt: skip
-    summary = "  ".join(f"{result.name} test micro-F1 {100 * result.micro_f1:.2f}" for result in results)
+    summary = ("test micro-F1: " + ", ".join(f"{result.name} {100 * result.micro_f1:.2f}" for result in results)
+               if results else "no test set: the model was not evaluated")  # fmt: skip
     print(f"\n{summary}\nResults in {output_dir}")
     return ExperimentResult(report, {r.name: r.micro_f1 for r in results}, model_path, output_dir)
 

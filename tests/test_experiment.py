@@ -36,7 +36,12 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     terminal = result.stdout + result.stderr
     epoch_line = next(line for line in terminal.splitlines() if "epoch 1/1: train loss" in line)
     assert "dev P" in epoch_line and "token accuracy" in epoch_line and "min left" in epoch_line and "step 5/5" in result.stderr
-    assert "epoch 1/1: train loss" in (out / "training.log").read_text()  # the same line in training.log
+    training_log = (out / "training.log").read_text()
+    assert "epoch 1/1: train loss" in training_log  # the same line in training.log
+    # third-party noise stays out of the terminal (the model printouts stay in training.log)
+    for noise in ("lifecycle event", "GradScaler", 'Model: "SequenceTagger', "SequenceTagger predicts", "0it ["):
+        assert noise not in terminal, noise
+    assert 'Model: "SequenceTagger' in training_log and "SequenceTagger predicts" in training_log
     # a completed run keeps the evaluated model only, with GloVe's frequent rows and the training words' rows
     assert not (out / "final-model.pt").exists() and not (out / "checkpoint.pt").exists()
 

@@ -272,3 +272,4 @@ def test_cli_stdout_carries_only_predictions(tiny_run, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     records = [json.loads(line) for line in result.stdout.splitlines()]  # every line is JSON
     assert [r["text"] for r in records] == ["Japan beat Syria .", "Peter Blackburn"]
+    assert "tagged 2 records" in result.stderr and "SequenceTagger predicts" not in result.stderr  # flair's tag list: -v only
