@@ -280,24 +280,32 @@ class GridOutcome:
 
 
 def describe(grid: Grid) -> str:
-    """The cell list with each cell's status and the estimated cost (from finished cells' training times)."""
+    """The cell list with each cell's status and the estimated cost of the unfinished ones.
+
+    Each unfinished cell is estimated from the mean wall time of its own variant's finished cells (variants can
+    differ twofold: a GloVe-only cell takes half a full one), or of all finished cells where its variant has none."""
     lines = [f"grid {grid.name}: {len(grid.cells)} cells into {grid.output_dir} (baseline: {grid.baseline})"]
-    minutes, todo = [], 0
+    minutes: dict[str, list[float]] = {}
+    todo: list[Cell] = []
     for cell in grid.cells:
         status = cell.status()
         lines.append(f"  {status:<11} {cell.name}")
         if status != FINISHED:
-            todo += 1
+            todo.append(cell)
             continue
         manifest = read_manifest(cell.folder) or {}
         if manifest.get("total_seconds"):
-            minutes.append(manifest["total_seconds"] / 60)
-    if minutes:
-        mean = sum(minutes) / len(minutes)
-        lines.append(f"{todo} cells to run, about {mean:.0f} min each (mean of {len(minutes)} finished): "
-                     f"{todo * mean:.0f} cell-minutes")  # fmt: skip
+            minutes.setdefault(cell.variant, []).append(manifest["total_seconds"] / 60)
+    finished = [value for values in minutes.values() for value in values]
+    if not todo:
+        lines.append("every cell is finished")
+    elif finished:
+        overall = sum(finished) / len(finished)
+        cost = sum(sum(minutes[c.variant]) / len(minutes[c.variant]) if c.variant in minutes else overall for c in todo)
+        lines.append(f"{len(todo)} cells to run, about {cost:.0f} cell-minutes (each cell: the mean of its variant's "
+                     f"finished cells, else of all {len(finished)} finished, {overall:.0f} min)")  # fmt: skip
     else:
-        lines.append(f"{todo} cells to run; no finished cell yet to estimate their cost from")
+        lines.append(f"{len(todo)} cells to run; no finished cell yet to estimate their cost from")
     return "\n".join(lines)
 
 

@@ -211,6 +211,12 @@ def test_summary_only_summarizes_the_finished_cells_and_names_the_others(
     assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--summary-only"]) == 0
     assert "written: " in capsys.readouterr().out and not ray.is_initialized()
     assert grid.cells[3].status() == "new"  # nothing ran
+    for cell, minutes in zip(grid.cells[:3], (10, 20, 40)):  # base cells 10 and 20 min, small 40 min
+        manifest = json.loads((cell.folder / "manifest.json").read_text())
+        (cell.folder / "manifest.json").write_text(json.dumps({**manifest, "total_seconds": 60 * minutes}))
+    assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0
+    # the unfinished small cell costs what its own variant's cell took, not the mean of all three (23 min)
+    assert "1 cells to run, about 40 cell-minutes" in capsys.readouterr().out
     summary = pd.read_csv(tmp_path / "grid" / "summary.csv").set_index("variant")
     assert summary.loc["base", "n"] == 2 and summary.loc["small", "n"] == 1
     comparison = pd.read_csv(tmp_path / "grid" / "comparison.csv")
