@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import resource
 import signal
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 import pandas as pd
+import torch
 from flair.data import Corpus
 from flair.models import SequenceTagger
 
@@ -105,6 +107,22 @@ def _step(number: int, what: str) -> None:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def peak_memory() -> dict[str, int]:
+    """This process's peak resident memory (``peak_rss_mb``) and, on CUDA, peak GPU memory allocated by torch
+    (``peak_gpu_mb``), in MiB: recorded with each event that ends a process, since a resumed run spans several."""
+    peaks = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}  # Linux: KiB
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        peaks["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
+    return peaks
+
+
+def _largest(events: list[dict], key: str) -> dict[str, int]:
+    """``{key: the largest value any event recorded}``, or nothing when none did (a process killed without a word
+    records none)."""
+    values = [event[key] for event in events if key in event]
+    return {key: max(values)} if values else {}
 
 
 class RunRecord:
@@ -197,13 +215,14 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False, tags: Optional
                     else "interrupted before training began; run the same command to start again"
                 )
             record.event(
-                "interrupted", "interrupted", signal=signal.Signals(interrupted.signum).name, after_epoch=interrupted.epoch
+                "interrupted", "interrupted", signal=signal.Signals(interrupted.signum).name, after_epoch=interrupted.epoch,
+                **peak_memory(),
             )
             raise
         except Exception as error:
             if tracker:
                 tracker.end("FAILED")
-            record.event("failed", "failed", error=f"{type(error).__name__}: {str(error)[:300]}")
+            record.event("failed", "failed", error=f"{type(error).__name__}: {str(error)[:300]}", **peak_memory())
             raise
 
 
@@ -288,7 +307,13 @@ def _run(
     for result in results:
         plot_entity_confusion(output_dir / f"predictions_{result.name}.tsv", output_dir / ENTITY_CONFUSION.format(result.name),
                               f"{result.name} test: gold type against prediction")  # fmt: skip
-    record.events.append({"event": "completed", "time": _now(), "pid": os.getpid(), "epochs": trained.epochs})
+    record.events.append({"event": "completed", "time": _now(), "pid": os.getpid(), "epochs": trained.epochs,
+                          **peak_memory()})  # fmt: skip
+    # the peak over the run's processes (each event that ended one recorded its own)
+    peaks = {**_largest(record.events, "peak_rss_mb"), **_largest(record.events, "peak_gpu_mb")}
+    if tracker:
+        for key, value in peaks.items():
+            tracker.log_metric(key, value)
     record.write(
         FINISHED,
         seed=config.seed,
@@ -305,6 +330,7 @@ def _run(
         # epochs trained by this process and the ones before a resume, over the whole training time
         train_sentences_per_second=round(trained.epochs * trained.train_sentences / max(sum(trained.epoch_seconds), 1e-9), 1),
         total_seconds=time.monotonic() - started,
+        **peaks,
         data=record.data,
         micro_f1={result.name: result.micro_f1 for result in results},
         model_rows=model_rows,

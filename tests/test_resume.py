@@ -115,6 +115,11 @@ def test_signal_stops_honestly_and_resume_is_exact(
     resumed = train(out, options)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert_same_run(out, uninterrupted)
+    # the run's peak memory is the larger of its two processes' peaks, each recorded as its process ended
+    events = json.loads((out / "manifest.json").read_text())["events"]
+    stopped_peak, finished_peak = events[1]["peak_rss_mb"], events[-1]["peak_rss_mb"]
+    assert events[-1]["event"] == "completed" and 100 < min(stopped_peak, finished_peak)  # MiB: torch alone takes more
+    assert json.loads((out / "manifest.json").read_text())["peak_rss_mb"] == max(stopped_peak, finished_peak)
 
 
 # Trains a tiny character LM, sending signal SIGNUM to itself when validation number CALL begins (0: never).

@@ -53,6 +53,7 @@ def test_a_tracked_run_reads_back_from_mlflow(tmp_path: Path, conllpp_slice: Pat
     for average in ("micro", "macro", "weighted"):
         assert run.data.metrics[f"test_test/{average}_f1"] == pytest.approx(metrics["scores"][f"{average} avg"]["f1"])
     assert run.data.metrics["test_test/token_accuracy"] == pytest.approx(metrics["token_accuracy"])
+    assert run.data.metrics["peak_rss_mb"] == manifest["peak_rss_mb"] > 100  # MiB
     # one point per epoch for the training loss, dev scores, learning rate and epoch time
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     for key in ("train/loss", "learning_rate", "epoch_seconds", "dev/micro_avg/f1-score"):
