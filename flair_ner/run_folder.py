@@ -49,6 +49,18 @@ class RunFolderError(ValueError):
     """The output folder cannot take this run; one line saying why and what to do."""
 
 
+def _try_flock(handle: int, operation: int) -> Optional[str]:
+    """Take ``operation`` (``LOCK_EX`` or ``LOCK_SH``) without waiting: ``None`` when taken, else the pid the
+    holder wrote into the lock file (``unknown`` if it wrote none yet)."""
+    try:
+        fcntl.flock(handle, operation | fcntl.LOCK_NB)
+        return None
+    except OSError as error:
+        if error.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
+
+
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """Hold the folder's lock for the block (creating the folder if needed).
@@ -63,16 +75,12 @@ def locked(folder: Path) -> Iterator[None]:
     except OSError as error:
         raise RunFolderError(f"output folder {folder}: cannot create its lock file ({error.strerror})") from None
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            holder = os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
+        other = _try_flock(handle, fcntl.LOCK_EX)
+        if other is not None:
             raise RunFolderError(
-                f"output folder {folder} is in use by another run (pid {holder}); "
+                f"output folder {folder} is in use by another run (pid {other}); "
                 "wait for it to finish or choose another --output-dir"
-            ) from None
+            )
         stale = os.pread(handle, 64, 0).decode(errors="replace").strip()
         if stale:
             log.warning("output folder %s: took over the lock of pid %s, which is no longer running", folder, stale)
@@ -99,14 +107,10 @@ def holder(folder: Path) -> Optional[str]:
     except FileNotFoundError:
         return None
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            return os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return None
+        other = _try_flock(handle, fcntl.LOCK_SH)
+        if other is None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return other
     finally:
         os.close(handle)
 

@@ -16,6 +16,7 @@ from flair_ner.checkpoint import CHECKPOINT, TrainingState, capture_rng
 from flair_ner.cli import main
 from flair_ner.config import ConfigError, ExperimentConfig, load_config
 from flair_ner.run_folder import LOCK, RunFolderError, check_run_folder, locked
+from flair_ner.run_folder import holder as folder_holder
 
 CONFIG = {"hidden_size": 64, "seed": 1, "output_dir": "a", "device": None}
 
@@ -122,9 +123,11 @@ def test_second_run_into_a_folder_is_refused_naming_the_holder(tmp_path: Path, c
         assert main(["run", "--output-dir", str(out)]) == 2
         line = one_error_line(capsys)
         assert f"output folder {out} is in use by another run (pid {holder.pid})" in line
+        assert folder_holder(out) == str(holder.pid)
     finally:
         holder.kill()
         holder.wait()
+    assert folder_holder(out) is None  # killed without a word: no process holds the folder any more
     # the kernel released the dead holder's lock: the next run takes it over, with a note
     with locked(out):
         assert (out / LOCK).read_text().strip() == str(os.getpid())
