@@ -46,8 +46,9 @@ def cpu_model() -> str:
 
 
 def machine() -> dict[str, Any]:
-    """Platform, CPU model and core count, as recorded in every manifest."""
-    return {"platform": platform.platform(), "processor": cpu_model(), "cpu_count": os.cpu_count()}
+    """Platform, CPU model, core count and the process's nice value, as recorded in every manifest (a niced
+    process yields the cores to anything else running, which its times then show)."""
+    return {"platform": platform.platform(), "processor": cpu_model(), "cpu_count": os.cpu_count(), "niceness": os.nice(0)}
 
 
 def versions() -> dict[str, str]:

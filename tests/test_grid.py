@@ -278,6 +278,7 @@ def test_ctrl_c_or_sigterm_stops_every_cell_honestly(
         if statuses[cell.name] == "interrupted":
             manifest = json.loads((cell.folder / "manifest.json").read_text())
             assert manifest["events"][-1]["event"] == "interrupted" and not (cell.folder / "metrics.json").exists()
+            assert manifest["machine"]["niceness"] == os.nice(0)  # a plain run's priority, not Ray's nice 15
 
 
 def test_a_finished_run_made_outside_the_grid_is_adopted_as_its_matching_cell(
