@@ -2,9 +2,9 @@
 
 Kept out of the terminal unless ``-v``: gensim's "KeyedVectors lifecycle event" lines, the known
 FutureWarnings flair's trainer triggers in torch (``torch.cuda.amp.GradScaler``) and that torch's
-eager-mode quantization prints, flair's printout of the whole model and of its tag dictionary (both stay in training.log,
-which flair writes through its own file handler), and the empty progress bars flair draws while it builds
-the label dictionary.
+eager-mode quantization prints, flair's printouts of the whole model and of its tag dictionary (both
+stay in training.log, which flair writes through its own file handler), and the empty progress bars
+flair draws while it builds the label dictionary.
 """
 
 from __future__ import annotations
