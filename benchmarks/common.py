@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ RESULTS = REPO / "benchmarks" / "results"
 WORK = REPO / "benchmarks" / "work"  # models and logs of benchmark runs (not committed)
 sys.path.insert(0, str(REPO))
 
-from flair_ner.manifest import git_commit  # noqa: E402 - needs the path above
+from flair_ner.manifest import git_commit, peak_rss_mb  # noqa: E402, F401 - needs the path above; peak_rss_mb for the benchmarks
 
 # Read when a benchmark starts (it imports this module first), not when it writes its results: the code may
 # change while a long benchmark runs.
@@ -47,11 +46,6 @@ def model_missing(model: Path) -> bool:
         return False
     print(f"error: {model}: no model; run benchmarks/train_speed.py first or pass --model", file=sys.stderr)
     return True
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def conllpp_corpus(data_dir: Optional[str] = None, mirror: Optional[str] = None):

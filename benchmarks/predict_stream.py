@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, WORK, as_arguments, manifest, model_missing, model_parser, run_child, write_result
+from common import RESULTS, WORK, as_arguments, manifest, model_missing, model_parser, peak_rss_mb, run_child, write_result
 
 SENTENCES_PER_DOCUMENT = 3
 
@@ -51,7 +50,7 @@ def child(args) -> int:
     code = cli(["predict", "--model", str(args.model), "--input", str(args.input), "--output", str(args.output_file),
                 "--precision", args.precision])  # fmt: skip
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     Path(args.result).write_text(json.dumps({"code": code, "seconds": seconds, "peak_rss_mb": peak}), encoding="utf-8")
     return code
 

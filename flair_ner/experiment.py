@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import resource
 import signal
 import time
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from flair_ner.corpus import (
 )
 from flair_ner.evaluate import EvaluationResult, evaluate_sentences, render_scores, write_results
 from flair_ner.interrupt import RunInterrupted, interruptible
-from flair_ner.manifest import git_commit, write_manifest
+from flair_ner.manifest import git_commit, peak_rss_mb, write_manifest
 from flair_ner.model_size import trim_model_file
 from flair_ner.plots import (
     ENTITY_CONFUSION,
@@ -112,7 +111,7 @@ def _now() -> str:
 def peak_memory() -> dict[str, int]:
     """This process's peak resident memory (``peak_rss_mb``) and, on CUDA, peak GPU memory allocated by torch
     (``peak_gpu_mb``), in MiB: recorded with each event that ends a process, since a resumed run spans several."""
-    peaks = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}  # Linux: KiB
+    peaks = {"peak_rss_mb": round(peak_rss_mb())}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         peaks["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
     return peaks

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
@@ -49,6 +50,11 @@ def machine() -> dict[str, Any]:
     """Platform, CPU model, core count and the process's nice value, as recorded in every manifest (a niced
     process yields the cores to anything else running, which its times then show)."""
     return {"platform": platform.platform(), "processor": cpu_model(), "cpu_count": os.cpu_count(), "niceness": os.nice(0)}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB (Linux reports ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def versions() -> dict[str, str]:
