@@ -73,11 +73,20 @@ def as_arguments(args, exclude: tuple[str, ...] = ("side", "result", "output")) 
     """The parsed options given again as command-line arguments (for the child processes and the manifest)."""
     arguments = []
     for name, value in vars(args).items():
-        if name not in exclude and value is not None:
-            if isinstance(value, Path) and value.is_relative_to(REPO):
-                value = value.relative_to(REPO)  # the command is run from the repository root
-            arguments += ["--" + name.replace("_", "-"), str(value)]
+        if name in exclude or value is None or value is False:  # False: a store_true flag not given
+            continue
+        flag = "--" + name.replace("_", "-")
+        values = value if isinstance(value, (list, tuple)) else [value]  # nargs="+": one flag, its values after it
+        if value is True:
+            values = []
+        arguments += [flag, *(_argument(item) for item in values)]
     return arguments
+
+
+def _argument(value: Any) -> str:
+    if isinstance(value, Path) and value.is_relative_to(REPO):
+        value = value.relative_to(REPO)  # the command is run from the repository root
+    return str(value)
 
 
 def write_result(path: Path, result: dict[str, Any]) -> None:
