@@ -55,6 +55,8 @@ def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path
         "--work-dir", str(tmp_path / "stream"), env=env)  # fmt: skip
     stream = json.loads(stream_json.read_text(encoding="utf-8"))["results"]
     assert [r["records_written"] for r in stream] == [5, 20] and all(r["peak_rss_mb"] > 0 for r in stream)
+    # a list option is written back as the command line that reproduces it, not as a Python list
+    assert "--documents 5 20 " in json.loads(stream_json.read_text())["manifest"]["command"]
 
     eval_json = tmp_path / "eval_speed.json"
     run("eval_speed.py", "--model", str(model), "--limit", "150", "--repeats", "1", "--output", str(eval_json), env=env)
@@ -62,6 +64,22 @@ def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path
     assert result["same_scores"] is True  # the order changes the time, never the scores
     assert result["results"]["length"]["padded_positions"] < result["results"]["stored"]["padded_positions"]
     assert result["manifest"]["settings"]["sentences"] == 150
+
+
+def test_peak_memory_runs_each_method(tmp_path: Path, mirror: Path, tiny_glove: Path, tiny_lms: dict[str, Path]) -> None:
+    env = {**os.environ, "FLAIR_NER_MIRROR": str(mirror), "FLAIR_NER_CACHE": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+    output = tmp_path / "peak_memory.json"
+    run(
+        "peak_memory.py", "--variants", "stack", "fine-tune", "--train-limit", "40", "--eval-limit", "20",
+        "--glove", str(tiny_glove), "--lms", f"{tiny_lms['forward']},{tiny_lms['backward']}", "--output", str(output),
+        env=env,
+    )  # fmt: skip
+    result = json.loads(output.read_text())
+    assert set(result["results"]) == {"stack", "fine-tune"}
+    assert all(r["peak_rss_mb"] > 0 and r["epochs"] == 1 for r in result["results"].values())
+    ratio = result["results"]["fine-tune"]["peak_rss_mb"] / result["results"]["stack"]["peak_rss_mb"]
+    assert result["ratio_peak_rss"] == {"fine-tune_over_stack": round(ratio, 2)}
+    assert "--variants stack fine-tune --epochs 1" in result["manifest"]["command"]
 
 
 def test_predict_speed_without_a_model_says_so(tmp_path: Path) -> None:
