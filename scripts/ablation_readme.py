@@ -121,6 +121,6 @@ test, most likely the GloVe trimming (see
 section = "\n".join(parts)
 readme = Path("README.md").read_text()
 start = readme.index("### Ablation of the default stack")
-end = readme.index("### Other data sets")
+end = readme.index("### Fine-tuned MiniLM against the stacks")  # the next section, scripts/fine_tune_readme.py's
 Path("README.md").write_text(readme[:start] + section + readme[end:])
 print(section)
