@@ -8,8 +8,9 @@ Each variant is one real ``python -m flair_ner run`` of experiments/configs/conl
 ``--max-epochs`` epochs, every training, dev and test sentence, CoNLL-2003 test too) in its own process, one after
 another; the figure is that run's ``peak_rss_mb`` from manifest.json (the largest resident set of the run's
 process). Why one epoch is enough: the memory a run holds is the corpus with its stored embeddings, the model and
-one mini-batch's activations, all there from the first epoch on; later epochs reuse them (the committed 50-epoch
-grid cells, which record the same figure, are the check). Writes benchmarks/results/peak_memory.json.
+one mini-batch's activations, all there from the first epoch on; later epochs reuse them, so a whole run peaks
+within a few hundred MB of it (the committed grid cells record the same figure for whole runs: compare there).
+Writes benchmarks/results/peak_memory.json.
 """
 
 from __future__ import annotations
