@@ -96,7 +96,7 @@ def main() -> None:
 `python -m flair_ner grid --grid experiments/grids/fine_tune.toml`: all-MiniLM-L6-v2
 fine-tuned for NER with the defaults of [Fine-tuning a transformer](#fine-tuning-a-transformer)
 (FLERT: AdamW at 5e-5, linear warmup over 10 % of the steps then decay, batch 16,
-10 epochs, linear layer, no CRF, no context), 3 seeds, beside the default stack
+10 epochs, linear layer, no CRF, no context; bf16 autocast, as in every run on this CPU), 3 seeds, beside the default stack
 (the `full` cells of the ablation grid above) and the stack plus frozen MiniLM
 (`benchmarks/results/accuracy_train-minilm.json`). Each model is the one that did
 best on dev. The grid's own summary is in `results/grids/fine_tune/summary.md`;
