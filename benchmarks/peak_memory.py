@@ -54,11 +54,10 @@ def main(argv: list[str] | None = None) -> int:
                 "--embeddings", "offline", *VARIANTS[name], "--max-epochs", str(args.epochs), "--seed", str(args.seed),
                 "--output-dir", str(out),
             ]  # fmt: skip
-            # fine-tuning reads only the transformer: word vectors and LMs are the stacks' options
-            options = ("train_limit", "eval_limit") if "fine-tune" in VARIANTS[name] else ("train_limit", "eval_limit", "glove", "lms")
-            for option in options:
-                if getattr(args, option) is not None:
-                    command += ["--" + option.replace("_", "-"), str(getattr(args, option))]
+            # the slice and vector options pass through as given; fine-tuning reads only the transformer, so word
+            # vectors and LMs go to the stacks alone
+            own = ("variants", "epochs", "seed", "output", *(("glove", "lms") if name == "fine-tune" else ()))
+            command += as_arguments(args, exclude=own)
             print("$", " ".join(command), flush=True)
             subprocess.run(command, check=True, cwd=REPO, env={**os.environ}, stdout=subprocess.DEVNULL)
             run = json.loads((out / "manifest.json").read_text())

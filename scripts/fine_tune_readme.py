@@ -15,6 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
+from flair_ner.run_folder import FINISHED, read_manifest
 from flair_ner.summary import paired_bootstrap, sentence_counts
 
 FINE_TUNE = Path("results/grids/fine_tune/minilm-fine-tune/conllpp")
@@ -30,9 +31,10 @@ def finished_cells(folder: Path) -> dict[int, dict]:
     """seed -> manifest of every complete cell under ``folder``."""
     cells = {}
     for seed in SEEDS:
-        path = folder / f"seed-{seed}" / "manifest.json"
-        if path.is_file() and json.loads(path.read_text())["status"] == "complete":
-            cells[seed] = json.loads(path.read_text())
+        run = folder / f"seed-{seed}"
+        manifest = read_manifest(run) if run.is_dir() else None
+        if manifest and manifest.get("status") == FINISHED:
+            cells[seed] = manifest
     return cells
 
 
