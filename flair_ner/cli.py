@@ -132,13 +132,13 @@ def _pretrain_lm(args: argparse.Namespace) -> None:
 
     config = load_config(LMConfig, args.config, overrides_from(args, LMConfig))
     if args.ship:
-        target = RESOURCES / "lm" / f"reuters-{config.direction}"
+        target = RESOURCES / "lm" / Path(config.output_dir).name  # the LM's own name, never another LM's
         print(f"shipped {ship_lm(Path(config.output_dir), target, Path(config.corpus_dir), config)}")
         return
     if config.text_dir:
         build_text_corpus(config.text_dir, config.corpus_dir, config.corpus_seed)
     else:
-        prepare_reuters_corpus(config.corpus_dir, config.data_dir, config.mirror, config.corpus_seed)
+        prepare_reuters_corpus(config.corpus_dir, config.data_dir, config.mirror, config.corpus_seed, config.ner_train_text)
     record_command(Path(config.output_dir), ["python", *sys.argv])
     print(train_lm(config, fresh=args.fresh).to_string(index=False))
 
@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build the LM corpus once (Reuters-21578, or --text-dir: any folder of plain text), then train "
         "a Flair character LM with flair's "
         "LanguageModelTrainer. Ctrl-C (or SIGTERM) stops it; running it again resumes exactly where it stopped. --ship copies the best model "
-        "into flair_ner/resources/lm/reuters-<direction>/ with its MODEL_CARD.md instead of training.",
+        "into flair_ner/resources/lm/<name of --output-dir>/ with its MODEL_CARD.md instead of training.",
     )
     pretrain.add_argument("--ship", action="store_true", help="ship the trained LM into the package (no training)")
     pretrain.add_argument(

@@ -373,8 +373,15 @@ class LMConfig:
         "build the corpus from this folder of UTF-8 plain text (any language; blank lines between documents) "
         "instead of Reuters-21578",
     )
+    ner_train_text: Optional[str] = option(
+        None,
+        "also train on the text of this column data set's training split (e.g. conllpp; never its dev or test "
+        "text), shuffled in among the Reuters documents; valid and test stay Reuters'",
+    )
     corpus_dir: Optional[str] = option(
-        None, "flair TextCorpus folder (train/, valid.txt, test.txt); unset: <cache>/lm/reuters, or <cache>/lm/<text_dir name>"
+        None,
+        "flair TextCorpus folder (train/, valid.txt, test.txt); unset: <cache>/lm/reuters, "
+        "<cache>/lm/reuters-<ner_train_text>, or <cache>/lm/<text_dir name>",
     )
     output_dir: Optional[str] = option(
         None, "where checkpoints, best-lm.pt and the logs go; unset: runs/lm/<corpus name>-<direction>"
@@ -389,6 +396,12 @@ class LMConfig:
     anneal_factor: float = option(0.25, "factor applied to the learning rate when validation loss stalls", above=0, below=1)
     patience: int = option(3, "splits without improvement before annealing", minimum=0)
     max_epochs: int = option(1, "passes over the training text", minimum=1)
+    min_epoch_gain_bpc: Optional[float] = option(
+        None,
+        "stop when an epoch lowers the best validation bits per character by less than this (e.g. 0.01); "
+        "unset: train max_epochs",
+        above=0,
+    )
     budget_minutes: Optional[float] = option(None, "stop after the split that crosses this many minutes (this run)", above=0)
     min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>", minimum=1)
     seed: int = option(1, "random seed", minimum=0)
@@ -399,6 +412,8 @@ class LMConfig:
     def __post_init__(self) -> None:
         if self.corpus_dir is None:
             name = Path(self.text_dir).resolve().name if self.text_dir else "reuters"
+            if self.ner_train_text and not self.text_dir:
+                name = f"reuters-{self.ner_train_text}"
             self.corpus_dir = str(resolve_data_dir(self.data_dir) / "lm" / name)
         if self.output_dir is None:
             self.output_dir = f"runs/lm/{Path(self.corpus_dir).name}-{self.direction}"
@@ -406,6 +421,10 @@ class LMConfig:
     def problems(self) -> Iterator[tuple[str, str]]:
         if self.text_dir and not Path(self.text_dir).is_dir():
             yield "text_dir", f"names {self.text_dir!r}, which is not a folder"
+        if self.ner_train_text and self.ner_train_text not in KNOWN_LAYOUTS:
+            yield "ner_train_text", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.ner_train_text!r}"
+        if self.ner_train_text and self.text_dir:
+            yield "ner_train_text", "adds to the Reuters corpus; it cannot be combined with text_dir"
 
 
 C = TypeVar("C")

@@ -44,7 +44,7 @@ from flair_ner.config import LMConfig  # noqa: F401 - the LM run's options, part
 from flair_ner.download import MIRROR_ENV
 from flair_ner.files import atomic_path, write_csv, write_text
 from flair_ner.interrupt import RunInterrupted, critical, interruptible
-from flair_ner.lm_corpus import load_corpus_info
+from flair_ner.lm_corpus import describe_corpus, load_corpus_info
 from flair_ner.run_folder import LOCK, RunFolderError, config_changes, locked, move_aside
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def build_char_dictionary(corpus_dir: Path, min_count: int = 1):
 
 LM_STATE_FORMAT = "flair-ner-lm-1"
 # Options a continued LM run may change: where things are, and how long it trains.
-LM_NOT_SHAPING = frozenset({"output_dir", "data_dir", "mirror", "budget_minutes", "max_epochs"})
+LM_NOT_SHAPING = frozenset({"output_dir", "data_dir", "mirror", "budget_minutes", "max_epochs", "min_epoch_gain_bpc"})
 
 
 def split_order(count: int, epoch: int, seed: int) -> list[int]:
@@ -104,15 +104,20 @@ class _ResumableSplits:
         seed: the run's seed, for :func:`split_order`.
         on_split_done: called with (epoch, splits done in it) at every point between splits.
         rng: random state to restore before the first split (a resumed run).
+        on_epoch_done: called with the 0-based epoch that just ended; returning ``True`` ends training
+            there (the epoch gained too little). Called again for the same epoch after a resume there.
     """
 
     def __init__(
-        self, splits, trainer, epoch: int, done: int, deadline: Optional[float], seed: int, on_split_done, rng=None
-    ) -> None:
+        self, splits, trainer, epoch: int, done: int, deadline: Optional[float], seed: int, on_split_done, rng=None,
+        on_epoch_done=None,
+    ) -> None:  # fmt: skip
         self.splits, self.trainer, self.epoch, self.done = splits, trainer, epoch, done
         self.deadline, self.seed, self.on_split_done, self.rng = deadline, seed, on_split_done, rng
+        self.on_epoch_done = on_epoch_done
         self.started = False
         self.stopped_by_budget = False
+        self.converged = False
 
     def __len__(self) -> int:
         # asked when an epoch starts: a resumed epoch has only its remaining splits left
@@ -125,6 +130,9 @@ class _ResumableSplits:
         elif self.started:
             self.on_split_done(self.epoch, self.done)
         if self.done == len(self.splits):  # the previous split ended an epoch
+            if self.on_epoch_done is not None and self.on_epoch_done(self.epoch):
+                self.converged = True
+                raise KeyboardInterrupt  # flair's own way to end training early
             self.epoch, self.done = self.epoch + 1, 0
         self.started = True
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -376,6 +384,22 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
         return loss
 
     trainer.evaluate = tracked_evaluate
+    # the best validation loss at the end of each 0-based epoch, for the epoch-gain stop and the log
+    epoch_best: dict[int, float] = dict(state.get("epoch_best", {})) if state else {}
+
+    def epoch_done(at_epoch: int) -> bool:
+        epoch_best.setdefault(at_epoch, best["loss"])
+        bpc = epoch_best[at_epoch] / math.log(2)
+        previous = epoch_best.get(at_epoch - 1)
+        gain = None if previous is None else (previous - epoch_best[at_epoch]) / math.log(2)
+        log.info(
+            "epoch %d ended: best validation %.4f bits per character%s", at_epoch + 1, bpc,
+            "" if gain is None else f" ({gain:+.4f} on epoch {at_epoch})",
+        )  # fmt: skip
+        if gain is not None and config.min_epoch_gain_bpc is not None and gain < config.min_epoch_gain_bpc:
+            log.info("epoch %d gained less than %s bits per character: stopping", at_epoch + 1, config.min_epoch_gain_bpc)
+            return True
+        return False
 
     def save_state(at_epoch: int, splits_done: int) -> None:
         if (at_epoch, splits_done) == last_saved["at"]:
@@ -390,14 +414,16 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
             "best_loss": best["loss"],
             "rng": capture_rng(),
             "config": dataclasses.asdict(config),
+            "epoch_best": dict(epoch_best),
         }
         with critical(), atomic_path(output_dir / CHECKPOINT) as temporary:
             torch.save(new_state, temporary, pickle_protocol=4)
         last_saved["at"] = (at_epoch, splits_done)
 
     splits = _ResumableSplits(
-        corpus.train, trainer, epoch, done, deadline, config.seed, save_state, rng=state["rng"] if state else None
-    )
+        corpus.train, trainer, epoch, done, deadline, config.seed, save_state, rng=state["rng"] if state else None,
+        on_epoch_done=epoch_done,
+    )  # fmt: skip
     corpus.train = splits
     try:
         with recorded, interruptible():
@@ -467,7 +493,8 @@ def ship_lm(run_dir: Path, destination: Path, corpus_dir: Path, config: LMConfig
         shutil.copyfile(best, temporary)
     hours = history["seconds"].sum() / 3600 if not history.empty else 0.0
     epochs = f"{history['epoch'].max()} (last split {history['split'].iloc[-1]}/{history['splits'].iloc[-1]})" if not history.empty else "0"
-    card = f"""# {destination.name}: a {config.direction} character LM pretrained on Reuters-21578
+    corpus = describe_corpus(info)
+    card = f"""# {destination.name}: a {config.direction} character LM pretrained on {corpus}
 
 Loadable with plain flair, `FlairEmbeddings("<this folder>/lm.pt")`, or by name
 through the kit, `flair_ner.embeddings.flair_embeddings("{destination.name}")`.
@@ -477,7 +504,7 @@ through the kit, `flair_ner.embeddings.flair_embeddings("{destination.name}")`.
 | direction | {config.direction} |
 | architecture | 1-layer LSTM{'' if config.nlayers == 1 else f' x{config.nlayers}'}, hidden {config.hidden_size}, character embedding {config.embedding_size}, dropout {config.dropout} |
 | training | SGD lr {config.learning_rate}, anneal x{config.anneal_factor} after {config.patience} stalled splits, sequence length {config.sequence_length}, batch {config.mini_batch_size} |
-| corpus | Reuters-21578 bodies, `data/lm/reuters` (seed {info.seed if info else '?'}), train {info.characters['train'] if info else '?'} characters |
+| corpus | {corpus}, `{Path(corpus_dir).name}` (seed {info.seed if info else '?'}), train {info.characters['train'] if info else '?'} characters |
 | corpus SHA-256 | `{info.sha256 if info else 'unknown'}` |
 | trained | {hours:.2f} hours on CPU, epochs {epochs} |
 | validation | perplexity {final.loc['valid', 'ppl']:.3f}, {final.loc['valid', 'bpc']:.4f} bits per character ({final.loc['valid', 'characters']} characters) |

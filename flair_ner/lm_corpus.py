@@ -11,8 +11,10 @@ whole and are split into train/valid/test by document with a fixed seed.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
+import itertools
 import json
 import logging
 import os
@@ -217,10 +219,19 @@ def write_lm_corpus(
     train_splits: int = 20,
     forbidden_sentences: Iterable[list[str]] = (),
     skipped_without_body: int = 0,
+    train_only: list[Document] = (),
 ) -> LMCorpusInfo:
     """Split ``documents`` by a seeded shuffle and write flair's TextCorpus layout atomically (see
-    :func:`build_lm_corpus` for the arguments)."""
+    :func:`build_lm_corpus` for the arguments).
+
+    ``train_only``: documents added to the training text only, shuffled in among the training documents
+    with the same seed (e.g. a NER data set's training split); valid and test stay those of ``documents``,
+    so validation figures stay comparable with an LM trained without them.
+    """
     splits = split_documents(documents, valid_fraction, test_fraction, seed)
+    if train_only:
+        splits["train"] = splits["train"] + list(train_only)
+        random.Random(f"{seed}-train").shuffle(splits["train"])
     texts = {name: _text(docs) for name, docs in splits.items()}
     leaked = find_sentences(texts.values(), forbidden_sentences)
     if leaked:
@@ -266,6 +277,19 @@ def write_lm_corpus(
     return info
 
 
+def describe_corpus(info: Optional[LMCorpusInfo]) -> str:
+    """What an LM corpus was built from, in words, for a model card."""
+    if info is None:
+        return "an unknown corpus (no corpus.json)"
+    reuters = [name for name in info.source_files if re.fullmatch(r"reut2-\d{3}\.sgm", name)]
+    ner = [name.split(":")[0] for name in info.source_files if ":" in name]
+    other = [name for name in info.source_files if name not in reuters and ":" not in name]
+    parts = (["Reuters-21578 bodies"] if reuters else []) + [f"the {name} training split's text" for name in ner]
+    if other:
+        parts.append(f"plain text ({len(other)} file{'s' if len(other) > 1 else ''}: {', '.join(other[:3])}{', ...' if len(other) > 3 else ''})")
+    return " + ".join(parts)
+
+
 def load_corpus_info(corpus_dir: Union[str, Path]) -> Optional[LMCorpusInfo]:
     """The corpus.json of a built corpus, or ``None`` when there is none."""
     path = Path(corpus_dir) / CORPUS_INFO
@@ -290,23 +314,96 @@ def find_sentences(texts: Iterable[str], sentences: Iterable[list[str]], min_cha
     return hits
 
 
+def column_documents(blocks: list, start_id: int = 0) -> list[Document]:
+    """A column file's sentences as LM documents: one paragraph per sentence (its tokens joined by spaces,
+    the form in which flair's character LMs see a sentence), a new document at every ``-DOCSTART-``."""
+    documents: list[Document] = []
+    current: list[str] = []
+    for block in blocks:
+        if block.is_docstart:
+            if current:
+                documents.append(Document(start_id + len(documents), current))
+            current = []
+        else:
+            current.append(" ".join(block.tokens))
+    if current:
+        documents.append(Document(start_id + len(documents), current))
+    return documents
+
+
 def prepare_reuters_corpus(
     corpus_dir: Union[str, Path],
     data_dir: Optional[Union[str, Path]] = None,
     mirror: Optional[str] = None,
     seed: int = 42,
+    ner_train_text: Optional[str] = None,
 ) -> LMCorpusInfo:
-    """Fetch Reuters-21578 (and the CoNLL test sets, to keep them out) and build the LM corpus once.
+    """Fetch Reuters-21578 (and the CoNLL dev and test sets, to keep them out) and build the LM corpus once.
 
-    An existing corpus built with the same seed is reused.
+    Args:
+        corpus_dir: where the corpus goes; an existing corpus built from the same sources with the same
+            seed is reused.
+        data_dir: the cache; mirror: the data mirror (see ``flair_ner.download``).
+        seed: seed of the document shuffle.
+        ner_train_text: a registered column data set (e.g. ``"conllpp"``) whose *training* split's text is
+            added to the LM's training text. Its sentences that equal a dev or test sentence (the check below)
+            are left out and counted in the log.
     """
+    sources = ["reuters21578"] + ([f"{ner_train_text}:train"] if ner_train_text else [])
     existing = load_corpus_info(corpus_dir)
-    if existing is not None and existing.seed == seed:
+    if existing is not None and existing.seed == seed and _sources(existing) == sources:
         return existing
     sgml = list(fetch_dataset("reuters21578", data_dir, mirror).values())
-    test_sentences: list[list[str]] = []
-    for dataset in ("conllpp", "conll2003"):  # the English news test sets the LMs are used on
+    # The English news dev and test sets the LMs are used on: no LM text may contain one of their sentences.
+    held_out: list[list[str]] = []
+    for dataset in ("conllpp", "conll2003"):
         files = fetch_corpus_files(dataset, data_dir, mirror)
-        blocks = read_blocks(files.paths()["test"], files.format)
-        test_sentences.extend(block.tokens for block in iter_sentences(blocks))
-    return build_lm_corpus(sgml, corpus_dir, seed=seed, forbidden_sentences=test_sentences)
+        for split in ("dev", "test"):
+            held_out.extend(block.tokens for block in iter_sentences(read_blocks(files.paths()[split], files.format)))
+    extra: list[Document] = []
+    source_files = [Path(path).name for path in sgml]
+    if ner_train_text:
+        files = fetch_corpus_files(ner_train_text, data_dir, mirror)
+        train_path = files.paths()["train"]
+        blocks = read_blocks(train_path, files.format)
+        kept = _without_held_out(blocks, held_out)
+        log.info(
+            "%s: %d training sentences overlap a CoNLL dev/test sentence (boilerplate such as standings headers) "
+            "and are left out of the LM text", train_path, len(blocks) - len(kept),
+        )  # fmt: skip
+        extra = column_documents(kept, start_id=10**9)
+        source_files.append(f"{ner_train_text}:train:{train_path.name}")
+    documents, counts = read_reuters(sgml)
+    return write_lm_corpus(
+        documents, corpus_dir, source_files, seed, forbidden_sentences=held_out,
+        skipped_without_body=counts.without_body, train_only=extra,
+    )  # fmt: skip
+
+
+def _without_held_out(blocks: list, held_out: list[list[str]]) -> list:
+    """``blocks`` without the sentences in which :func:`find_sentences` would find a held-out sentence.
+
+    The check ignores whitespace, sentence ends included, so a hit can lie inside one training sentence
+    or span adjacent ones: every sentence that a hit's text touches is dropped.
+    """
+    sentences = [index for index, block in enumerate(blocks) if not block.is_docstart]
+    texts = ["".join(blocks[index].tokens) for index in sentences]
+    starts = list(itertools.accumulate((len(text) for text in texts), initial=0))
+    haystack = "".join(texts)
+    dropped: set[int] = set()
+    for hit in {"".join(hit.split()) for hit in find_sentences([haystack], held_out)}:
+        at = haystack.find(hit)
+        while at >= 0:
+            first = bisect.bisect_right(starts, at) - 1
+            last = bisect.bisect_left(starts, at + len(hit)) - 1
+            dropped.update(sentences[first : last + 1])
+            at = haystack.find(hit, at + 1)
+    kept = [block for index, block in enumerate(blocks) if index not in dropped]
+    assert not find_sentences([_text(column_documents(kept))], held_out), "held-out text left after filtering"
+    return kept
+
+
+def _sources(info: LMCorpusInfo) -> list[str]:
+    """The data sets a built corpus came from, in :func:`prepare_reuters_corpus`'s notation."""
+    extra = [name.rsplit(":", 1)[0] for name in info.source_files if ":" in name]
+    return ["reuters21578"] + extra

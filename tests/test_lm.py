@@ -159,3 +159,40 @@ def test_a_corpus_too_short_for_the_streams_is_refused_before_training(tmp_path:
     with pytest.raises(ValueError, match=r"valid.txt: 36 characters, too few for 100 parallel streams .*use at most 18"):
         check_split_sizes(tmp_path, 100)
     check_split_sizes(tmp_path, 18)  # 2 characters per stream: flair makes a step
+
+
+def test_an_epoch_that_gains_too_little_ends_training_and_a_rerun_stays_stopped(tmp_path: Path, tiny_lm_corpus: Path) -> None:
+    # every epoch gains less than 100 bits per character: training stops after epoch 2, the first with a gain
+    config = LMConfig(
+        corpus_dir=str(tiny_lm_corpus), output_dir=str(tmp_path), hidden_size=8, embedding_size=4,
+        sequence_length=40, mini_batch_size=8, max_epochs=4, min_epoch_gain_bpc=100.0,
+    )  # fmt: skip
+    train_lm(config)
+    epochs = pd.read_csv(tmp_path / SPLIT_LOG, sep="\t")["epoch"].tolist()
+    assert epochs == [1, 1, 2, 2]
+    train_lm(config)  # the same command again: still converged, nothing more trained
+    assert pd.read_csv(tmp_path / SPLIT_LOG, sep="\t")["epoch"].tolist() == [1, 1, 2, 2]
+    config.min_epoch_gain_bpc = None  # without the stop the same folder trains on to max_epochs
+    train_lm(config)
+    assert pd.read_csv(tmp_path / SPLIT_LOG, sep="\t")["epoch"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_ner_training_text_joins_the_lm_corpus_without_its_dev_or_test_sentences() -> None:
+    from flair_ner.corpus import Block
+    from flair_ner.lm_corpus import _without_held_out, column_documents
+
+    held_out = [["Standings", "(", "tabulate", "under", "won", ",", "drawn", ",", "lost", ",", "goals", ")", ":"]]
+    blocks = [
+        Block(["-DOCSTART-"], ["O"], 1, is_docstart=True),
+        Block(["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."], ["O"] * 9, 3),
+        Block(["Standings", "(", "tabulate", "under", "won", ","], ["O"] * 6, 5),  # a held-out sentence across two
+        Block(["drawn", ",", "lost", ",", "goals", ")", ":"], ["O"] * 7, 7),
+        Block(["-DOCSTART-"], ["O"], 9, is_docstart=True),
+        Block(["Peter", "Blackburn"], ["B-PER", "I-PER"], 11),
+    ]
+    kept = _without_held_out(blocks, held_out)
+    documents = column_documents(kept)
+    assert [document.paragraphs for document in documents] == [
+        ["EU rejects German call to boycott British lamb ."], ["Peter Blackburn"]
+    ]
+    assert find_sentences(["".join(p for d in documents for p in d.paragraphs)], held_out) == []

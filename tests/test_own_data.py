@@ -162,7 +162,7 @@ def test_coarse_configs_map_every_fine_type(name: str) -> None:
     assert config["label_map"] == MULTICONER_COARSE
 
 
-def test_lm_pretraining_on_a_plain_text_folder(tmp_path: Path) -> None:
+def test_lm_pretraining_on_a_plain_text_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = tmp_path / "texts"
     texts.mkdir()
     words = "नमस्ते दुनिया यह एक छोटा पाठ है और इसमें कई शब्द हैं".split()
@@ -179,6 +179,20 @@ def test_lm_pretraining_on_a_plain_text_folder(tmp_path: Path) -> None:
     assert info["source_files"] == ["part0.txt", "part1.txt", "part2.txt"] and sum(info["documents"].values()) == 60
     assert "न" in (corpus / "valid.txt").read_text(encoding="utf-8")
     assert (out / "best-lm.pt").is_file() and (out / "final_eval.tsv").is_file()
+    # --ship puts it under its own name with a card naming its real corpus, never over the Reuters LMs
+    import flair_ner.cli
+
+    resources = tmp_path / "resources"
+    monkeypatch.setattr(flair_ner.cli, "RESOURCES", resources)
+    out = out.rename(tmp_path / "hindi-forward")
+    code = main([
+        "pretrain-lm", "--text-dir", str(texts), "--corpus-dir", str(corpus), "--output-dir", str(out),
+        "--hidden-size", "8", "--embedding-size", "4", "--sequence-length", "20", "--mini-batch-size", "4", "--ship",
+    ])  # fmt: skip
+    assert code == 0
+    assert [path.name for path in (resources / "lm").iterdir()] == ["hindi-forward"]
+    card = (resources / "lm" / "hindi-forward" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "pretrained on plain text (3 files: part0.txt, part1.txt, part2.txt)" in card and "Reuters" not in card
 
 
 def test_a_saved_scratch_model_scores_as_it_did_in_training(tmp_path: Path, conllpp_slice: Path) -> None:
