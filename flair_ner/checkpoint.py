@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-import torch
 
+from flair_ner.errors import CheckpointError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.files import atomic_path
 from flair_ner.interrupt import critical
 
@@ -25,12 +25,9 @@ CHECKPOINT = "checkpoint.pt"
 FORMAT = 2
 
 
-class CheckpointError(ValueError):
-    """A checkpoint cannot be read or is not the kit's; the message is one line naming the file."""
-
-
 def capture_rng() -> dict[str, Any]:
     """The state of every random-number generator training draws from."""
+    import torch  # here, not at the top: the CLI checks a run folder before torch loads
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -39,6 +36,7 @@ def capture_rng() -> dict[str, Any]:
 
 def restore_rng(state: dict[str, Any]) -> None:
     """Put back the generators saved by :func:`capture_rng`."""
+    import torch  # here, not at the top: the CLI checks a run folder before torch loads
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
@@ -74,6 +72,7 @@ class TrainingState:
 
     def save(self, path: Path) -> None:
         """Write atomically; a signal during the write is held back until the file is complete."""
+        import torch  # here, not at the top: the CLI checks a run folder before torch loads
         with critical(), atomic_path(path) as temporary:
             torch.save({"format": FORMAT, **self.__dict__}, temporary, pickle_protocol=4)
 
@@ -84,6 +83,7 @@ def read_checkpoint_file(path: Path, marker: Any) -> dict[str, Any]:
     Raises:
         CheckpointError: the file is truncated, corrupt or not a checkpoint of this kit (one line naming it).
     """
+    import torch  # here, not at the top: the CLI checks a run folder before torch loads
     try:
         raw = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises several types for a torn or foreign file

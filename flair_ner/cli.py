@@ -7,12 +7,12 @@ import difflib
 import io
 import logging
 import sys
+import traceback
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from flair_ner.assets import RESOURCES
 from flair_ner.config import (
-    ConfigError,
     EvaluateConfig,
     ExperimentConfig,
     LMConfig,
@@ -27,33 +27,27 @@ from flair_ner.download import (
     DEADLINE_ENV,
     DEFAULT_DEADLINE,
     MIRROR_ENV,
-    DownloadError,
     fetch_dataset,
 )
-from flair_ner.interrupt import RunInterrupted
+from flair_ner.datasets import COMPARED_WITH
+from flair_ner.errors import BUG_REPORT, GridCellsFailed, KitError, PredictInputError, RunFolderError, SomeRecordsBad
+from flair_ner.interrupt import RunInterrupted, interruptible
 
 
-class GridCellsFailed(RuntimeError):
-    """Some cells of a grid failed; the others finished."""
+def positive(kind: type) -> Callable[[str], object]:
+    """An argparse type: a number of ``kind`` above zero, else argparse's one-line error naming the option."""
 
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
 
-class SomeRecordsBad(RuntimeError):
-    """Prediction tagged and wrote every good record; the bad ones were reported (exit status 1)."""
-
-    exit_code = 1
-
-
-# Errors that are the user's to fix: shown as one line, without a traceback. ValueError covers the kit's
-# CorpusFormatError, AlignmentError, PredictInputError, ConfigError, RunFolderError and CheckpointError, which the
-# command line need not import (they live beside flair imports; a config error must not wait for flair to load).
-USER_ERRORS = (
-    GridCellsFailed,
-    SomeRecordsBad,
-    DownloadError,
-    ConfigError,
-    OSError,
-    ValueError,
-)
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -77,26 +71,54 @@ def _download(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from flair_ner.experiment import run_sanity_report
-
     config = load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig))
-    print(run_sanity_report(config).render())
+    if config.compare_with is None and not config.train_file:
+        # the registry knows which release a data set's test set is compared with (CoNLL++: CoNLL-2003)
+        config.compare_with = COMPARED_WITH.get(config.data_name)
+    read = _read_own_files(config)
+    from flair_ner.experiment import run_sanity_report  # imports flair and torch: after the input was checked
+
+    print(run_sanity_report(config, blocks=read and {split: column_file.blocks for split, column_file in read.items()}).render())
 
 
 def _train(args: argparse.Namespace) -> None:
     config = load_config(ExperimentConfig, args.config, overrides_from(args, ExperimentConfig))
+    _refuse_busy_folder(Path(config.output_dir))
+    read = _read_own_files(config)
     from flair_ner.console import quiet_third_party
-    from flair_ner.experiment import run_experiment  # imports flair and torch: after the config is known to be valid
+    from flair_ner.experiment import run_experiment  # imports flair and torch: after the input was checked
 
     quiet_third_party(args.verbose)
-    run_experiment(config, fresh=args.fresh)
+    run_experiment(config, fresh=args.fresh, read=read)
+
+
+def _refuse_busy_folder(folder: Path) -> None:
+    """Refuse at once a folder another live run holds (the run takes the lock itself later; this only spares the
+    user the seconds of imports before that refusal)."""
+    from flair_ner.run_folder import holder
+
+    other = holder(folder)
+    if other is not None:
+        raise RunFolderError(
+            f"output folder {folder} is in use by another run (pid {other}); wait for it to finish or choose another --output-dir"
+        )
+
+
+def _read_own_files(config: ExperimentConfig) -> Optional[dict]:
+    """Your own data files read and checked (text only, before flair and torch load), handed on to the run so
+    that each is parsed once; ``None`` for a registered data set (verified by its digests when fetched)."""
+    from flair_ner.corpus import read_data_files
+
+    files = config.own_files()
+    return read_data_files(files) if files is not None else None
 
 
 def _grid(args: argparse.Namespace) -> None:
-    from flair_ner.grid import adopt, describe, load_grid, run_grid  # Ray is imported only by this command
-    from flair_ner.summary import write_summary
+    from flair_ner.grid import adopt, describe, load_grid, run_grid  # Ray loads only when cells run
 
     grid = load_grid(args.grid, args.output_dir)
+    from flair_ner.summary import write_summary  # pandas and matplotlib: after the grid file was checked
+
     for folder in args.adopt:
         cell = adopt(grid, folder, dry_run=args.dry_run)
         print(f"{'would adopt' if args.dry_run else 'adopted'} {folder} as cell {cell.name}")
@@ -127,10 +149,12 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _pretrain_lm(args: argparse.Namespace) -> None:
+    config = load_config(LMConfig, args.config, overrides_from(args, LMConfig))
+    if not args.ship:
+        _refuse_busy_folder(Path(config.output_dir))
     from flair_ner.lm import record_command, ship_lm, train_lm  # imports flair and torch: after the config is valid
     from flair_ner.lm_corpus import build_text_corpus, prepare_reuters_corpus
 
-    config = load_config(LMConfig, args.config, overrides_from(args, LMConfig))
     if args.ship:
         target = RESOURCES / "lm" / Path(config.output_dir).name  # the LM's own name, never another LM's
         print(f"shipped {ship_lm(Path(config.output_dir), target, Path(config.corpus_dir), config)}")
@@ -178,22 +202,25 @@ def _predict(args: argparse.Namespace) -> None:
         for line in bad:
             _report_bad_record(line)
         if bad:
-            raise ValueError(f"{name}: {len(bad)} bad record(s), listed above; nothing tagged (--strict)")
+            raise PredictInputError(f"{name}: {len(bad)} bad record(s), listed above; nothing tagged (--strict)")
         stream = [data]
     tagger = load_tagger(args.model)
     records = read_records(stream, input_format, args.document)
     options = dict(mini_batch_size=args.batch_size, precision=args.precision, report=_report_bad_record)
-    if args.output:
-        with atomic_path(args.output) as temporary, open(temporary, "w", encoding="utf-8") as out:
-            summary = predict_stream(tagger, records, name, args.format, out, **options)
-    else:
-        summary = predict_stream(tagger, records, name, args.format, sys.stdout, **options)
+    # SIGTERM as well as Ctrl-C unwinds through atomic_path, which removes the half-written temporary file
+    with interruptible():
+        if args.output:
+            with atomic_path(args.output) as temporary, open(temporary, "w", encoding="utf-8") as out:
+                summary = predict_stream(tagger, records, name, args.format, out, **options)
+        else:
+            summary = predict_stream(tagger, records, name, args.format, sys.stdout, **options)
     logging.getLogger(__name__).info("tagged %d records (%d sentences)", summary.records, summary.sentences)
     if summary.records == 0 and not summary.bad:
         logging.getLogger(__name__).warning("%s: nothing to tag: the input has no records", name)
     if summary.bad:
+        kept = "written as records with an error field" if args.format == "jsonl" else "left out of the CoNLL output"
         raise SomeRecordsBad(
-            f"{name}: {len(summary.bad)} bad record(s) reported above were skipped; "
+            f"{name}: {len(summary.bad)} bad record(s) reported above were {kept}; "
             f"the other {summary.records} were tagged and written"
         )
 
@@ -207,9 +234,37 @@ def config_command(commands, name: str, cls: type, handler: Callable, **texts: s
     return parser
 
 
+class KitArgumentParser(argparse.ArgumentParser):
+    """argparse with a short complaint (one usage line and the error, not the whole usage block) and no
+    abbreviated options: ``--max-epoch`` is answered with "did you mean --max-epochs?", never taken for it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"usage: {self.prog} [options] (--help lists them)\n{self.prog}: error: {message}\n")
+
+    def add_subparsers(self, **kwargs):
+        commands = super().add_subparsers(**kwargs)
+        add_parser = commands.add_parser
+
+        def add_parser_with_verbose(*args, **parser_kwargs):
+            # -v after the subcommand too; SUPPRESS keeps a -v given before it
+            subparser = add_parser(*args, **parser_kwargs)
+            subparser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+            return subparser
+
+        commands.add_parser = add_parser_with_verbose
+        return commands
+
+
+VERBOSE_HELP = "log debug messages, and show the traceback of an error"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flair-ner", description="Named entity recognition with Flair embeddings.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser = KitArgumentParser(prog="flair-ner", description="Named entity recognition with Flair embeddings.")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
     download = commands.add_parser(
@@ -228,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(download)
     download.add_argument(
         "--deadline",
-        type=float,
+        type=positive(float),
         default=None,
         metavar="SECONDS",
         help=f"overall time one file may take (default: ${DEADLINE_ENV}, else {DEFAULT_DEADLINE:g})",
@@ -325,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="tag text with a trained model",
         description="Tag documents, sentences or column files with a trained SequenceTagger and write each record "
         "with its entities (JSONL: character offsets into the input record) or CoNLL columns. A bad record is "
-        "reported as file:line and skipped; the others are tagged, and the exit status is 1 at the end.",
+        "reported as file:line and written as a record with an error field (left out of CoNLL output); the "
+        "others are tagged, and the exit status is 1 at the end.",
     )
     predict.add_argument("--model", required=True, help="model file (best-model.pt / final-model.pt) or a run folder")
     predict.add_argument("--input", default=None, help="input file, or - for standard input (default: -)")
@@ -355,7 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check every record first and tag nothing if any is bad (default: tag the good ones, report the bad)",
     )
-    predict.add_argument("--batch-size", type=int, default=32, help="sentences per prediction batch (default: 32)")
+    predict.add_argument(
+        "--batch-size", type=positive(int), default=32, help="sentences per prediction batch, at least 1 (default: 32)"
+    )
     predict.add_argument(
         "--precision",
         choices=("fp32", "bf16", "int8"),
@@ -393,22 +451,44 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    return run_handled(lambda: args.handler(args), show_traceback=args.verbose)
+    return run_handled(lambda: args.handler(args), verbose=args.verbose)
 
 
-def run_handled(work: Callable[[], object], show_traceback: bool = False) -> int:
-    """Run ``work``; a user error becomes one line on stderr and exit status 2 (a traceback with -v)."""
+def run_handled(work: Callable[[], object], verbose: bool = False) -> int:
+    """Run ``work`` under the kit's error policy; returns the exit status.
+
+    * :class:`~flair_ner.errors.KitError` (bad input, which the user must fix): one line on stderr, exit 2
+      (``SomeRecordsBad`` and ``GridCellsFailed``: 1); with ``verbose`` the traceback comes first.
+    * ``OSError`` naming a file (missing, unreadable, disk full): the same, as ``file: reason``.
+    * anything else is a bug: the traceback, then a line saying so and how to report it, exit 1.
+    * an interrupt: the run's own message (exit 130 for SIGINT, 143 for SIGTERM).
+    """
     try:
         work()
-    except USER_ERRORS as error:
-        if show_traceback:
-            raise
+    except KitError as error:
+        if verbose:
+            traceback.print_exc()
         print(f"flair-ner: error: {error}", file=sys.stderr)
-        return getattr(error, "exit_code", 2)
+        return error.exit_code
     except RunInterrupted as interrupted:
         print(f"flair-ner: {interrupted.message}", file=sys.stderr)
         return interrupted.exit_code
     except KeyboardInterrupt:
         print("flair-ner: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:
+        if error.filename is None:
+            return _bug()
+        if verbose:
+            traceback.print_exc()
+        print(f"flair-ner: error: {error.filename}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except Exception:
+        return _bug()
     return 0
+
+
+def _bug() -> int:
+    traceback.print_exc()
+    print(f"flair-ner: {BUG_REPORT}", file=sys.stderr)
+    return 1

@@ -24,13 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, TypeVar, Union
 
+from flair_ner.errors import ConfigError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.assets import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS
-from flair_ner.datasets import DOCSTART, KNOWN_LAYOUTS, SCHEME_CHOICES, ColumnFormat, parse_columns
+from flair_ner.datasets import DOCSTART, KNOWN_LAYOUTS, SCHEME_CHOICES, ColumnFormat, CorpusFiles, parse_columns
 from flair_ner.download import resolve_data_dir
-
-
-class ConfigError(ValueError):
-    """A configuration file or option is not valid; the message names the file and key."""
 
 
 STORAGE_MODES = ("none", "cpu", "gpu")
@@ -45,6 +42,8 @@ DEFAULT_GLOVE_ROWS = 200_000
 BEFORE_THE_OPTION = {"glove_rows": 0}
 EMBEDDING_MODES = ("auto", "online", "offline", "scratch")
 TRACKERS = ("mlflow",)
+# URI schemes of the MLflow stores a run can log to (``postgresql+psycopg2://`` counts as postgresql)
+TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks", "file")
 METHODS = ("stack", "fine-tune")
 # What an unset learning_rate, mini_batch_size, max_epochs and use_crf mean for each method. Fine-tuning: FLERT's
 # (Schweter & Akbik 2020) AdamW learning rate and no CRF; batch and epochs chosen on this machine (README).
@@ -296,6 +295,12 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
     )
     tracking_experiment: str = option("flair-ner", "the MLflow experiment the run is logged under")
 
+    def own_files(self) -> Optional[CorpusFiles]:
+        """Your own files as the column options describe them, or ``None`` for a registered data set."""
+        if not self.train_file:
+            return None
+        return CorpusFiles(Path("."), self.train_file, self.dev_file, self.test_file, self.column_format())
+
     @property
     def data_name(self) -> str:
         """The registered data set's name, or ``test`` for your own files."""
@@ -317,6 +322,13 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
                 yield name, f"names {path!r}, which is not a file"
         if self.compare_with and self.compare_with not in KNOWN_LAYOUTS:
             yield "compare_with", f"must be one of {', '.join(KNOWN_LAYOUTS)} or empty, got {self.compare_with!r}"
+        if self.tracking_uri and "://" in self.tracking_uri:
+            scheme = self.tracking_uri.split("://", 1)[0].split("+", 1)[0].lower()
+            if scheme not in TRACKING_SCHEMES:
+                yield "tracking_uri", (
+                    f"{self.tracking_uri!r} is not an MLflow store: give a folder, file://FOLDER, or a URI "
+                    f"starting with {', '.join(s + '://' for s in TRACKING_SCHEMES if s != 'file')}"
+                )
         if self.mirror and not self.mirror.startswith(("http://", "https://")) and not Path(self.mirror).is_dir():
             yield "mirror", f"is neither an http(s) URL nor an existing folder: {self.mirror!r}"
         for name, what in (("output_dir", "output folder"), ("data_dir", "download cache folder")):
@@ -527,6 +539,19 @@ def validate(config: Any, sources: Optional[dict[str, str]] = None) -> None:
         raise ConfigError(f"{where}: option {name!r} {problem}")
 
 
+def check_option_name(cls: type, key: str, where: str) -> None:
+    """Refuse a key that is not an option of ``cls``, with the closest one ("did you mean 'hidden_size'?").
+
+    Raises:
+        ConfigError: ``where: unknown option 'key'; did you mean ...``.
+    """
+    known = {f.name for f in dataclasses.fields(cls)}
+    if key not in known:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+        raise ConfigError(f"{where}: unknown option {key!r}{hint}")
+
+
 def load_config(cls: type[C], path: Optional[Union[str, Path]] = None, overrides: Optional[dict] = None) -> C:
     """Build ``cls`` from its defaults, then a TOML file, then ``overrides`` (``None`` values ignored), and validate it.
 
@@ -534,7 +559,6 @@ def load_config(cls: type[C], path: Optional[Union[str, Path]] = None, overrides
         ConfigError: unreadable TOML, an unknown key, a value of the wrong type,
             or a value :func:`validate` refuses; one line naming the file or the command line.
     """
-    known = {f.name for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     if path is not None:
@@ -545,12 +569,10 @@ def load_config(cls: type[C], path: Optional[Union[str, Path]] = None, overrides
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise ConfigError(f"{path}: cannot read the configuration: {error}") from None
         for key, value in table.items():
-            if key not in known:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
-                raise ConfigError(f"{path}: unknown option {key!r}{hint}")
+            check_option_name(cls, key, str(path))
             values[key], sources[key] = _coerce(cls, key, value, str(path)), str(path)
     for key, value in (overrides or {}).items():
+        check_option_name(cls, key, "command line")
         if value is not None:
             values[key], sources[key] = _coerce(cls, key, value, "command line"), "command line"
     try:

@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from flair.data import Corpus, Sentence
-from flair.datasets import FlairDatapointDataset
-
+from flair_ner.errors import ConfigError, DataFileError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.datasets import (  # noqa: F401 - the data descriptions are part of this module's interface
     DEV_FRACTION,
     DOCSTART,
@@ -43,10 +41,15 @@ from flair_ner.files import decode_utf8
 log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"^(O|[BIES]-\S+)$")
+# Control characters (C0, DEL, C1): never part of a tag, and a sign of a damaged file (a NUL from a bad export).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# CoNLL's own rule: columns are separated by ASCII spaces or tabs. A no-break space or U+2028 inside a token
+# stays in the token (str.split would cut it into two columns and shift the tag column).
+_COLUMN_SEPARATOR = re.compile(r"[ \t]+")
 
 
-class CorpusFormatError(ValueError):
-    """A column file is not what the loader expects; the message is one line: ``file:line: what``."""
+# A column file is not what the loader expects (the kit's name for it before errors.py; same class).
+CorpusFormatError = DataFileError
 
 
 @dataclass
@@ -138,13 +141,19 @@ def _records(path: Path, fmt: ColumnFormat) -> Iterator[tuple[int, Optional[list
     """(line number, fields) per line; ``None`` fields for a sentence break. Comment lines are skipped.
 
     Lines are split on ``\n`` only (``\r`` is stripped): characters such as
-    U+2028 that ``str.splitlines`` would treat as line ends can be tokens.
+    U+2028 that ``str.splitlines`` would treat as line ends can be tokens. A file with
+    old-Mac line ends (``\r`` alone, no ``\n`` anywhere) is read with ``\r`` as the line end, with a
+    warning naming it. Columns are split on ASCII spaces and tabs only (:data:`_COLUMN_SEPARATOR`).
     """
-    for number, raw in enumerate(_decode(path, fmt.encoding).split("\n"), start=1):
+    text = _decode(path, fmt.encoding)
+    if "\r" in text and "\n" not in text:
+        log.warning("%s: old-Mac line ends (CR only): read each CR as a line end", path)
+        text = text.replace("\r", "\n")
+    for number, raw in enumerate(text.split("\n"), start=1):
         raw = raw.rstrip("\r")
         if fmt.comment_prefix and raw.startswith(fmt.comment_prefix):
             continue
-        fields = raw.split()
+        fields = [part for part in _COLUMN_SEPARATOR.split(raw) if part]
         yield number, fields or None
 
 
@@ -193,6 +202,12 @@ def read_column_file(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat())
                 f"tag in column {fmt.tag_column}), found {len(fields)}: {' '.join(fields)!r}"
             )
         tag = fields[fmt.tag_column]
+        control = _CONTROL.search(tag)
+        if control:
+            raise CorpusFormatError(
+                f"{path}:{number}: tag {tag!r} contains the control character U+{ord(control.group()):04X}; "
+                "expected O or B-/I-/E-/S- plus a type (is the file damaged?)"
+            )
         if not _TAG.match(tag):
             raise CorpusFormatError(f"{path}:{number}: tag {tag!r} is not O or B-/I-/E-/S- plus a type: {' '.join(fields)!r}")
         if current is None:
@@ -250,6 +265,8 @@ def validate_files(files: CorpusFiles) -> dict[str, list[Block]]:
 
 def to_sentences(blocks: list[Block]) -> list:
     """flair Sentences with ``ner`` spans, one per sentence block (document markers left out)."""
+    from flair.data import Sentence  # flair loads only here: reading and checking files needs none of it
+
     sentences = []
     for block in iter_sentences(blocks):
         sentence = Sentence(block.tokens)
@@ -281,7 +298,40 @@ def load_corpus(files: CorpusFiles, seed: int = 1, dev_fraction: float = DEV_FRA
     return read_corpus(files, seed, dev_fraction).corpus
 
 
-def read_corpus(files: CorpusFiles, seed: int = 1, dev_fraction: float = DEV_FRACTION) -> LoadedCorpus:
+def read_data_files(files: CorpusFiles, dev_fraction: float = DEV_FRACTION) -> dict[str, ColumnFile]:
+    """Read and validate every split of ``files`` (text only: no flair, no torch), and refuse a corpus that
+    cannot be trained on: a split without sentences, a training file without entities, or too few training
+    sentences to hold out a dev share when there is no dev file. Returns split name -> the file as read.
+
+    Raises:
+        DataFileError: one line naming the file (and line) and what was expected.
+    """
+    read = {split: read_column_file(path, files.format) for split, path in files.paths().items()}
+    for split, column_file in read.items():
+        path = files.paths()[split]
+        sentences = [block for block in column_file.blocks if not block.is_docstart]
+        if not sentences:
+            raise CorpusFormatError(
+                f"{path}: no sentences, only {len(column_file.blocks)} document marker(s) and blank lines; "
+                "expected CoNLL column lines (token ... tag)"
+            )
+        if split == "train" and not any(block.spans for block in sentences):
+            raise CorpusFormatError(
+                f"{path}: none of its {len(sentences)} sentences has an entity (every tag is O"
+                f"{', or label_map maps every type to O' if files.format.mapping else ''}); a NER training file "
+                "needs tagged entities"
+            )
+        if split == "train" and "dev" not in read and len(sentences) - max(1, round(len(sentences) * dev_fraction)) < 1:
+            raise CorpusFormatError(
+                f"{path}: {len(sentences)} sentence(s): holding out {dev_fraction:.0%} as dev (there is no dev file) "
+                "needs at least 2 sentences; give more training sentences or a dev file"
+            )
+    return read
+
+
+def read_corpus(
+    files: CorpusFiles, seed: int = 1, dev_fraction: float = DEV_FRACTION, read: Optional[dict[str, ColumnFile]] = None
+) -> LoadedCorpus:
     """Validate the files, then build flair's ``Corpus`` from them with an ``ner`` span layer.
 
     The kit builds the flair Sentences itself from the validated blocks (one
@@ -292,8 +342,13 @@ def read_corpus(files: CorpusFiles, seed: int = 1, dev_fraction: float = DEV_FRA
         files: the data set's files and format.
         seed: seed of the dev hold-out when there is no dev file.
         dev_fraction: share of train held out as dev when there is no dev file.
+        read: the files as :func:`read_data_files` read them already (the command line checks own files
+            before flair loads); unset: read here.
     """
-    read = {split: read_column_file(path, files.format) for split, path in files.paths().items()}
+    from flair.data import Corpus
+    from flair.datasets import FlairDatapointDataset
+
+    read = read if read is not None else read_data_files(files, dev_fraction)
     blocks = {split: column_file.blocks for split, column_file in read.items()}
     schemes = {split: f"{column_file.scheme} ({column_file.reason})" for split, column_file in read.items()}
     splits = {split: to_sentences(split_blocks) for split, split_blocks in blocks.items()}
@@ -320,7 +375,7 @@ def read_corpus(files: CorpusFiles, seed: int = 1, dev_fraction: float = DEV_FRA
 def fetch_corpus_files(dataset: str, data_dir=None, mirror=None, deadline: Optional[float] = None) -> CorpusFiles:
     """Fetch a known column data set (verified, see ``flair_ner.download``) and describe its files."""
     if dataset not in KNOWN_LAYOUTS:
-        raise ValueError(f"no column layout known for data set {dataset!r}; known: {', '.join(KNOWN_LAYOUTS)}")
+        raise ConfigError(f"no column layout known for data set {dataset!r}; known: {', '.join(KNOWN_LAYOUTS)}")
     paths = fetch_dataset(dataset, data_dir, mirror, deadline)
     return KNOWN_LAYOUTS[dataset](next(iter(paths.values())).parent)
 

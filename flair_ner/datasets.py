@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
+from flair_ner.errors import ConfigError
 
 DOCSTART = "-DOCSTART-"
 TAG_SCHEMES = ("iob1", "iob2", "bioes")
@@ -65,11 +66,11 @@ def parse_columns(spec: str) -> tuple[int, int]:
     for part in spec.split(","):
         number, _, name = part.strip().partition("=")
         if not number.strip().isdigit() or not name.strip():
-            raise ValueError(f"columns must look like '0=text,3=ner', got {spec!r}")
+            raise ConfigError(f"columns must look like '0=text,3=ner', got {spec!r}")
         named[name.strip()] = int(number)
     missing = [name for name in ("text", "ner") if name not in named]
     if missing:
-        raise ValueError(f"columns {spec!r} names no {' and no '.join(missing)} column (e.g. '0=text,3=ner')")
+        raise ConfigError(f"columns {spec!r} names no {' and no '.join(missing)} column (e.g. '0=text,3=ner')")
     return named["text"], named["ner"]
 
 
@@ -100,7 +101,7 @@ class ColumnFormat:
 
     def __post_init__(self) -> None:
         if self.tag_scheme not in SCHEME_CHOICES:
-            raise ValueError(f"tag_scheme must be one of {', '.join(SCHEME_CHOICES)}, not {self.tag_scheme!r}")
+            raise ConfigError(f"tag_scheme must be one of {', '.join(SCHEME_CHOICES)}, not {self.tag_scheme!r}")
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -165,6 +166,8 @@ def multiconer_files(language: str):
 
 
 # Column layouts of the data sets that flair_ner.download knows, by data set name.
+# A registered data set's other release, whose test set its sanity report compares with and a run evaluates too
+COMPARED_WITH = {"conllpp": "conll2003"}
 KNOWN_LAYOUTS = {
     "conllpp": conllpp_files,
     "conll2003": conll2003_files,

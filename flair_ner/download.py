@@ -11,12 +11,14 @@ replaces every upstream URL and goes through the same checks.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
 import shutil
 import tarfile
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,9 @@ from typing import Iterator, Optional, Union
 
 import pooch
 import requests
+import urllib3
 
+from flair_ner.errors import DownloadError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.files import one_line
 
 log = logging.getLogger(__name__)
@@ -74,44 +78,62 @@ _MULTICONER2_FILES = {
 _LANGUAGES = {"en": "English", "hi": "Hindi", "bn": "Bangla"}
 
 
-class DownloadError(RuntimeError):
-    """A file could not be fetched or did not match its pinned digest."""
-
-
 class DeadlineExceeded(RuntimeError):
     """A transfer ran past its overall deadline (not retried: a retry would double the wait)."""
 
 
 class DeadlineDownloader:
-    """A pooch downloader over HTTP(S) with an overall deadline per file, on top of the per-read timeout.
+    """A pooch downloader over HTTP(S) with an overall deadline per file, pooch's retries included.
 
-    Data are read as they arrive (``read1``), so the deadline is checked
-    whenever bytes come in; a server that sends nothing at all is cut by the
-    read timeout.
+    The deadline starts at the first attempt and holds whatever the server does: the connect and read
+    timeouts never reach past it (a server that accepts the connection and sends nothing is cut when the
+    deadline passes), a timer closes a transfer still running then, and a retry after it fails at once.
 
     Args:
         deadline: seconds the whole transfer may take.
-        timeout: ``(connect, read)`` timeouts in seconds for requests.
+        timeout: ``(connect, read)`` timeouts in seconds for requests, each capped by the time left.
     """
 
     def __init__(self, deadline: float, timeout: tuple[float, float] = HTTP_TIMEOUT) -> None:
         self.deadline = deadline
         self.timeout = timeout
+        self.stop_at: Optional[float] = None
+
+    def _left(self) -> float:
+        left = self.stop_at - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded(f"gave up after the {self.deadline:g} s deadline (${DEADLINE_ENV})")
+        return left
 
     def __call__(self, url: str, output_file: Union[str, object], pooch_object: object = None) -> None:
-        stop_at = time.monotonic() + self.deadline
-        with requests.get(url, stream=True, timeout=self.timeout) as response:
-            response.raise_for_status()
-            with contextlib.ExitStack() as stack:
-                handle = (
-                    stack.enter_context(open(output_file, "wb"))
-                    if isinstance(output_file, (str, Path))
-                    else output_file
-                )
-                while chunk := response.raw.read1(1 << 16, decode_content=True):
-                    handle.write(chunk)
-                    if time.monotonic() > stop_at:
-                        raise DeadlineExceeded(f"gave up after the {self.deadline:g} s deadline (${DEADLINE_ENV})")
+        if self.stop_at is None:  # the first attempt: pooch's retries share its deadline
+            self.stop_at = time.monotonic() + self.deadline
+        left = self._left()
+        try:
+            with requests.get(url, stream=True, timeout=(min(self.timeout[0], left), min(self.timeout[1], left))) as response:
+                watchdog = threading.Timer(self._left(), response.close)
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    response.raise_for_status()
+                    with contextlib.ExitStack() as stack:
+                        handle = (
+                            stack.enter_context(open(output_file, "wb"))
+                            if isinstance(output_file, (str, Path))
+                            else output_file
+                        )
+                        try:
+                            while chunk := response.raw.read1(1 << 16, decode_content=True):
+                                handle.write(chunk)
+                                self._left()
+                        except urllib3.exceptions.HTTPError as error:  # a broken transfer: retried like requests' own
+                            raise requests.exceptions.ConnectionError(error) from error
+                finally:
+                    watchdog.cancel()
+        except (requests.RequestException, OSError, ValueError, AttributeError):
+            self._left()  # past the deadline, any failure of the cut transfer is the deadline's
+            raise
+        self._left()
 
 
 def resolve_deadline(deadline: Optional[float] = None) -> float:
@@ -306,7 +328,7 @@ def _copy_local(url: str, output_file: Union[str, object], pooch_object: object 
     """A pooch downloader that reads from a local folder instead of the network."""
     source = Path(url)
     if not source.is_file():
-        raise FileNotFoundError(f"no such file in the mirror: {source}")
+        raise FileNotFoundError(errno.ENOENT, "no such file in the mirror", str(source))
     if isinstance(output_file, (str, Path)):
         shutil.copyfile(source, output_file)
     else:
@@ -360,14 +382,17 @@ def _fetch_one(url: str, data_file: DataFile, folder: Path, deadline: float) -> 
             fetched = Path(fetcher.fetch(data_file.name, downloader=downloader))
             os.replace(fetched, folder / data_file.name)
             return folder / data_file.name
-    except ValueError as error:  # pooch's digest mismatch
+    except (requests.RequestException, OSError, DeadlineExceeded) as error:  # network, HTTP status, deadline, mirror
+        # (before ValueError: requests' InvalidURL is both)
+        raise DownloadError(f"{data_file.name}: could not fetch {url} ({_one_line(error)})") from None
+    except ValueError as error:
+        if "does not match the known hash" not in str(error):
+            raise  # not pooch's digest check: a bug, shown with its traceback
         actual = _digest_from_pooch_error(str(error))
         raise DownloadError(
             f"{data_file.name}: SHA-256 mismatch for {url}: expected {data_file.sha256}, got {actual}; "
             "the corrupted copy was removed"
         ) from None
-    except Exception as error:  # network, HTTP status, deadline, missing mirror file
-        raise DownloadError(f"{data_file.name}: could not fetch {url} ({_one_line(error)})") from None
 
 
 def _digest_from_pooch_error(message: str) -> str:
@@ -392,7 +417,7 @@ def _fetch_from_archive(dataset: Dataset, missing: list[DataFile], folder: Path,
             archive = pooch.retrieve(
                 dataset.archive_url, known_hash=None, path=scratch, downloader=DeadlineDownloader(deadline)
             )
-        except Exception as error:
+        except (requests.RequestException, OSError, DeadlineExceeded) as error:
             raise DownloadError(f"{dataset.name}: could not fetch {dataset.archive_url} ({_one_line(error)})") from None
         extract_archive_members(Path(archive), missing, folder)
 

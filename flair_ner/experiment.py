@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import pandas as pd
 import torch
@@ -50,8 +50,10 @@ from flair_ner.plugins import BEST_MODEL
 from flair_ner.predict import load_tagger
 from flair_ner.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
 from flair_ner.run_folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
-from flair_ner.tracking import MlflowPlugin, MlflowRun, tracking_uri
 from flair_ner.train import FINAL_MODEL, train_tagger
+
+if TYPE_CHECKING:
+    from flair_ner.tracking import MlflowRun
 
 log = logging.getLogger(__name__)
 STEPS = 5
@@ -65,7 +67,7 @@ def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, Option
     config's ``label_map`` applies.
     """
     if config.train_file:
-        files = CorpusFiles(Path("."), config.train_file, config.dev_file, config.test_file, config.column_format())
+        files = config.own_files()
     else:
         files = _registered(config.dataset or DEFAULT_DATASET, config)
     original = _registered(config.compare_with, config) if config.compare_with else None
@@ -163,7 +165,9 @@ class RunRecord:
         )
 
 
-def run_experiment(config: ExperimentConfig, fresh: bool = False, tags: Optional[dict] = None) -> ExperimentResult:
+def run_experiment(
+    config: ExperimentConfig, fresh: bool = False, tags: Optional[dict] = None, read: Optional[dict] = None
+) -> ExperimentResult:
     """Run the whole experiment into ``config.output_dir``, or resume it there.
 
     The configuration and the output folder are checked before anything is
@@ -174,6 +178,8 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False, tags: Optional
         config: the experiment's configuration.
         fresh: move a previous run in the output folder aside and start over.
         tags: further MLflow tags when the run is tracked (a grid names itself and the variant).
+        read: your own files (``config.train_file``...) as :func:`flair_ner.corpus.read_data_files` read them
+            already; unset: read in the run's first step.
 
     Raises:
         ConfigError, RunFolderError: before any download or write.
@@ -198,7 +204,7 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False, tags: Optional
             record.event("running", "started")
         try:
             with interruptible():
-                result = _run(config, output_dir, state, record, tracker)
+                result = _run(config, output_dir, state, record, tracker, read)
             if tracker:
                 tracker.log_files(output_dir)
                 tracker.end("FINISHED")
@@ -225,8 +231,10 @@ def run_experiment(config: ExperimentConfig, fresh: bool = False, tags: Optional
             raise
 
 
-def _start_tracking(config: ExperimentConfig, record: RunRecord, tags: Optional[dict]) -> MlflowRun:
+def _start_tracking(config: ExperimentConfig, record: RunRecord, tags: Optional[dict]) -> "MlflowRun":
     """The run's MLflow run: a new one, or the one an interrupted run of this folder was logging to."""
+    from flair_ner.tracking import MlflowRun, tracking_uri  # MLflow loads only when a run is tracked
+
     uri = tracking_uri(config.tracking_uri)
     previous = record.tracking if record.tracking and record.tracking.get("uri") == uri else None
     tags = {
@@ -243,12 +251,14 @@ def _start_tracking(config: ExperimentConfig, record: RunRecord, tags: Optional[
 
 
 def _run(
-    config: ExperimentConfig, output_dir: Path, state, record: RunRecord, tracker: Optional[MlflowRun] = None
+    config: ExperimentConfig, output_dir: Path, state, record: RunRecord, tracker: Optional["MlflowRun"] = None,
+    read: Optional[dict] = None,
 ) -> ExperimentResult:
     started = time.monotonic()
     _step(1, "download, read + dataset-size sanity report")
     files, original = fetch_experiment_data(config)
-    loaded = read_corpus(files, seed=config.seed)  # read and validated once: the report, training and the test set
+    # read and validated once: the report, training and the test set (own files: by the command line, before flair loaded)
+    loaded = read_corpus(files, seed=config.seed, read=read if config.train_file else None)
     report = run_sanity_report(config, (files, original), loaded.blocks)
     print(report.render())
     if not report.all_match:
@@ -270,7 +280,11 @@ def _run(
     corpus = Corpus(loaded.corpus.train, loaded.corpus.dev, None, name=loaded.corpus.name, sample_missing_splits=False)
 
     _step(3, f"train (up to {config.max_epochs} epochs) -> {output_dir}")
-    plugins = [MlflowPlugin(tracker)] if tracker else []
+    plugins = []
+    if tracker:
+        from flair_ner.tracking import MlflowPlugin
+
+        plugins.append(MlflowPlugin(tracker))
     trained = train_tagger(corpus, output_dir, config, config.data_dir, state=state, plugins=plugins)
 
     _step(4, "evaluate on the test sets")

@@ -40,11 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import ray
-from ray.exceptions import RayTaskError, TaskCancelledError
 from tqdm import tqdm
 
-from flair_ner.config import BEFORE_THE_OPTION, DEFAULT_TRACKING_STORE, ConfigError, ExperimentConfig, load_config
+from flair_ner.config import (
+    BEFORE_THE_OPTION,
+    DEFAULT_TRACKING_STORE,
+    ConfigError,
+    ExperimentConfig,
+    check_option_name,
+    load_config,
+)
 from flair_ner.download import resolve_data_dir, resolve_mirror
 from flair_ner.files import write_text
 from flair_ner.interrupt import RunInterrupted, terminate_as_ctrl_c
@@ -176,6 +181,9 @@ def load_grid(path: Path, output_dir: Optional[Path] = None) -> Grid:
             values = dict(zip(axes, combination))
             overrides = {**table.get("config", {}), **options, **values}
             where = f"{path} (variant {variant!r}, {values})"
+            for key in [*table.get("config", {}), *options, *values]:
+                section = "[config]" if key in table.get("config", {}) else f"variant {variant!r}" if key in options else "axes"
+                check_option_name(ExperimentConfig, key, f"{path} ({section})")
             try:
                 config = load_config(ExperimentConfig, base, _self_contained(overrides))
             except ConfigError as error:
@@ -257,6 +265,7 @@ def run_cell(config: dict[str, Any], cpus: Optional[int] = None, tags: Optional[
     """Run one cell (in a Ray worker): the whole pipeline into the cell's folder; returns its scores and node.
 
     ``tags`` (grid name, variant) go to MLflow when the cell is tracked."""
+    import ray  # here, not at the top: a grid file is checked before Ray loads
     import torch  # the worker's own thread count: Ray gives each cell its CPUs
 
     from flair_ner.experiment import run_experiment  # the worker imports flair, not the driver
@@ -310,6 +319,8 @@ def describe(grid: Grid) -> str:
 
 
 def _error_line(error: BaseException) -> str:
+    from ray.exceptions import RayTaskError
+
     cause = error.cause if isinstance(error, RayTaskError) and error.cause is not None else error
     text = " ".join(str(cause).split()) or type(cause).__name__
     return f"{type(cause).__name__}: {text[:300]}"
@@ -320,6 +331,8 @@ def running_cells(pending: int, cpus: float) -> int:
 
     Ray's own accounting, not the cells' manifests: a cell killed without a word (its node died, SIGKILL)
     still says "running" in its manifest while it waits in the queue to be resumed."""
+    import ray  # here, not at the top: a grid file is checked before Ray loads
+
     in_use = ray.cluster_resources().get("CPU", 0) - ray.available_resources().get("CPU", 0)
     return max(0, min(pending, int(in_use // cpus)))
 
@@ -342,6 +355,9 @@ def run_grid(
         KeyboardInterrupt, RunInterrupted: Ctrl-C, or SIGINT/SIGTERM sent to this process (a batch scheduler's
             stop, ``kill``), after cancelling every running cell (each stops honestly and resumes next time).
     """
+    import ray  # here, not at the top: a grid file is checked before Ray loads
+    from ray.exceptions import RayTaskError, TaskCancelledError
+
     statuses = {cell.name: "skipped" for cell in grid.cells if cell.status() == FINISHED}
     todo = [cell for cell in grid.cells if cell.name not in statuses]
     nodes: dict[str, str] = {}

@@ -39,6 +39,7 @@ from flair.models import LanguageModel
 from flair.trainers import language_model_trainer as lm_trainer_module
 from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
 
+from flair_ner.errors import DataFileError
 from flair_ner.checkpoint import CheckpointError, capture_rng, read_checkpoint_file, restore_rng
 from flair_ner.config import LMConfig  # noqa: F401 - the LM run's options, part of this module's interface
 from flair_ner.download import MIRROR_ENV
@@ -305,7 +306,7 @@ def train_lm(config: LMConfig, fresh: bool = False) -> pd.DataFrame:
     """
     corpus_dir, output_dir = Path(config.corpus_dir), Path(config.output_dir)
     if not (corpus_dir / "train").is_dir():
-        raise FileNotFoundError(f"{corpus_dir}: no LM corpus here (expected train/, valid.txt, test.txt)")
+        raise DataFileError(f"{corpus_dir}: no LM corpus here (expected train/, valid.txt, test.txt)")
     check_split_sizes(corpus_dir, config.mini_batch_size)
     with locked(output_dir):
         if fresh and any(entry.name != LOCK for entry in output_dir.iterdir()):
@@ -336,7 +337,7 @@ def check_split_sizes(corpus_dir: Path, mini_batch_size: int) -> None:
     for path in [corpus_dir / "valid.txt", corpus_dir / "test.txt", *sorted((corpus_dir / "train").iterdir())]:
         characters = len(path.read_text(encoding="utf-8"))
         if characters < 2 * mini_batch_size:
-            raise ValueError(
+            raise DataFileError(
                 f"{path}: {characters} characters, too few for {mini_batch_size} parallel streams "
                 f"(--mini-batch-size); use at most {max(1, characters // 2)}, or give the LM more text"
             )
@@ -484,7 +485,7 @@ def ship_lm(run_dir: Path, destination: Path, corpus_dir: Path, config: LMConfig
     run_dir, destination = Path(run_dir), Path(destination)
     best = run_dir / BEST_MODEL
     if not best.is_file():
-        raise FileNotFoundError(f"{best}: no trained LM to ship")
+        raise RunFolderError(f"{best}: no trained LM to ship")
     final = evaluate_lm(best, corpus_dir, config).set_index("split")
     history = split_log(run_dir / "loss.txt")
     info = load_corpus_info(corpus_dir)

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
+from flair_ner.errors import DataFileError
 from flair_ner.corpus import fetch_corpus_files, iter_sentences, read_blocks
 from flair_ner.download import fetch_dataset
 
@@ -187,7 +188,7 @@ def text_files(folder: Union[str, Path]) -> list[Path]:
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     ]  # fmt: skip
     if not found:
-        raise FileNotFoundError(f"{folder}: no text files to build an LM corpus from")
+        raise DataFileError(f"{folder}: no text files to build an LM corpus from")
     return found
 
 
@@ -205,7 +206,7 @@ def build_text_corpus(
         return existing
     documents = read_text_documents(files)
     if len(documents) < 3:
-        raise ValueError(f"{folder}: {len(documents)} documents; need at least 3 (train, valid, test) separated by blank lines")
+        raise DataFileError(f"{folder}: {len(documents)} documents; need at least 3 (train, valid, test) separated by blank lines")
     return write_lm_corpus(documents, output_dir, names, seed, train_splits=train_splits)
 
 
@@ -235,7 +236,7 @@ def write_lm_corpus(
     texts = {name: _text(docs) for name, docs in splits.items()}
     leaked = find_sentences(texts.values(), forbidden_sentences)
     if leaked:
-        raise ValueError(f"{len(leaked)} CoNLL test sentences occur in the LM text, e.g. {leaked[0]!r}")
+        raise DataFileError(f"{len(leaked)} CoNLL test sentences occur in the LM text, e.g. {leaked[0]!r}")
 
     output_dir = Path(output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)

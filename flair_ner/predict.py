@@ -35,6 +35,8 @@ from flair.models import SequenceTagger
 from torch import nn
 from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
+from flair_ner.errors import ConfigError
+from flair_ner.errors import PredictInputError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.assets import RESOURCES
 from flair_ner.datasets import DOCSTART
 from flair_ner.evaluate import iob2_tags, spans_of
@@ -52,10 +54,6 @@ SHIPPED_MODELS = {"conllpp": RESOURCES / "models" / "conllpp" / "model.pt"}
 # Records are tagged in groups of about this many sentences: enough for length-sorted batches to be
 # full, few enough that memory stays flat however long the input is.
 GROUP_SENTENCES = 2000
-
-
-class PredictInputError(ValueError):
-    """The input or the model cannot be used; the message is one line naming the file (and line)."""
 
 
 @dataclass
@@ -268,7 +266,7 @@ def predict_sentences(
         label_name: the label layer to write.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     ordered = sorted((s for s in sentences if len(s)), key=lambda sentence: len(sentence.to_tokenized_string()))
     if precision == "int8" and ordered:
         tagger = quantize_int8(tagger)  # a copy, made per call: about the cost of one batch
@@ -367,7 +365,10 @@ def predict_stream(
     group_sentences: int = GROUP_SENTENCES,
     report: Callable[[str], None] = log.error,
 ) -> PredictSummary:
-    """Tag ``records`` group by group and write each good one, in input order; bad ones are logged and counted.
+    """Tag ``records`` group by group and write each one, in input order; bad ones are reported and counted.
+
+    A bad record is written (``jsonl``) as ``{"line": n, "error": reason, "entities": []}`` in its place, so the
+    output's records correspond one to one to the input's; CoNLL output has no place for it and leaves it out.
 
     Args:
         tagger: the model.
@@ -391,6 +392,8 @@ def predict_stream(
             if record.error is not None:
                 summary.bad.append(f"{name}:{record.line}: {record.error}")
                 report(summary.bad[-1])
+                if output_format == "jsonl":  # a record in its place, so output record n stays input record n
+                    out.write(json.dumps({"line": record.line, "error": record.error, "entities": []}, ensure_ascii=False) + "\n")
                 continue
             summary.records += 1
             for line in write(record):

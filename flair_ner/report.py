@@ -90,7 +90,10 @@ def _fixed_columns(frame: pd.DataFrame) -> set[str]:
     return fixed | {c for c in frame.columns if c.startswith("paper_")}
 
 
-class AlignmentError(ValueError):
+from flair_ner.errors import DataFileError
+
+
+class AlignmentError(DataFileError):
     """Two test sets cannot be compared sentence by sentence."""
 
 

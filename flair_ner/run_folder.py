@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from flair_ner.errors import RunFolderError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.checkpoint import CHECKPOINT, CheckpointError, TrainingState, load_state
 from flair_ner.config import ExperimentConfig
 from flair_ner.manifest import MANIFEST
@@ -43,10 +44,6 @@ NOT_SHAPING = frozenset(
 # Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.
 TRAINING_OUTPUTS = ("loss.tsv", "metrics.json", "final-model.pt", "best-model.pt", CHECKPOINT)
 FINISHED = "complete"
-
-
-class RunFolderError(ValueError):
-    """The output folder cannot take this run; one line saying why and what to do."""
 
 
 def _try_flock(handle: int, operation: int) -> Optional[str]:

@@ -26,6 +26,7 @@ from typing import Iterable, Iterator
 import torch
 from flair.samplers import FlairSampler
 from tqdm import tqdm
+from flair_ner.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class LengthBucketSampler(FlairSampler):
     def __init__(self, batch_size: int, noise: float = 0.1) -> None:
         super().__init__()
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+            raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
         self.batch_size = batch_size
         self.noise = noise
         self.lengths: list[int] = []

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from flair_ner.errors import GridError
 from flair_ner.datasets import entity_spans
 from flair_ner.evaluate import AVERAGES
 from flair_ner.files import write_csv, write_text
@@ -129,7 +130,7 @@ def paired_bootstrap(
     """
     sentences = len(baseline[0])
     if any(len(counts) != sentences for counts in [*baseline, *variant]):
-        raise ValueError("every cell must have scored the same test sentences")
+        raise GridError("every cell must have scored the same test sentences")
     observed = float(np.mean([_f1(v.sum(0)) - _f1(b.sum(0)) for b, v in zip(baseline, variant)]))
     draws = np.random.default_rng(seed).integers(0, sentences, size=(samples, sentences))
     differences = np.zeros(samples)

@@ -17,6 +17,7 @@ import fcntl
 import json
 import logging
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -40,7 +41,10 @@ ARTIFACTS = (
 
 def tracking_uri(uri: Optional[str]) -> str:
     """``uri`` as given when it names a server or database (``http://``, ``sqlite:///``, ...); a folder (default
-    ``mlruns``) becomes the SQLite store inside it."""
+    ``mlruns``), also as MLflow's classic ``file://`` form, becomes the SQLite store inside it (MLflow's file
+    store is deprecated and cannot be shared by grid cells)."""
+    if uri and uri.startswith("file://"):
+        uri = urllib.parse.unquote(urllib.parse.urlparse(uri).path)
     if uri and "://" in uri:
         return uri
     folder = Path(uri or DEFAULT_TRACKING_STORE).resolve()

@@ -26,6 +26,7 @@ from flair.trainers import ModelTrainer
 from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
 from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
 
+from flair_ner.errors import ConfigError
 from flair_ner.checkpoint import CHECKPOINT, TrainingState, load_state
 from flair_ner.config import STORAGE_MODES, TrainConfig
 from flair_ner.console import no_flair_bars
@@ -66,7 +67,7 @@ def choose_storage_mode(requested: Optional[str] = None, device: Optional[str] =
     """Embeddings storage: ``gpu`` when training on CUDA (no copies back and forth), else ``cpu``."""
     if requested:
         if requested not in STORAGE_MODES:
-            raise ValueError(f"storage_mode must be one of {', '.join(STORAGE_MODES)}, not {requested!r}")
+            raise ConfigError(f"storage_mode must be one of {', '.join(STORAGE_MODES)}, not {requested!r}")
         return requested
     return "gpu" if choose_device(device).startswith("cuda") else "cpu"
 

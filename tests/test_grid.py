@@ -104,7 +104,7 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
         "base/test/seed-1": "complete", "base/test/seed-2": "complete", "small/test/seed-1": "complete",
         "small/test/seed-2": "complete", "broken/test/seed-1": "failed", "broken/test/seed-2": "failed",
     }  # fmt: skip
-    assert "CorpusFormatError" in outcome.failed["broken/test/seed-1"] and "bad.txt:2: tag 'X-FOO'" in outcome.failed["broken/test/seed-1"]
+    assert "DataFileError" in outcome.failed["broken/test/seed-1"] and "bad.txt:2: tag 'X-FOO'" in outcome.failed["broken/test/seed-1"]
     events = [e["event"] for e in json.loads((interrupted.folder / "manifest.json").read_text())["events"]]
     assert events == ["started", "interrupted", "resumed", "completed"]
     # each cell trained in a worker process of its own (Ray reuses workers unless told not to)

@@ -152,7 +152,20 @@ def test_grouping_does_not_change_the_output(tagger) -> None:
 def test_bad_records_do_not_cost_the_others(tagger) -> None:
     data = b'{"text": "Japan beat Syria ."}\n{not json\n{"tokens": ["a", ""]}\n["x"]\n{"text": "M\xfcnchen"}\n{"tokens": ["Peter"]}\n'
     output, bad = run(tagger, data, "jsonl")
-    assert [json.loads(line).get("text", "tokens") for line in output.splitlines()] == ["Japan beat Syria .", "tokens"]
+    records = [json.loads(line) for line in output.splitlines()]
+    # one output record per input record: the bad ones in their place, with the reason
+    assert [record.get("text", record.get("error", "tokens")) for record in records] == [
+        "Japan beat Syria .",
+        "not JSON (Expecting property name enclosed in double quotes)",
+        'token 1 is ""; expected a non-blank string',
+        'expected an object with "text" (a string) or "tokens" (a list of strings)',
+        "byte 0xfc is not UTF-8; expected UTF-8 text",
+        "tokens",
+    ]
+    assert [record.get("line") for record in records] == [None, 2, 3, 4, 5, None]
+    assert all(record["entities"] == [] for record in records if "error" in record)
+    conll, _ = run(tagger, b"Japan\nbeat\n\n\xff\n\nSyria\n", "conll", "conll")
+    assert [line.split()[0] for line in conll.splitlines() if line] == ["Japan", "beat", "Syria"]  # CoNLL: no place for it
     assert bad == [
         "input:2: not JSON (Expecting property name enclosed in double quotes)",
         'input:3: token 1 is ""; expected a non-blank string',
@@ -167,8 +180,9 @@ def test_cli_bad_records_exit_1_and_strict_tags_nothing(tiny_run, tmp_path: Path
     target = tmp_path / "out.jsonl"
     assert main(["predict", "--model", str(tiny_run.final_model), "--input", str(source), "--output", str(target)]) == 1
     err = capsys.readouterr().err
-    assert f"{source}:2: not JSON" in err and "1 bad record(s) reported above were skipped; the other 2" in err
-    assert len(target.read_text().splitlines()) == 2
+    assert f"{source}:2: not JSON" in err and "1 bad record(s) reported above were written as records with an error field; the other 2" in err
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [line.get("text") for line in lines] == ["Japan beat Syria .", None, "Peter Blackburn"] and lines[1]["line"] == 2
     strict = tmp_path / "strict.jsonl"
     assert main(["predict", "--model", str(tiny_run.final_model), "--input", str(source), "--output", str(strict), "--strict"]) == 2
     err = capsys.readouterr().err
