@@ -20,6 +20,7 @@ RESULTS = REPO / "benchmarks" / "results"
 WORK = REPO / "benchmarks" / "work"  # models and logs of benchmark runs (not committed)
 sys.path.insert(0, str(REPO))
 
+from flair_ner import layout  # noqa: E402 - needs the path above
 from flair_ner.manifest import git_commit, peak_rss_mb  # noqa: E402, F401 - needs the path above; peak_rss_mb for the benchmarks
 
 # Read when a benchmark starts (it imports this module first), not when it writes its results: the code may
@@ -27,7 +28,7 @@ from flair_ner.manifest import git_commit, peak_rss_mb  # noqa: E402, F401 - nee
 CODE_COMMIT = git_commit()
 
 
-TRAINED_MODEL = WORK / "train_speed" / "kit" / "final-model.pt"  # what train_speed.py leaves for the other benchmarks
+TRAINED_MODEL = WORK / "train_speed" / "kit" / layout.FINAL_MODEL  # what train_speed.py leaves for the other benchmarks
 
 
 def model_parser(description: str):

@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 from common import REPO, RESULTS, as_arguments, manifest, write_result
 
+from flair_ner import layout
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             ]  # fmt: skip
             print("$", " ".join(command), flush=True)
             subprocess.run(command, check=True, cwd=REPO, env={**os.environ}, stdout=subprocess.DEVNULL)
-            epoch = pd.read_csv(out / "epochs.csv").iloc[0]
+            epoch = pd.read_csv(out / layout.EPOCH_REPORT).iloc[0]
             results.append({"mini_batch_size": size, "train_sentences_per_second": float(epoch["train_sentences_per_second"]),
                             "epoch_seconds": float(epoch["seconds"]), "dev_f1_after_one_epoch": round(100 * float(epoch["dev_f1"]), 2)})  # fmt: skip
             print(results[-1], flush=True)

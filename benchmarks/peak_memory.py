@@ -25,6 +25,8 @@ from pathlib import Path
 
 from common import REPO, RESULTS, as_arguments, manifest, write_result
 
+from flair_ner import layout
+
 # the run options of each variant on top of experiments/configs/conllpp.toml
 VARIANTS: dict[str, list[str]] = {
     "stack": [],
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             command += as_arguments(args, exclude=own)
             print("$", " ".join(command), flush=True)
             subprocess.run(command, check=True, cwd=REPO, env={**os.environ}, stdout=subprocess.DEVNULL)
-            run = json.loads((out / "manifest.json").read_text())
+            run = json.loads((out / layout.MANIFEST).read_text())
             results[name] = {"peak_rss_mb": run["peak_rss_mb"], "epochs": run["epochs"],
                              "training_seconds": round(run["training_seconds"], 1)}  # fmt: skip
             print(name, results[name], flush=True)

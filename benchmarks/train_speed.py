@@ -24,6 +24,8 @@ from pathlib import Path
 
 from common import RESULTS, WORK, as_arguments, conllpp_corpus, manifest, peak_rss_mb, ratio, run_child, write_result
 
+from flair_ner import layout
+
 SIDES = ("vanilla", "kit")
 
 
@@ -67,7 +69,7 @@ def train_side(side: str, args: argparse.Namespace) -> dict:
         tagger = SequenceTagger.load(trained.final_model)  # what users get: loadable by plain flair
         epoch_seconds, precompute_seconds, amp = trained.epoch_seconds, trained.precompute_seconds, trained.use_amp
     training_seconds = time.monotonic() - started
-    losses = pd.read_csv(work / "loss.tsv", sep="\t")
+    losses = pd.read_csv(work / layout.LOSS_FILE, sep="\t")
     test = load_sentences(files.paths()["test"], files.format)[: config.eval_limit]
     return {
         "side": side,

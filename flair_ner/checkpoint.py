@@ -17,11 +17,11 @@ from typing import Any, Optional
 
 import numpy as np
 
+from flair_ner.layout import CHECKPOINT  # noqa: F401 - part of this module's interface
 from flair_ner.errors import CheckpointError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.files import atomic_path
 from flair_ner.interrupt import critical
 
-CHECKPOINT = "checkpoint.pt"
 FORMAT = 2
 
 

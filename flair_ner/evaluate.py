@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
+from flair_ner.layout import METRICS_CSV, METRICS_JSON, predictions_file
 from flair_ner.corpus import Span
 from flair_ner.files import write_csv, write_text
 
@@ -179,7 +180,7 @@ def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Pat
         ignore_index=True,
     )
     table = table[["test_set", *[c for c in table.columns if c != "test_set"]]]
-    paths = [write_csv(output_dir / "metrics.csv", table)]
+    paths = [write_csv(output_dir / METRICS_CSV, table)]
     summary = {
         result.name: {
             "micro_f1": result.micro_f1,
@@ -189,7 +190,7 @@ def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Pat
         }
         for result in results
     }
-    paths.append(write_text(output_dir / "metrics.json", json.dumps(summary, indent=2) + "\n"))
+    paths.append(write_text(output_dir / METRICS_JSON, json.dumps(summary, indent=2) + "\n"))
     for result in results:
-        paths.append(write_csv(output_dir / f"predictions_{result.name}.tsv", result.predictions, sep="\t"))
+        paths.append(write_csv(output_dir / predictions_file(result.name), result.predictions, sep="\t"))
     return paths

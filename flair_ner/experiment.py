@@ -22,6 +22,7 @@ import torch
 from flair.data import Corpus
 from flair.models import SequenceTagger
 
+from flair_ner.layout import LOSS_FILE, METRICS_CSV, METRICS_JSON, confusion_plot, predictions_file
 from flair_ner.checkpoint import CHECKPOINT
 from flair_ner.config import DEFAULT_DATASET, EvaluateConfig, ExperimentConfig, validate
 from flair_ner.corpus import (
@@ -314,11 +315,11 @@ def _run(
         log.info("no test file: test evaluation skipped (dev scores are in loss.tsv and training.log)")
 
     _step(5, "pictures + manifest")
-    plot_learning_curve(output_dir / "loss.tsv", output_dir / LEARNING_CURVE)
+    plot_learning_curve(output_dir / LOSS_FILE, output_dir / LEARNING_CURVE)
     if results:
-        plot_per_type_f1(pd.read_csv(output_dir / "metrics.csv"), output_dir / PER_TYPE_F1)
+        plot_per_type_f1(pd.read_csv(output_dir / METRICS_CSV), output_dir / PER_TYPE_F1)
     for result in results:
-        plot_entity_confusion(output_dir / f"predictions_{result.name}.tsv", output_dir / ENTITY_CONFUSION.format(result.name),
+        plot_entity_confusion(output_dir / predictions_file(result.name), output_dir / confusion_plot(result.name),
                               f"{result.name} test: gold type against prediction")  # fmt: skip
     record.events.append({"event": "completed", "time": _now(), "pid": os.getpid(), "epochs": trained.epochs,
                           **peak_memory()})  # fmt: skip
@@ -386,7 +387,7 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
     """
     validate(config)
     output_dir = Path(config.output_dir)
-    if (output_dir / "metrics.json").exists():
+    if (output_dir / METRICS_JSON).exists():
         raise RunFolderError(f"output folder {output_dir} already holds metrics.json; choose another --output-dir")
     blocks = read_blocks(config.test_file, config.column_format())
     tagger = load_tagger(config.model)
@@ -405,7 +406,7 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
     with locked(output_dir):
         result = evaluate_sentences(tagger, to_sentences(blocks), "test", config.batch_size)
         write_results([result], output_dir)
-        plot_per_type_f1(pd.read_csv(output_dir / "metrics.csv"), output_dir / PER_TYPE_F1)
-        plot_entity_confusion(output_dir / "predictions_test.tsv", output_dir / ENTITY_CONFUSION.format("test"))
+        plot_per_type_f1(pd.read_csv(output_dir / METRICS_CSV), output_dir / PER_TYPE_F1)
+        plot_entity_confusion(output_dir / predictions_file("test"), output_dir / confusion_plot("test"))
     print(f"{config.test_file} scored with {config.model}:\n{render_scores(result)}\nResults in {output_dir}")
     return result

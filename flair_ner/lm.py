@@ -39,6 +39,7 @@ from flair.models import LanguageModel
 from flair.trainers import language_model_trainer as lm_trainer_module
 from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
 
+from flair_ner.layout import LM_BEST_MODEL, LM_CHECKPOINT, LM_COMMANDS, LM_DICTIONARY, LM_FINAL_EVAL, LM_LOSS, LM_SPLIT_LOG
 from flair_ner.errors import DataFileError
 from flair_ner.checkpoint import CheckpointError, capture_rng, read_checkpoint_file, restore_rng
 from flair_ner.config import LMConfig  # noqa: F401 - the LM run's options, part of this module's interface
@@ -50,11 +51,7 @@ from flair_ner.run_folder import LOCK, RunFolderError, config_changes, locked, m
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint.pt"
-BEST_MODEL = "best-lm.pt"
-SPLIT_LOG = "training_log.tsv"
-FINAL_EVAL = "final_eval.tsv"
-DICTIONARY = "char_dictionary.pkl"
+CHECKPOINT, BEST_MODEL, SPLIT_LOG, FINAL_EVAL, DICTIONARY = LM_CHECKPOINT, LM_BEST_MODEL, LM_SPLIT_LOG, LM_FINAL_EVAL, LM_DICTIONARY
 
 
 def build_char_dictionary(corpus_dir: Path, min_count: int = 1):
@@ -353,7 +350,7 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
         model = _model_from_state(state["model"])
         corpus = TextCorpus(corpus_dir, model.dictionary, forward=forward, character_level=True)
         epoch, done = state["epoch"], state["done"]
-        trim_split_lines(output_dir / "loss.txt", epoch, done)
+        trim_split_lines(output_dir / LM_LOSS, epoch, done)
         trainer = LanguageModelTrainer(
             model, corpus, epoch=epoch, split=done, loss=state["best_loss"], optimizer_state=state["optimizer"]
         )
@@ -450,7 +447,7 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
             else "interrupted before the first split ended; run the same command to start again"
         )
         raise
-    history = split_log(output_dir / "loss.txt")
+    history = split_log(output_dir / LM_LOSS)
     if not history.empty:
         # flair counts the splits once, when a run starts, so a resumed run's loss.txt says "split 2 / 1"
         history["splits"] = len(splits.splits)
@@ -464,7 +461,7 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
     return final
 
 
-COMMANDS = "commands.txt"
+COMMANDS = LM_COMMANDS
 
 
 def record_command(output_dir: Path, argv: list[str]) -> None:
@@ -487,7 +484,7 @@ def ship_lm(run_dir: Path, destination: Path, corpus_dir: Path, config: LMConfig
     if not best.is_file():
         raise RunFolderError(f"{best}: no trained LM to ship")
     final = evaluate_lm(best, corpus_dir, config).set_index("split")
-    history = split_log(run_dir / "loss.txt")
+    history = split_log(run_dir / LM_LOSS)
     info = load_corpus_info(corpus_dir)
     commands = (run_dir / COMMANDS).read_text(encoding="utf-8").strip() if (run_dir / COMMANDS).is_file() else "unknown"
     with atomic_path(destination / "lm.pt") as temporary:

@@ -14,9 +14,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
+from flair_ner.layout import MANIFEST  # noqa: F401 - part of this module's interface
 from flair_ner.files import write_text
 
-MANIFEST = "manifest.json"
 PACKAGES = ("flair", "torch", "gensim", "pandas", "numpy", "pooch", "flair-ner")
 
 

@@ -8,12 +8,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from flair_ner.layout import ENTITY_CONFUSION, LEARNING_CURVE, PER_TYPE_F1  # noqa: F401 - part of this module's interface
 from flair_ner.datasets import entity_spans
 from flair_ner.files import atomic_path
 
-LEARNING_CURVE = "learning_curve.png"
-PER_TYPE_F1 = "per_type_f1.png"
-ENTITY_CONFUSION = "entity_confusion_{}.png"  # one per test set
 
 # Figures are matplotlib's object API (Figure, no pyplot): nothing chooses or changes a GUI backend in a
 # notebook or program that calls the kit, and no figure stays registered to be closed.

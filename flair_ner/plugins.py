@@ -23,6 +23,7 @@ from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
 from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
 from tqdm import tqdm
 
+from flair_ner.layout import BEST_MODEL  # noqa: F401 - part of this module's interface
 from flair_ner.checkpoint import CHECKPOINT, TrainingState, capture_rng, restore_rng
 from flair_ner.evaluate import iob2_tags, score_spans, spans_of
 from flair_ner.files import write_csv
@@ -30,7 +31,6 @@ from flair_ner.speed import compact_embeddings
 
 log = logging.getLogger(__name__)
 
-BEST_MODEL = "best-model.pt"
 # AnnealOnPlateau keeps its state in these attributes and has no state_dict().
 SCHEDULER_FIELDS = ("best", "best_aux", "num_bad_epochs", "last_epoch", "cooldown_counter", "effective_patience")
 

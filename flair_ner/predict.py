@@ -35,6 +35,7 @@ from flair.models import SequenceTagger
 from torch import nn
 from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
+from flair_ner.layout import BEST_MODEL, FINAL_MODEL
 from flair_ner.errors import ConfigError
 from flair_ner.errors import PredictInputError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.assets import RESOURCES
@@ -102,7 +103,7 @@ def load_tagger(path: Union[str, Path], label_type: str = LABEL_TYPE) -> Sequenc
             raise PredictInputError(f"{path}: the shipped model is missing from this installation (reinstall the kit)")
     path = Path(path)
     if path.is_dir():
-        candidates = [path / "best-model.pt", path / "final-model.pt"]
+        candidates = [path / BEST_MODEL, path / FINAL_MODEL]
         path = next((candidate for candidate in candidates if candidate.is_file()), candidates[-1])
     if not path.is_file():
         raise PredictInputError(f"{path}: no such model file")

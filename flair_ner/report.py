@@ -17,6 +17,7 @@ from typing import Optional
 
 import pandas as pd
 
+from flair_ner.layout import SIZES_CSV, TEST_DIFF_CSV
 from flair_ner.corpus import Block, CorpusFiles, iter_sentences, validate_files
 from flair_ner.files import write_csv
 
@@ -29,8 +30,6 @@ CONLL2003_TABLE1: dict[str, dict[str, int]] = {
 }
 CONLL_TYPES = ("PER", "LOC", "ORG", "MISC")
 
-SIZES_CSV = "dataset_sizes.csv"
-TEST_DIFF_CSV = "conll2003_vs_conllpp_test.csv"
 
 
 def split_sizes(blocks: list[Block]) -> dict[str, int]:

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from flair_ner.layout import LOCK, TRAINING_OUTPUTS  # noqa: F401 - part of this module's interface
 from flair_ner.errors import RunFolderError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.checkpoint import CHECKPOINT, CheckpointError, TrainingState, load_state
 from flair_ner.config import ExperimentConfig
@@ -33,7 +34,6 @@ from flair_ner.manifest import MANIFEST
 
 log = logging.getLogger(__name__)
 
-LOCK = ".lock"
 # Options that decide where and how fast a run goes, not the model it makes: a resume may change them.
 NOT_SHAPING = frozenset(
     {
@@ -42,7 +42,6 @@ NOT_SHAPING = frozenset(
     }  # fmt: skip
 )
 # Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.
-TRAINING_OUTPUTS = ("loss.tsv", "metrics.json", "final-model.pt", "best-model.pt", CHECKPOINT)
 FINISHED = "complete"
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from flair_ner.layout import METRICS_JSON, predictions_file
 from flair_ner.errors import GridError
 from flair_ner.datasets import entity_spans
 from flair_ner.evaluate import AVERAGES
@@ -63,7 +64,7 @@ def cell_scores(grid: Grid) -> pd.DataFrame:
     rows = []
     for cell in grid.cells:
         manifest = read_manifest(cell.folder) if cell.folder.is_dir() else None
-        metrics_file = cell.folder / "metrics.json"
+        metrics_file = cell.folder / METRICS_JSON
         if not manifest or manifest.get("status") != FINISHED or not metrics_file.is_file():
             continue
         for test_set, scores in json.loads(metrics_file.read_text(encoding="utf-8")).items():
@@ -167,7 +168,7 @@ def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
                 continue
             counts = {
                 name: [
-                    sentence_counts(cells[(name, dataset, seed, *values)].folder / f"predictions_{test_set}.tsv")
+                    sentence_counts(cells[(name, dataset, seed, *values)].folder / predictions_file(test_set))
                     for seed in seeds
                 ]
                 for name in (grid.baseline, variant)

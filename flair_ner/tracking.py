@@ -25,6 +25,7 @@ from flair.trainers.plugins import TrainerPlugin
 from mlflow.entities import Metric, Param, RunStatus
 from mlflow.tracking import MlflowClient
 
+from flair_ner import layout
 from flair_ner.config import DEFAULT_TRACKING_STORE
 from flair_ner.plugins import EtaPlugin
 
@@ -34,9 +35,10 @@ log = logging.getLogger(__name__)
 MAX_PARAM_LENGTH = 6000
 # Files of a finished run that go to MLflow as artifacts (models stay in the run folder: they are large).
 ARTIFACTS = (
-    "metrics.csv", "metrics.json", "manifest.json", "learning_curve.png", "per_type_f1.png", "entity_confusion_*.png",
-    "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "loss.tsv", "epochs.csv", "training.log",
-)  # fmt: skip
+    layout.METRICS_CSV, layout.METRICS_JSON, layout.MANIFEST, layout.LEARNING_CURVE, layout.PER_TYPE_F1,
+    layout.confusion_plot("*"), layout.SIZES_CSV, layout.TEST_DIFF_CSV, layout.LOSS_FILE, layout.EPOCH_REPORT,
+    layout.TRAINING_LOG,
+)
 
 
 def tracking_uri(uri: Optional[str]) -> str:

@@ -26,6 +26,7 @@ from flair.trainers import ModelTrainer
 from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
 from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
 
+from flair_ner.layout import EPOCH_REPORT, FINAL_MODEL, LOSS_FILE  # noqa: F401 - part of this module's interface
 from flair_ner.errors import ConfigError
 from flair_ner.checkpoint import CHECKPOINT, TrainingState, load_state
 from flair_ner.config import STORAGE_MODES, TrainConfig
@@ -50,10 +51,7 @@ from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, dev_
 
 log = logging.getLogger(__name__)
 
-FINAL_MODEL = "final-model.pt"
-LOSS_FILE = "loss.tsv"
 MIN_LEARNING_RATE = 0.0001
-EPOCH_REPORT = "epochs.csv"
 
 
 def choose_device(requested: Optional[str] = None) -> str:

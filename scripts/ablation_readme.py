@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from flair_ner import layout
+
 GRID = Path("results/grids/ablation")
 summary_md = (GRID / "summary.md").read_text()
 tables = re.findall(r"(\| variant \|.*?)(?:\n\n|\Z)", summary_md, flags=re.S)
@@ -38,7 +40,7 @@ epoch_medians = {}
 for v in variants:
     meds = []
     for seed in finished[v]:
-        m = json.loads((GRID / v / "conllpp" / f"seed-{seed}" / "manifest.json").read_text())
+        m = json.loads((GRID / v / "conllpp" / f"seed-{seed}" / layout.MANIFEST).read_text())
         meds.append(statistics.median(m["epoch_seconds"]))
     epoch_medians[v] = meds
     if meds:

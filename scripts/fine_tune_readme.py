@@ -15,6 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
+from flair_ner import layout
 from flair_ner.run_folder import FINISHED, read_manifest
 from flair_ner.summary import paired_bootstrap, sentence_counts
 
@@ -82,7 +83,7 @@ def main() -> None:
     for test, label in TEST_SETS.items():
         if not seeds:
             break
-        counts = {name: [sentence_counts(folder / f"seed-{seed}" / f"predictions_{test}.tsv") for seed in seeds]
+        counts = {name: [sentence_counts(folder / f"seed-{seed}" / layout.predictions_file(test)) for seed in seeds]
                   for name, folder in (("stack", STACK), ("tuned", FINE_TUNE))}  # fmt: skip
         mean, low, high, p_value = paired_bootstrap(counts["stack"], counts["tuned"])
         verdict = "shown" if low > 0 or high < 0 else "not shown"

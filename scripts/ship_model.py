@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from flair_ner import layout  # noqa: E402 - needs the path above
 from flair_ner.corpus import fetch_corpus_files, load_corpus, load_sentences  # noqa: E402 - needs the path above
 from flair_ner.evaluate import evaluate_sentences  # noqa: E402
 from flair_ner.files import atomic_path, write_text  # noqa: E402
@@ -34,7 +35,7 @@ def max_dev_f1(run: Path, epoch: int) -> float:
     """The best dev micro-F1 of the run's first ``epoch`` epochs (flair's loss.tsv)."""
     import pandas as pd
 
-    history = pd.read_csv(run / "loss.tsv", sep="\t")
+    history = pd.read_csv(run / layout.LOSS_FILE, sep="\t")
     return float(history[history["EPOCH"] <= epoch]["DEV_F1"].max())
 
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epoch", type=int, default=None, help="with --model: the epoch it was copied after")
     args = parser.parse_args(argv)
 
-    manifest = json.loads((args.run / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((args.run / layout.MANIFEST).read_text(encoding="utf-8"))
     if (manifest["config"].get("dataset") or "conllpp") != "conllpp" or (args.model is None and manifest.get("status") != "complete"):
         print(f"error: {args.run}: not a completed CoNLL++ run (or name the model file with --model)", file=sys.stderr)
         return 2
