@@ -462,6 +462,8 @@ def _coerce(cls: type, name: str, value: Any, where: str) -> Any:
     if wanted is dict:
         return _table(value, wrong)
     if isinstance(value, str) and wanted is not str:
+        if where != "command line":  # a TOML file is typed: "0.1" there is a string, not a number
+            raise wrong
         text = value.strip()
         if text == "":
             return None

@@ -156,6 +156,17 @@ def test_data_file_errors_come_before_torch_and_flair_load(tmp_path: Path) -> No
     assert f"{bad}:1: tag 'B-ORG\\x00' contains the control character U+0000" in result.stderr
 
 
+def test_config_errors_come_before_torch_and_flair_load(tmp_path: Path) -> None:
+    code = (
+        "import sys; from flair_ner.cli import main; "
+        f"code = main(['run', '--max-epochs', '0', '--output-dir', {str(tmp_path / 'run')!r}]); "
+        "print(code, 'torch' in sys.modules, 'flair' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.stdout.split() == ["2", "False", "False"], result.stderr[-2000:]
+    assert "max_epochs" in result.stderr and not (tmp_path / "run").exists()
+
+
 def test_a_busy_folder_is_refused_before_torch_loads(tmp_path: Path) -> None:
     from flair_ner.run_folder import locked
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from flair.data import Sentence
 from flair.models import SequenceTagger
-from test_resume import train
+from helpers import train
 
 from flair_ner.config import ExperimentConfig
 

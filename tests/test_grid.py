@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import ray
-from test_resume import STOPPER
+from helpers import STOPPER, grid_file
 
 from flair_ner.cli import main
 from flair_ner.config import ConfigError
@@ -25,37 +25,6 @@ from flair_ner.evaluate import score_spans
 from flair_ner.grid import adopt, load_grid, run_grid, running_cells
 from flair_ner.run_folder import locked
 from flair_ner.summary import paired_bootstrap, weighted_f1, write_summary
-
-
-def grid_file(folder: Path, conllpp_slice: Path, glove: Path, variants: str = "") -> Path:
-    """2 variants x 2 seeds of a tiny run on the CoNLL++ slice (no download: the files are named)."""
-    path = folder / "tiny.toml"
-    path.write_text(
-        f"""name = "tiny"
-output_dir = "{folder / 'grid'}"
-baseline = "base"
-
-[config]
-train_file = "{conllpp_slice / 'conllpp_train.txt'}"
-dev_file = "{conllpp_slice / 'conllpp_dev.txt'}"
-test_file = "{conllpp_slice / 'conllpp_test.txt'}"
-glove = "{glove}"
-lms = "none"
-hidden_size = 8
-max_epochs = 2
-train_limit = 120
-eval_limit = 40
-
-[axes]
-seed = [1, 2]
-
-[variants.base]
-[variants.small]
-hidden_size = 4
-{variants}""",
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture

@@ -16,28 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-
-# Runs the kit's CLI, sending signal SIGNUM to itself after batch BATCH of epoch EPOCH (epoch 0: never).
-STOPPER = """
-import os, sys
-from flair.trainers.trainer import ModelTrainer
-epoch, batch, signum = (int(value) for value in sys.argv[1:4])
-dispatch = ModelTrainer.dispatch
-def stop_at(self, event, *args, **kw):
-    result = dispatch(self, event, *args, **kw)
-    if event == "after_training_batch" and kw.get("epoch") == epoch and kw.get("batch_no") == batch:
-        os.kill(os.getpid(), signum)
-    return result
-ModelTrainer.dispatch = stop_at
-from flair_ner.cli import main
-sys.exit(main(sys.argv[4:]))
-"""
-
-
-def train(output: Path, options: list[str], stop: tuple[int, int, int] = (0, 0, 0)) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", STOPPER, *map(str, stop), "run", *options, "--output-dir", str(output)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
-
+from helpers import train
 
 @pytest.fixture(scope="module")
 def options(tmp_path_factory, mirror: Path, tiny_glove: Path) -> list[str]:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -52,12 +51,11 @@ def one_error_line(capsys) -> str:
 )
 def test_config_errors_come_first_and_write_nothing(tmp_path: Path, capsys, options, expected) -> None:
     out, data = tmp_path / "out", tmp_path / "data"
-    started = time.monotonic()
     code = main(["run", *options, "--output-dir", str(out), "--data-dir", str(data)])
     assert code == 2
     line = one_error_line(capsys)
     assert line.startswith("flair-ner: error: command line: ") and expected in line, line
-    assert time.monotonic() - started < 1.0
+    # that config errors come before torch and flair load is tested in a fresh process (test_errors.py)
     assert not out.exists() and not data.exists()
 
 

@@ -163,7 +163,9 @@ def test_fast_predict_gives_flairs_labels(tiny_run, conllpp_slice: Path) -> None
     assert sum(map(len, spans(kit))) > 0
     half = [Sentence(t) for t in tokens]
     predict_sentences(tagger, half, precision="bf16")
-    assert len(spans(half)) == len(tokens)
+    # bf16 may change a few labels (README), not most: the sentences it tags exactly as fp32 does
+    same = sum(a == b for a, b in zip(spans(half), spans(vanilla)))
+    assert sum(map(len, spans(half))) > 0 and same >= 0.8 * len(tokens), (same, len(tokens))
     with pytest.raises(ValueError, match="precision"):
         predict_sentences(tagger, half, precision="fp8")
 

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 import ray
 from mlflow.tracking import MlflowClient
-from test_grid import grid_file
-from test_resume import train
+from helpers import grid_file, train
 
 from flair_ner.grid import load_grid, run_grid
 
