@@ -144,41 +144,37 @@ def test_columns_split_on_ascii_space_and_tab_only(tmp_path: Path, space: str) -
     assert blocks[0].tokens == [f"New{space}York", "rises"] and [span.type for span in blocks[0].spans] == ["LOC"]
 
 
-def test_data_file_errors_come_before_torch_and_flair_load(tmp_path: Path) -> None:
-    bad = write(tmp_path / "bad.txt", "EU B-ORG\x00\n")
+def fresh_cli(argv: list[str]) -> tuple[list[str], str]:
+    """``main(argv)`` in a fresh Python: (exit code, torch loaded, flair loaded) as words, and stderr."""
     code = (
         "import sys; from flair_ner.cli import main; "
-        f"code = main(['run', '--train-file', {str(bad)!r}, '--columns', '0=text,1=ner', '--output-dir', {str(tmp_path / 'run')!r}]); "
-        "print(code, 'torch' in sys.modules, 'flair' in sys.modules)"
+        f"code = main({argv!r}); print(code, 'torch' in sys.modules, 'flair' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert result.stdout.split() == ["2", "False", "False"], result.stderr[-2000:]
-    assert f"{bad}:1: tag 'B-ORG\\x00' contains the control character U+0000" in result.stderr
+    return result.stdout.split(), result.stderr
+
+
+def test_data_file_errors_come_before_torch_and_flair_load(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.txt", "EU B-ORG\x00\n")
+    out, err = fresh_cli(["run", "--train-file", str(bad), "--columns", "0=text,1=ner", "--output-dir", str(tmp_path / "run")])
+    assert out == ["2", "False", "False"], err[-2000:]
+    assert f"{bad}:1: tag 'B-ORG\\x00' contains the control character U+0000" in err
 
 
 def test_config_errors_come_before_torch_and_flair_load(tmp_path: Path) -> None:
-    code = (
-        "import sys; from flair_ner.cli import main; "
-        f"code = main(['run', '--max-epochs', '0', '--output-dir', {str(tmp_path / 'run')!r}]); "
-        "print(code, 'torch' in sys.modules, 'flair' in sys.modules)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert result.stdout.split() == ["2", "False", "False"], result.stderr[-2000:]
-    assert "max_epochs" in result.stderr and not (tmp_path / "run").exists()
+    out, err = fresh_cli(["run", "--max-epochs", "0", "--output-dir", str(tmp_path / "run")])
+    assert out == ["2", "False", "False"], err[-2000:]
+    assert "max_epochs" in err and not (tmp_path / "run").exists()
 
 
 def test_a_busy_folder_is_refused_before_torch_loads(tmp_path: Path) -> None:
     from flair_ner.run_folder import locked
 
     folder = tmp_path / "busy"
-    script = (
-        "import sys; from flair_ner.cli import main; "
-        f"code = main(['run', '--output-dir', {str(folder)!r}]); print(code, 'torch' in sys.modules)"
-    )
     with locked(folder):
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
-    assert result.stdout.split() == ["2", "False"], result.stderr[-2000:]
-    assert f"output folder {folder} is in use by another run" in result.stderr
+        out, err = fresh_cli(["run", "--output-dir", str(folder)])
+    assert out == ["2", "False", "False"], err[-2000:]
+    assert f"output folder {folder} is in use by another run" in err
 
 
 # --- config, grid, tracking -------------------------------------------------------------------------------------
