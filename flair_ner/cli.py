@@ -46,7 +46,6 @@ def positive(kind: type) -> Callable[[str], object]:
             raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
         return value
 
-    parse.__name__ = kind.__name__
     return parse
 
 

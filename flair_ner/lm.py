@@ -115,7 +115,6 @@ class _ResumableSplits:
         self.on_epoch_done = on_epoch_done
         self.started = False
         self.stopped_by_budget = False
-        self.converged = False
 
     def __len__(self) -> int:
         # asked when an epoch starts: a resumed epoch has only its remaining splits left
@@ -129,7 +128,6 @@ class _ResumableSplits:
             self.on_split_done(self.epoch, self.done)
         if self.done == len(self.splits):  # the previous split ended an epoch
             if self.on_epoch_done is not None and self.on_epoch_done(self.epoch):
-                self.converged = True
                 raise KeyboardInterrupt  # flair's own way to end training early
             self.epoch, self.done = self.epoch + 1, 0
         self.started = True
