@@ -176,14 +176,16 @@ def load_grid(path: Path, output_dir: Optional[Path] = None) -> Grid:
     if baseline not in variants:
         raise ConfigError(f"{path}: baseline {baseline!r} is not a variant ({', '.join(variants)})")
     grid = Grid(name, path, grid_dir, baseline, list(variants))
+    # every key checked once, named by the table it stands in (load_config would call them "command line")
+    sections = {"[config]": table.get("config", {}), "axes": axes, **{f"variant {v!r}": o for v, o in variants.items()}}
+    for section, keys in sections.items():
+        for key in keys:
+            check_option_name(ExperimentConfig, key, f"{path} ({section})")
     for variant, options in variants.items():
         for combination in itertools.product(*axes.values()) if axes else [()]:
             values = dict(zip(axes, combination))
             overrides = {**table.get("config", {}), **options, **values}
             where = f"{path} (variant {variant!r}, {values})"
-            for key in [*table.get("config", {}), *options, *values]:
-                section = "[config]" if key in table.get("config", {}) else f"variant {variant!r}" if key in options else "axes"
-                check_option_name(ExperimentConfig, key, f"{path} ({section})")
             try:
                 config = load_config(ExperimentConfig, base, _self_contained(overrides))
             except ConfigError as error:
