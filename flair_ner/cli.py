@@ -32,6 +32,8 @@ from flair_ner.download import (
 from flair_ner.datasets import COMPARED_WITH
 from flair_ner.errors import BUG_REPORT, GridCellsFailed, KitError, PredictInputError, RunFolderError, SomeRecordsBad
 from flair_ner.interrupt import RunInterrupted, interruptible
+from flair_ner.layout import COMPARE_HTML
+from flair_ner.serve import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_PORT
 
 
 def positive(kind: type) -> Callable[[str], object]:
@@ -222,6 +224,29 @@ def _predict(args: argparse.Namespace) -> None:
             f"{name}: {len(summary.bad)} bad record(s) reported above were {kept}; "
             f"the other {summary.records} were tagged and written"
         )
+
+
+def _browse(args: argparse.Namespace) -> None:
+    from flair_ner.error_browser import run_test_sets, write_error_page
+
+    path = write_error_page(run_test_sets(args.run), args.run)
+    print(f"{path} ({path.stat().st_size / 1e6:.1f} MB): open it in a browser")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from flair_ner.error_browser import write_compare_page
+
+    path = write_compare_page(args.run_a, args.run_b, args.output)
+    print(f"{path} ({path.stat().st_size / 1e6:.1f} MB): open it in a browser")
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from flair_ner.console import quiet_third_party
+    from flair_ner.serve import serve
+
+    _flair_logs_to_stderr()
+    quiet_third_party(args.verbose)
+    serve(args.model, args.host, args.port, args.max_body_bytes, args.max_records, args.batch_size)
 
 
 def config_command(commands, name: str, cls: type, handler: Callable, **texts: str) -> argparse.ArgumentParser:
@@ -422,6 +447,50 @@ def build_parser() -> argparse.ArgumentParser:
         "(benchmarks/README.md)",
     )
     predict.set_defaults(handler=_predict)
+
+    browse = commands.add_parser(
+        "browse",
+        help="write a run folder's errors.html (the error browser)",
+        description="Write errors.html into a finished run folder from its predictions_<test set>.tsv and "
+        "metrics.csv: every test sentence with its gold and predicted entities, filters by error kind and type, "
+        "search, the per-type scores and the confusion counts. Runs write it themselves; this rebuilds it "
+        "(e.g. for runs made before it existed).",
+    )
+    browse.add_argument("run", type=Path, metavar="RUN", help="a finished run folder (or grid cell)")
+    browse.set_defaults(handler=_browse)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare.html for two runs on the same test set",
+        description="Write an HTML page comparing two finished runs (two grid cells, two variants) on the test "
+        "sets both scored: the sentences they tag differently and which one is right, wins and losses per type, "
+        "and the paired-bootstrap difference in micro-F1 (B minus A) with its 95 % interval.",
+    )
+    compare.add_argument("run_a", type=Path, metavar="RUN_A", help="the first run folder (A)")
+    compare.add_argument("run_b", type=Path, metavar="RUN_B", help="the second run folder (B)")
+    compare.add_argument("--output", type=Path, default=Path(COMPARE_HTML),
+                         help=f"where to write the page (default: {COMPARE_HTML} in the current folder)")  # fmt: skip
+    compare.set_defaults(handler=_compare)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve models: a demo page and a JSON API",
+        description="Serve trained models over HTTP (FastAPI + uvicorn): GET / a demo page, POST /predict the "
+        "JSON records predict --input-format jsonl reads (one object or an array), GET /health, GET /docs. "
+        "Each model is loaded once; Ctrl-C stops the server.",
+    )
+    serve.add_argument("--model", action="append", required=True,
+                       help="a shipped model's name (conllpp), a model file or a run folder; repeat it to serve "
+                       "several (the first is the default; requests choose with ?model=NAME)")  # fmt: skip
+    serve.add_argument("--host", default=DEFAULT_HOST,
+                       help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; 0.0.0.0 opens it to the network)")  # fmt: skip
+    serve.add_argument("--port", type=positive(int), default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    serve.add_argument("--max-body-bytes", type=positive(int), default=DEFAULT_MAX_BODY_BYTES,
+                       help=f"larger request bodies get 413 (default: {DEFAULT_MAX_BODY_BYTES})")  # fmt: skip
+    serve.add_argument("--max-records", type=positive(int), default=DEFAULT_MAX_RECORDS,
+                       help=f"records one request may hold (default: {DEFAULT_MAX_RECORDS})")  # fmt: skip
+    serve.add_argument("--batch-size", type=positive(int), default=32, help="sentences per prediction batch (default: 32)")
+    serve.set_defaults(handler=_serve)
     return parser
 
 

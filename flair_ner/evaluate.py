@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 
 from flair_ner.layout import METRICS_CSV, METRICS_JSON, predictions_file
 from flair_ner.corpus import Span
+from flair_ner.datasets import entity_spans
+from flair_ner.errors import RunFolderError
 from flair_ner.files import write_csv, write_text
 
 PREDICTED = "predicted"
@@ -91,6 +94,57 @@ def _row(tp: int, fp: int, fn: int) -> dict:
     return {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
 
 
+# What became of an entity: one of these for every gold entity and for every predicted one that overlaps none.
+CORRECT, WRONG_TYPE, BOUNDARY, MISSED, SPURIOUS = "correct", "wrong type", "boundary", "missed", "spurious"
+ERROR_KINDS = (WRONG_TYPE, BOUNDARY, MISSED, SPURIOUS)
+
+
+@dataclass(frozen=True)
+class EntityOutcome:
+    """One gold entity and what the prediction made of it, or one spurious predicted entity.
+
+    Attributes:
+        kind: ``correct`` (type and both boundaries match), ``boundary`` (a prediction of the same type
+            overlaps it, with other boundaries), ``wrong type`` (only predictions of another type overlap it;
+            their boundaries may differ too), ``missed`` (no prediction overlaps it) or ``spurious`` (a
+            predicted entity that overlaps no gold entity).
+        gold: the gold entity (``None`` for a spurious one).
+        predicted: the prediction it was matched with or mistaken for (``None`` when missed).
+    """
+
+    kind: str
+    gold: Optional[Span]
+    predicted: Optional[Span]
+
+    @property
+    def type(self) -> str:
+        """The gold type (the predicted one for a spurious entity)."""
+        return (self.gold or self.predicted).type  # type: ignore[union-attr]
+
+
+def entity_outcomes(gold: Sequence[Span], predicted: Sequence[Span]) -> list[EntityOutcome]:
+    """Every gold entity of one sentence with its :class:`EntityOutcome`, then the spurious predictions.
+
+    The one classification of errors in the kit: the confusion chart counts these, the error browser shows them.
+    """
+    outcomes = []
+    for span in gold:
+        overlapping = [p for p in predicted if p.start < span.end and span.start < p.end]
+        same_type = [p for p in overlapping if p.type == span.type]
+        if span in predicted:
+            outcomes.append(EntityOutcome(CORRECT, span, span))
+        elif same_type:
+            outcomes.append(EntityOutcome(BOUNDARY, span, same_type[0]))
+        elif overlapping:
+            outcomes.append(EntityOutcome(WRONG_TYPE, span, overlapping[0]))
+        else:
+            outcomes.append(EntityOutcome(MISSED, span, None))
+    for span in predicted:
+        if not any(g.start < span.end and span.start < g.end for g in gold):
+            outcomes.append(EntityOutcome(SPURIOUS, None, span))
+    return outcomes
+
+
 def spans_of(sentence, label_type: str) -> list[Span]:
     """A flair sentence's spans of one label type as :class:`Span` (token offsets, end exclusive)."""
     return [
@@ -155,6 +209,67 @@ def evaluate_sentences(tagger, sentences: list, name: str, mini_batch_size: int 
         for token, gold_tag, predicted_tag in zip(sentence, gold_tags, predicted_tags):
             rows.append({"sentence": index, "token": token.text, "gold": gold_tag, "predicted": predicted_tag})
     return EvaluationResult(name, score_spans(gold, predicted), pd.DataFrame(rows))
+
+
+PREDICTION_COLUMNS = ("sentence", "token", "gold", "predicted")
+
+
+@dataclass
+class TaggedSentence:
+    """One test sentence as a predictions table (``predictions_<set>.tsv``) holds it.
+
+    Attributes:
+        id: its number in the table's ``sentence`` column.
+        tokens: its tokens.
+        gold: the gold entities, decoded from the ``gold`` tags.
+        predicted: the predicted entities, decoded from the ``predicted`` tags.
+        lines: the first and last line of its rows in the TSV (line 1 is the header).
+    """
+
+    id: int
+    tokens: list[str]
+    gold: list[Span]
+    predicted: list[Span]
+    lines: tuple[int, int]
+
+
+def tagged_sentences(predictions: pd.DataFrame) -> list[TaggedSentence]:
+    """The sentences of a predictions table (``sentence, token, gold, predicted``; a sentence's rows together,
+    in the order :func:`write_results` writes them), entities decoded with conlleval's rules.
+
+    Raises:
+        RunFolderError: a column is missing, or a sentence's rows are not together.
+    """
+    missing = [column for column in PREDICTION_COLUMNS if column not in predictions.columns]
+    if missing:
+        raise RunFolderError(f"a predictions table needs the columns {', '.join(PREDICTION_COLUMNS)}; missing {', '.join(missing)}")
+    ids = predictions["sentence"].tolist()
+    tokens, gold, predicted = (predictions[column].astype(str).tolist() for column in ("token", "gold", "predicted"))
+    sentences: list[TaggedSentence] = []
+    seen: set = set()
+    start = 0
+    for index in range(1, len(ids) + 1):  # plain lists: a pandas groupby costs 50 µs a sentence
+        if index < len(ids) and ids[index] == ids[start]:
+            continue
+        if ids[start] in seen:
+            raise RunFolderError(f"predictions table: the rows of sentence {ids[start]} are not together (row {start + 2})")
+        seen.add(ids[start])
+        sentences.append(TaggedSentence(int(ids[start]), tokens[start:index], entity_spans(gold[start:index]),
+                                        entity_spans(predicted[start:index]), (start + 2, index + 1)))  # fmt: skip
+        start = index
+    return sentences
+
+
+def entity_counts(sentences: Sequence[TaggedSentence]) -> np.ndarray:
+    """Per sentence, in the given order, its (tp, fp, fn) entity counts: the layout the paired bootstrap takes."""
+    rows = [(len(set(s.gold) & set(s.predicted)), len(set(s.predicted) - set(s.gold)), len(set(s.gold) - set(s.predicted)))
+            for s in sentences]  # fmt: skip
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """A ``predictions_<set>.tsv`` as strings (a token ``NA`` or ``null`` stays a token)."""
+    return pd.read_csv(path, sep="\t", keep_default_na=False, dtype={"token": str, "gold": str, "predicted": str})
 
 
 def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Path]:

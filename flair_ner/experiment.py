@@ -35,6 +35,7 @@ from flair_ner.corpus import (
     read_corpus,
     to_sentences,
 )
+from flair_ner.error_browser import TestSetPredictions, write_error_page
 from flair_ner.evaluate import EvaluationResult, evaluate_sentences, render_scores, write_results
 from flair_ner.interrupt import RunInterrupted, interruptible
 from flair_ner.manifest import git_commit, peak_rss_mb, write_manifest
@@ -43,12 +44,13 @@ from flair_ner.plots import (
     ENTITY_CONFUSION,
     LEARNING_CURVE,
     PER_TYPE_F1,
+    confusion_title,
     plot_entity_confusion,
     plot_learning_curve,
     plot_per_type_f1,
 )
 from flair_ner.plugins import BEST_MODEL
-from flair_ner.predict import load_tagger
+from flair_ner.predict import load_tagger, model_entity_types
 from flair_ner.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
 from flair_ner.run_folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
 from flair_ner.train import FINAL_MODEL, train_tagger
@@ -309,6 +311,7 @@ def _run(
         print(f"\nTest set {name} ({test_files.paths()['test']}):\n{render_scores(results[-1])}")
     if results:
         write_results(results, output_dir)
+        write_error_page([TestSetPredictions.of(result) for result in results], output_dir)
         if tracker:
             tracker.log_results(results)
     else:
@@ -320,7 +323,7 @@ def _run(
         plot_per_type_f1(pd.read_csv(output_dir / METRICS_CSV), output_dir / PER_TYPE_F1)
     for result in results:
         plot_entity_confusion(output_dir / predictions_file(result.name), output_dir / confusion_plot(result.name),
-                              f"{result.name} test: gold type against prediction")  # fmt: skip
+                              confusion_title(test_sets[result.name].paths()["test"]))  # fmt: skip
     record.events.append({"event": "completed", "time": _now(), "pid": os.getpid(), "epochs": trained.epochs,
                           **peak_memory()})  # fmt: skip
     # the peak over the run's processes (each event that ended one recorded its own)
@@ -372,11 +375,6 @@ def _tidy(output_dir: Path, kept_models: list[Path], keep_checkpoint: bool) -> N
         (output_dir / CHECKPOINT).unlink(missing_ok=True)
 
 
-def model_entity_types(tagger) -> set[str]:
-    """The entity types a tagger can predict (its tags without the B-/I-/E-/S- prefixes)."""
-    return {tag[2:] for tag in tagger.label_dictionary.get_items() if tag[:2] in ("B-", "I-", "E-", "S-")}
-
-
 def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
     """Score a trained model on a column file: metrics.csv/json, predictions TSV and the per-type plot, no training.
 
@@ -406,7 +404,9 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
     with locked(output_dir):
         result = evaluate_sentences(tagger, to_sentences(blocks), "test", config.batch_size)
         write_results([result], output_dir)
+        write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {config.test_file}")
         plot_per_type_f1(pd.read_csv(output_dir / METRICS_CSV), output_dir / PER_TYPE_F1)
-        plot_entity_confusion(output_dir / predictions_file("test"), output_dir / confusion_plot("test"))
+        plot_entity_confusion(output_dir / predictions_file("test"), output_dir / confusion_plot("test"),
+                              confusion_title(config.test_file))
     print(f"{config.test_file} scored with {config.model}:\n{render_scores(result)}\nResults in {output_dir}")
     return result

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from flair_ner.layout import ENTITY_CONFUSION, LEARNING_CURVE, PER_TYPE_F1  # noqa: F401 - part of this module's interface
-from flair_ner.datasets import entity_spans
+from flair_ner import evaluate
 from flair_ner.files import atomic_path
 
 
@@ -81,19 +83,30 @@ def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
     that 33 fine-grained type names stay readable; the legend sits beside the bars.
     """
     shown = metrics[metrics["label"] != "token accuracy"]
+    types = sorted(label for label in shown["label"].unique() if label not in AVERAGES)
+    if len(types) == 1:
+        # with one type the three averages equal it: four identical bars say nothing; its P/R/F1 do
+        one = shown[shown["label"] == types[0]].set_index("test_set")[["precision", "recall", "f1"]].T * 100
+        one.index = ["precision", "recall", "F1"]
+        return _bars(one.iloc[::-1], f"Entity type {types[0]}: precision, recall and F1", "%", Path(output))
     table = shown.pivot(index="label", columns="test_set", values="f1") * 100
-    order = sorted(label for label in table.index if label not in AVERAGES) + [a for a in AVERAGES if a in table.index]
+    order = types + [a for a in AVERAGES if a in table.index]
     table = table.loc[order[::-1]]  # barh draws the first row at the bottom
+    return _bars(table, "Entity F1 per type and averaged", "F1 (%)", Path(output), averages=True)
+
+
+def _bars(table: pd.DataFrame, title: str, unit: str, output: Path, averages: bool = False) -> Path:
+    """Horizontal bars of ``table`` (rows bottom to top, one colour per column), zoomed to the values shown."""
     figure = Figure(figsize=(7.5, 1.4 + 0.28 * len(table) * max(1, len(table.columns) * 0.7)))
     axis = figure.subplots()
     table.plot.barh(ax=axis, width=0.8)
     low = max(0.0, 10 * ((table.min().min() - 5) // 10)) if table.notna().any().any() else 0.0
     axis.set_xlim(low, 100 + (100 - low) * 0.08)  # room for the value labels
-    axis.set_xlabel(f"F1 (%), axis from {low:.0f}")
+    axis.set_xlabel(f"{unit}, axis from {low:.0f}")
     axis.set_ylabel("")
-    # a line between the types and the averages
-    axis.axhline(len(AVERAGES) - 0.5 if all(a in table.index for a in AVERAGES) else -1, color="grey", linewidth=0.8)
-    axis.set_title("Entity F1 per type and averaged")
+    if averages and all(a in table.index for a in AVERAGES):  # a line between the types and the averages
+        axis.axhline(len(AVERAGES) - 0.5, color="grey", linewidth=0.8)
+    axis.set_title(title)
     for container in axis.containers:
         axis.bar_label(container, fmt="%.1f", fontsize=7, padding=2)
     axis.legend(title="test set", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
@@ -102,34 +115,26 @@ def plot_per_type_f1(metrics: pd.DataFrame, output: Path) -> Path:
     return path
 
 
+# the chart's labels for what is not a type
 MISSED, SPURIOUS, BOUNDARY = "(missed)", "(none: spurious)", "(boundary)"
 
 
 def entity_confusion(predictions: pd.DataFrame) -> pd.DataFrame:
     """Counts of gold entity type (rows) against what was predicted for it (columns), from a predictions TSV.
 
-    Each gold entity is: found (its type's column), found with another type (that type's column), found with
-    the same type but other boundaries (``(boundary)``), or not found (``(missed)``). A predicted entity that
-    overlaps no gold entity is a row ``(none: spurious)``.
+    Each gold entity is (:func:`~flair_ner.evaluate.entity_outcomes`): found (its type's column), found with
+    another type (that type's column), found with the same type but other boundaries (``(boundary)``), or not
+    found (``(missed)``). A predicted entity that overlaps no gold entity is a row ``(none: spurious)``.
     """
+    column_of = {evaluate.BOUNDARY: BOUNDARY, evaluate.MISSED: MISSED}
     counts: dict[tuple[str, str], int] = {}
-    for _, sentence in predictions.groupby("sentence", sort=False):
-        gold = entity_spans(sentence["gold"].tolist())
-        predicted = entity_spans(sentence["predicted"].tolist())
-        for span in gold:
-            overlapping = [p for p in predicted if p.start < span.end and span.start < p.end]
-            if span in predicted:
-                column = span.type
-            elif any(p.type == span.type for p in overlapping):
-                column = BOUNDARY
-            elif overlapping:
-                column = overlapping[0].type
+    for sentence in evaluate.tagged_sentences(predictions):
+        for outcome in evaluate.entity_outcomes(sentence.gold, sentence.predicted):
+            if outcome.kind == evaluate.SPURIOUS:
+                key = (SPURIOUS, outcome.predicted.type)
             else:
-                column = MISSED
-            counts[(span.type, column)] = counts.get((span.type, column), 0) + 1
-        for span in predicted:
-            if not any(g.start < span.end and span.start < g.end for g in gold):
-                counts[(SPURIOUS, span.type)] = counts.get((SPURIOUS, span.type), 0) + 1
+                key = (outcome.type, column_of.get(outcome.kind) or outcome.predicted.type)
+            counts[key] = counts.get(key, 0) + 1
     types = sorted({key[0] for key in counts if key[0] != SPURIOUS} | {key[1] for key in counts if key[1] not in (MISSED, BOUNDARY)})
     table = pd.DataFrame(0, index=types + [SPURIOUS], columns=types + [BOUNDARY, MISSED])
     for (row, column), count in counts.items():
@@ -139,24 +144,33 @@ def entity_confusion(predictions: pd.DataFrame) -> pd.DataFrame:
 
 def plot_entity_confusion(predictions_tsv: Path, output: Path, title: str = "") -> Path:
     """A heat map of :func:`entity_confusion`: which type is mistaken for which, boundary errors, misses and
-    spurious entities; each cell shows its count, colours are shares of the row."""
-    table = entity_confusion(pd.read_csv(predictions_tsv, sep="\t", keep_default_na=False, dtype=str))
-    shares = table.div(table.sum(axis=1).clip(lower=1), axis=0)
+    spurious entities. Each cell shows its count; one colour scale (logarithmic, so that a handful of errors is
+    visible beside hundreds of correct entities) for the whole table, with its colour bar."""
+    table = entity_confusion(evaluate.read_predictions(predictions_tsv))
+    counts = table.to_numpy()
+    norm = LogNorm(vmin=1, vmax=max(2, counts.max()))
     size = 1.2 + 0.45 * len(table.columns)
-    figure = Figure(figsize=(size + 1.5, 1.0 + 0.4 * len(table)))
+    figure = Figure(figsize=(size + 2.5, 1.0 + 0.4 * len(table)))
     axis = figure.subplots()
-    axis.imshow(shares.to_numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    # empty cells stay white: the log scale starts at 1
+    image = axis.imshow(np.ma.masked_equal(counts, 0), cmap="Blues", norm=norm, aspect="auto")
+    figure.colorbar(image, ax=axis, label="entities (log scale)", fraction=0.05)
     axis.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right", fontsize=8)
     axis.set_yticks(range(len(table.index)), table.index, fontsize=8)
     axis.set_xlabel("predicted")
     axis.set_ylabel("gold")
     for row in range(len(table.index)):
         for column in range(len(table.columns)):
-            count = table.iat[row, column]
+            count = int(counts[row, column])
             if count:
-                dark = shares.iat[row, column] > 0.6
+                dark = norm(count) > 0.6
                 axis.text(column, row, str(count), ha="center", va="center", fontsize=7, color="white" if dark else "black")
     axis.set_title(title or "Entities: gold type against prediction")
     figure.tight_layout()
     path = save_figure(figure, Path(output))
     return path
+
+
+def confusion_title(test_file: Path) -> str:
+    """The confusion chart's title: the test file's name (a test set called ``test`` said "test test")."""
+    return f"{Path(test_file).name}: gold type against prediction"

@@ -69,6 +69,7 @@ class InputRecord:
         token_input: pre-tokenised input: entities get token indices too.
         columns: CoNLL input: each token's input columns.
         error: why the record cannot be tagged (then it is reported and skipped).
+        error_field: JSON input: the field ``error`` is about (``text``, ``tokens[2]``), if one.
     """
 
     line: int
@@ -78,6 +79,7 @@ class InputRecord:
     token_input: bool = False
     columns: list[list[str]] = field(default_factory=list)
     error: Optional[str] = None
+    error_field: Optional[str] = None
     tagged: list[Sentence] = field(default_factory=list)
 
 
@@ -120,6 +122,11 @@ def load_tagger(path: Union[str, Path], label_type: str = LABEL_TYPE) -> Sequenc
     return tagger
 
 
+def model_entity_types(tagger: SequenceTagger) -> set[str]:
+    """The entity types a tagger can predict (its tags without the B-/I-/E-/S- prefixes)."""
+    return {tag[2:] for tag in tagger.label_dictionary.get_items() if tag[:2] in ("B-", "I-", "E-", "S-")}
+
+
 # ---------------------------------------------------------------- reading records
 
 
@@ -152,23 +159,30 @@ def _token_record(number: int, tokens: list[str], **extra) -> InputRecord:
 
 def _json_record(number: int, line: str) -> InputRecord:
     try:
-        record = json.loads(line)
+        value = json.loads(line)
     except json.JSONDecodeError as error:
         return InputRecord(number, error=f"not JSON ({error.msg})")
+    return json_record(number, value)
+
+
+def json_record(number: int, value: object) -> InputRecord:
+    """One decoded JSONL record (``{"text": ...}`` or ``{"tokens": [...]}``, other fields carried), or one with
+    ``error`` and ``error_field`` (the offending field: ``text``, ``tokens[2]``; ``None`` for the record itself) set."""
     expected = 'expected an object with "text" (a string) or "tokens" (a list of strings)'
-    if not isinstance(record, dict):
+    if not isinstance(value, dict):
         return InputRecord(number, error=expected)
-    if isinstance(record.get("tokens"), list):
-        tokens = record["tokens"]
+    if isinstance(value.get("tokens"), list):
+        tokens = value["tokens"]
         for index, token in enumerate(tokens):
             if not isinstance(token, str) or not token.strip():
-                return InputRecord(number, error=f"token {index} is {json.dumps(token)}; expected a non-blank string")
-        return _token_record(number, tokens, fields=record)
-    if isinstance(record.get("text"), str):
-        parsed = _text_record(number, record["text"])
-        parsed.fields = record
+                return InputRecord(number, error=f"token {index} is {json.dumps(token)}; expected a non-blank string",
+                                   error_field=f"tokens[{index}]")  # fmt: skip
+        return _token_record(number, tokens, fields=value)
+    if isinstance(value.get("text"), str):
+        parsed = _text_record(number, value["text"])
+        parsed.fields = value
         return parsed
-    return InputRecord(number, error=expected)
+    return InputRecord(number, error=expected, error_field="tokens" if "tokens" in value else "text")
 
 
 def _conll_records(lines: Iterator[tuple[int, bytes]]) -> Iterator[InputRecord]:
@@ -322,12 +336,23 @@ def record_entities(record: InputRecord) -> list[dict]:
 # ---------------------------------------------------------------- writing
 
 
-def _jsonl(record: InputRecord) -> Iterator[str]:
+def output_record(record: InputRecord) -> dict:
+    """A tagged record as JSONL output has it: the input's fields (or its text) plus ``entities``."""
     output = dict(record.fields) if record.fields is not None else {"text": record.text}
     if record.fields is None and record.columns:  # CoNLL input: the tokens, as the offsets count them
         output["tokens"] = [columns[0] for columns in record.columns]
     output["entities"] = record_entities(record)
-    yield json.dumps(output, ensure_ascii=False)
+    return output
+
+
+def tag_records(records: Sequence[InputRecord], tagger: SequenceTagger, mini_batch_size: int = 32, precision: str = "fp32") -> list[dict]:
+    """Tag good records (``error`` unset) and return each as :func:`output_record` (for callers such as ``serve``)."""
+    _tag_records(records, tagger, mini_batch_size, precision)
+    return [output_record(record) for record in records]
+
+
+def _jsonl(record: InputRecord) -> Iterator[str]:
+    yield json.dumps(output_record(record), ensure_ascii=False)
 
 
 def _conll(record: InputRecord) -> Iterator[str]:

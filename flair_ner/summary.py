@@ -28,8 +28,7 @@ from matplotlib.figure import Figure
 
 from flair_ner.layout import METRICS_JSON, predictions_file
 from flair_ner.errors import GridError
-from flair_ner.datasets import entity_spans
-from flair_ner.evaluate import AVERAGES
+from flair_ner.evaluate import AVERAGES, entity_counts, read_predictions, tagged_sentences
 from flair_ner.files import write_csv, write_text
 from flair_ner.grid import Grid
 from flair_ner.plots import save_figure
@@ -88,12 +87,7 @@ def cell_scores(grid: Grid) -> pd.DataFrame:
 
 def sentence_counts(predictions: Path) -> np.ndarray:
     """Per test sentence (tp, fp, fn) of entity mentions, from a run's ``predictions_<test>.tsv``."""
-    table = pd.read_csv(predictions, sep="\t", keep_default_na=False)
-    counts = []
-    for _, sentence in table.groupby("sentence", sort=True):
-        gold, predicted = set(entity_spans(sentence["gold"].tolist())), set(entity_spans(sentence["predicted"].tolist()))
-        counts.append((len(gold & predicted), len(predicted - gold), len(gold - predicted)))
-    return np.array(counts, dtype=np.int64)
+    return entity_counts(sorted(tagged_sentences(read_predictions(predictions)), key=lambda sentence: sentence.id))
 
 
 def _f1(counts: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the local data mirror and a real HTTP server on 127.0.0.1."""
+"""Shared fixtures: the local data mirror, a real HTTP server on 127.0.0.1 and a headless Chromium."""
 
 from __future__ import annotations
 
@@ -181,3 +181,25 @@ def tiny_run(tmp_path_factory, conllpp_slice: Path, tiny_glove: Path, tiny_lms: 
         mini_batch_size=16,
     )
     return train_tagger(load_corpus(conllpp_files(conllpp_slice)), out, config)
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, headless, driven by Selenium through Debian's ChromeDriver (``make browser`` installs
+    both; without them the browser tests skip and say so)."""
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        pytest.skip(f"Chromium is absent ({CHROMIUM}, {CHROMEDRIVER}): run `make browser` (Debian's chromium and chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1300"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +60,22 @@ hidden_size = 4
         encoding="utf-8",
     )
     return path
+
+
+def save_screenshot(driver, path: Path) -> Path:
+    """A PNG of the page, also copied into ``$FLAIR_NER_SCREENSHOTS`` when set (README's pictures come from there)."""
+    driver.save_screenshot(str(path))
+    if os.environ.get("FLAIR_NER_SCREENSHOTS"):
+        folder = Path(os.environ["FLAIR_NER_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
+    return path
+
+
+def not_blank(png: Path) -> bool:
+    """The picture shows something: more than 2 % of its pixels are not the background's colour."""
+    from matplotlib.image import imread
+
+    pixels = imread(png)[..., :3]
+    background = pixels[0, 0]
+    return bool((abs(pixels - background).sum(axis=-1) > 0.1).mean() > 0.02)

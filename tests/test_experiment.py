@@ -30,7 +30,7 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
         "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "best-model.pt", "loss.tsv", "training.log",
         "metrics.csv", "metrics.json", "predictions_conllpp.tsv", "predictions_conll2003.tsv",
         "learning_curve.png", "per_type_f1.png", "entity_confusion_conllpp.png", "entity_confusion_conll2003.png",
-        "epochs.csv", "manifest.json",
+        "epochs.csv", "manifest.json", "errors.html",
     ):
         assert (out / name).is_file(), name
     terminal = result.stdout + result.stderr

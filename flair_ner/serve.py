@@ -1,0 +1,254 @@
+"""``flair-ner serve``: trained models behind a JSON API and a demo page (FastAPI, run by uvicorn).
+
+* ``GET /``: the demo page: type or paste text, choose a model, see its entities highlighted with type and
+  confidence (inline styles and script; nothing loads from the network).
+* ``POST /predict[?model=NAME]``: one record or a JSON array of records, as ``predict --input-format jsonl``
+  reads them (``{"text": ...}`` or ``{"tokens": [...]}``, other fields carried through); the answer is the
+  same record(s) with ``entities`` (text, type, start, end, confidence; token_start/token_end for token input),
+  as ``predict`` writes them.
+* ``GET /health``: the models served and their entity types.
+* ``GET /docs``: the OpenAPI documentation (Swagger UI from the ``swagger-ui-bundle`` package: it works offline).
+
+A bad request gets a 4xx answer ``{"error": reason, "field": the field it is about}``: 400 for a body that is
+not JSON, 404 for an unknown model, 413 for a body over ``max_body_bytes``, 422 for a record without a usable
+``text`` or ``tokens``. Each model is loaded once, before the server starts; requests are tagged one at a time
+per model (a lock: a flair tagger is not safe to call from two threads at once), each request's records in
+length-sorted batches.
+"""
+
+# no "from __future__ import annotations": FastAPI reads the endpoints' annotations as objects
+import html
+import json
+import threading
+from dataclasses import dataclass
+from string import Template
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from flair_ner.assets import RESOURCES
+
+# FastAPI, flair and torch load when the app is built, not when the command line reads this module's defaults
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+
+    from flair_ner.predict import InputRecord
+
+ASSETS = RESOURCES / "html"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_MAX_BODY_BYTES = 1_000_000
+DEFAULT_MAX_RECORDS = 1000
+
+# What /docs shows for the request body (the endpoint reads the body itself, to enforce the size limit first).
+REQUEST_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/Record"},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
+                    ]
+                },
+                "examples": {
+                    "text": {"value": {"text": "George Washington went to Washington.", "id": 7}},
+                    "tokens": {"value": {"tokens": ["George", "Washington", "went", "to", "Washington", "."]}},
+                    "several": {"value": [{"text": "Angela Merkel visited Paris."}, {"text": "BMW is in Munich."}]},
+                },
+            }
+        },
+    }
+}
+RECORD_SCHEMA = {
+    "type": "object",
+    "description": 'A document ("text", split into sentences and tokens as predict does) or one pre-tokenised '
+    'sentence ("tokens"); any other field is carried to the answer unchanged.',
+    "properties": {"text": {"type": "string"}, "tokens": {"type": "array", "items": {"type": "string"}}},
+    "additionalProperties": True,
+}
+
+
+class RequestProblem(Exception):
+    """A request the API refuses: its HTTP status, the reason and the field it is about."""
+
+    def __init__(self, status: int, error: str, field: Optional[str] = None) -> None:
+        super().__init__(error)
+        self.status, self.error, self.field = status, error, field
+
+
+@dataclass
+class ServedModel:
+    """A loaded tagger, its name in the API, where it came from and the lock that serialises its use."""
+
+    name: str
+    source: str
+    tagger: object
+    lock: threading.Lock
+
+    @property
+    def types(self) -> list[str]:
+        from flair_ner.predict import model_entity_types
+
+        return sorted(model_entity_types(self.tagger))
+
+
+async def _read_body(request: "Request", limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes (from Content-Length,
+    else while it streams in)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestProblem(413, f"the body is {int(declared)} bytes; this server takes at most {limit}", "body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestProblem(413, f"the body is over {limit} bytes, the most this server takes", "body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_request(body: bytes, max_records: int) -> "tuple[list[InputRecord], bool]":
+    """The records of a request body and whether it was an array (the answer has the same shape).
+
+    Raises:
+        RequestProblem: 400 not UTF-8 JSON, 422 a record without a usable ``text``/``tokens`` or too many records.
+    """
+    from flair_ner.predict import json_record
+
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RequestProblem(400, f"the body is not UTF-8 (byte {error.start})", "body") from None
+    except json.JSONDecodeError as error:
+        raise RequestProblem(400, f"the body is not JSON ({error.msg} at line {error.lineno} column {error.colno})", "body") from None
+    many = isinstance(value, list)
+    values = value if many else [value]
+    if many and not values:
+        raise RequestProblem(422, "the array holds no record", "body")
+    if len(values) > max_records:
+        raise RequestProblem(422, f"{len(values)} records in one request; this server takes at most {max_records}", "body")
+    records = []
+    for index, item in enumerate(values):
+        record = json_record(index + 1, item)
+        if record.error is not None:
+            if many:
+                field = f"[{index}]" + (f".{record.error_field}" if record.error_field else "")
+            else:
+                field = record.error_field or "body"
+            raise RequestProblem(422, f"record {index}: {record.error}" if many else record.error, field)
+        records.append(record)
+    return records, many
+
+
+def demo_page(models: Sequence[ServedModel]) -> str:
+    """The demo page's HTML: a text box, the model choice and the highlighted answer."""
+    options = "".join(f'<option value="{html.escape(m.name)}">{html.escape(m.name)}</option>' for m in models)
+    types = sorted({t for m in models for t in m.types})
+    template = Template((ASSETS / "demo.html").read_text(encoding="utf-8"))
+    return template.substitute(
+        style=(ASSETS / "viewer.css").read_text(encoding="utf-8"), options=options,
+        types=json.dumps(types).replace("</", "<\\/"),
+    )  # fmt: skip
+
+
+def create_app(
+    models: Sequence[ServedModel],
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    batch_size: int = 32,
+) -> "FastAPI":
+    """The FastAPI application serving ``models`` (the first is the default).
+
+    Args:
+        models: loaded taggers with their API names (``?model=NAME``).
+        max_body_bytes: larger request bodies get 413 before they are read whole.
+        max_records: records one request may hold.
+        batch_size: sentences per prediction batch.
+    """
+    from fastapi import FastAPI, Request
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    from flair_ner.predict import tag_records
+
+    if not models:
+        raise ValueError("serve needs at least one model")
+    by_name = {model.name: model for model in models}
+    app = FastAPI(
+        title="flair-ner",
+        description="Named entity recognition with trained flair-ner models. "
+        "POST /predict takes the JSON records `flair-ner predict --input-format jsonl` reads.",
+        version="1",
+        docs_url=None,  # below: the same Swagger UI, from the swagger-ui-bundle package instead of a CDN
+        redoc_url=None,
+    )
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    page = demo_page(models)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="flair-ner API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")  # fmt: skip
+
+    @app.get("/", response_class=HTMLResponse, summary="the demo page")
+    def index() -> str:
+        return page
+
+    @app.get("/health", summary="the models served and their entity types")
+    def health() -> dict:
+        return {"status": "ok", "models": [{"name": m.name, "source": m.source, "types": m.types} for m in models]}
+
+    @app.post("/predict", summary="tag one record or an array of records", openapi_extra=REQUEST_SCHEMA)
+    async def predict(request: Request, model: Optional[str] = None):
+        try:
+            served = by_name.get(model or models[0].name)
+            if served is None:
+                raise RequestProblem(404, f"no model {model!r}; this server has {', '.join(by_name)}", "model")
+            records, many = parse_request(await _read_body(request, max_body_bytes), max_records)
+        except RequestProblem as problem:
+            return JSONResponse({"error": problem.error, "field": problem.field}, status_code=problem.status)
+
+        def tag() -> list[dict]:
+            with served.lock:
+                return tag_records(records, served.tagger, batch_size)
+
+        answers = await run_in_threadpool(tag)
+        return JSONResponse(answers if many else answers[0])
+
+    original_openapi = app.openapi
+
+    def openapi() -> dict:
+        schema = original_openapi()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Record"] = RECORD_SCHEMA
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def load_models(sources: Sequence[str]) -> list[ServedModel]:
+    """Load each ``--model`` once (a shipped model's name, a model file or a run folder); its API name is the
+    source as given."""
+    from flair_ner.predict import load_tagger
+
+    names = [str(source) for source in sources]
+    return [ServedModel(name, name, load_tagger(name), threading.Lock()) for name in dict.fromkeys(names)]
+
+
+def serve(
+    sources: Sequence[str],
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    batch_size: int = 32,
+) -> None:
+    """Load the models, then serve them with uvicorn until interrupted."""
+    import uvicorn
+
+    app = create_app(load_models(sources), max_body_bytes, max_records, batch_size)
+    uvicorn.run(app, host=host, port=port, log_level="info")
