@@ -241,6 +241,11 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from flair_ner.assets import model_source_problem
+
+    for source in args.model:  # before flair and torch load
+        if model_source_problem(source):
+            raise PredictInputError(model_source_problem(source))
     from flair_ner.console import quiet_third_party
     from flair_ner.serve import serve
 

@@ -1,6 +1,7 @@
 """See what a model got wrong: ``errors.html`` for a run and ``compare.html`` for two runs, one file each.
 
-Both pages are self-contained (styles, script and data inlined; nothing loads from the network), built from
+Both pages are self-contained (styles, script and data inlined, the data compressed; nothing loads from the
+network; any browser since 2023 opens them), built from
 the predictions of a run (in memory at the end of a run or ``evaluate``; from ``predictions_<set>.tsv`` for a
 finished run folder). Each sentence is drawn with its gold entities and the predicted ones side by side, one
 colour per type; the four error kinds of :func:`flair_ner.evaluate.entity_outcomes` (wrong type, boundary,
@@ -11,6 +12,8 @@ predictions TSV.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 from dataclasses import dataclass
@@ -115,8 +118,11 @@ def _score_table(scores: pd.DataFrame, token_accuracy: float, tokens: int, table
 
 
 def _page(title: str, subtitle: str, summaries: str, legend: str, data: dict) -> str:
-    # "</" inside the JSON would end the script element early
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    # The sentences as gzip-compressed JSON in base64 (the page inflates it with the browser's own
+    # DecompressionStream): a fifth of the size, which matters for pages kept in every run folder.
+    # mtime=0: the same predictions give the same file.
+    packed = gzip.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), mtime=0)
+    payload = base64.b64encode(packed).decode("ascii")
     template = Template((ASSETS / "viewer.html").read_text(encoding="utf-8"))
     return template.substitute(
         title=html.escape(title), subtitle=subtitle, summaries=summaries, legend=legend, data=payload,
@@ -192,8 +198,7 @@ def error_page(test_sets: Sequence[TestSetPredictions], title: str) -> str:
 def write_error_page(test_sets: Sequence[TestSetPredictions], output_dir: Path, title: Optional[str] = None) -> Path:
     """``errors.html`` in ``output_dir`` (written whole or not at all)."""
     output_dir = Path(output_dir)
-    # a grid cell's folder is seed-N: its parent names the variant
-    page = error_page(test_sets, title or f"Errors of {'/'.join(output_dir.resolve().parts[-2:])}")
+    page = error_page(test_sets, title or f"Errors of {output_dir}")  # the folder as the run or the user named it
     return write_text(output_dir / ERRORS_HTML, page)
 
 
@@ -289,7 +294,7 @@ def compare_page(run_a: Path, run_b: Path) -> str:
     subtitle = (f"A = {html.escape(str(runs[0]))}, B = {html.escape(str(runs[1]))}. The sentences the two runs tag "
                 "differently: gold entities, then A's and B's predictions. Links point into the runs' "
                 "predictions TSVs (the same lines in both).")  # fmt: skip
-    return _page(f"{runs[0].name} against {runs[1].name}", subtitle, "".join(summaries), ERROR_LEGEND, data)
+    return _page(f"{runs[0]} (A) against {runs[1]} (B)", subtitle, "".join(summaries), ERROR_LEGEND, data)
 
 
 def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[TaggedSentence], bootstrap, samples: int) -> str:

@@ -38,7 +38,7 @@ from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 from flair_ner.layout import BEST_MODEL, FINAL_MODEL
 from flair_ner.errors import ConfigError
 from flair_ner.errors import PredictInputError  # noqa: F401 - raised here, part of this module's interface
-from flair_ner.assets import RESOURCES
+from flair_ner.assets import SHIPPED_MODELS  # noqa: F401 - part of this module's interface
 from flair_ner.datasets import DOCSTART
 from flair_ner.evaluate import iob2_tags, spans_of
 from flair_ner.files import BOM, decode_utf8_or_reason, one_line
@@ -50,8 +50,6 @@ INPUT_FORMATS = ("text", "conll", "jsonl")
 OUTPUT_FORMATS = ("jsonl", "conll")
 LABEL_TYPE = "ner"
 PRECISIONS = ("fp32", "bf16", "int8")
-# Trained models that come with the kit, by name (flair_ner/resources/models/<name>/MODEL_CARD.md says what each is).
-SHIPPED_MODELS = {"conllpp": RESOURCES / "models" / "conllpp" / "model.pt"}
 # Records are tagged in groups of about this many sentences: enough for length-sorted batches to be
 # full, few enough that memory stays flat however long the input is.
 GROUP_SENTENCES = 2000

@@ -7,7 +7,8 @@
   same record(s) with ``entities`` (text, type, start, end, confidence; token_start/token_end for token input),
   as ``predict`` writes them.
 * ``GET /health``: the models served and their entity types.
-* ``GET /docs``: the OpenAPI documentation (Swagger UI from the ``swagger-ui-bundle`` package: it works offline).
+* ``GET /docs`` and ``GET /redoc``: the OpenAPI documentation (Swagger UI and ReDoc from the ``fastapi-offline``
+  package: they work without a network).
 
 A bad request gets a 4xx answer ``{"error": reason, "field": the field it is about}``: 400 for a body that is
 not JSON, 404 for an unknown model, 413 for a body over ``max_body_bytes``, 422 for a record without a usable
@@ -37,6 +38,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 DEFAULT_MAX_RECORDS = 1000
+# an oversized body is read and dropped up to this size before the 413 (see _read_body)
+DRAIN_BYTES = 64_000_000
 
 # What /docs shows for the request body (the endpoint reads the body itself, to enforce the size limit first).
 REQUEST_SCHEMA = {
@@ -93,17 +96,25 @@ class ServedModel:
 
 
 async def _read_body(request: "Request", limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes (from Content-Length,
-    else while it streams in)."""
+    """The request body, or 413 when it exceeds ``limit`` bytes.
+
+    An oversized body is still read (and dropped, so memory stays flat) up to :data:`DRAIN_BYTES` before the
+    answer: a client that sends its whole body before reading (most do) would otherwise see the connection
+    reset instead of the 413. A body declared larger than that gets its 413 at once.
+    """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestProblem(413, f"the body is {int(declared)} bytes; this server takes at most {limit}", "body")
+    declared_size = int(declared) if declared is not None and declared.isdigit() else None
+    if declared_size is not None and declared_size > DRAIN_BYTES:
+        raise RequestProblem(413, f"the body is {declared_size} bytes; this server takes at most {limit}", "body")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise RequestProblem(413, f"the body is over {limit} bytes, the most this server takes", "body")
-        chunks.append(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > DRAIN_BYTES:
+            break
+    if size > limit:
+        raise RequestProblem(413, f"the body is {declared_size or f'over {limit}'} bytes; this server takes at most {limit}", "body")
     return b"".join(chunks)
 
 
@@ -165,34 +176,24 @@ def create_app(
         max_records: records one request may hold.
         batch_size: sentences per prediction batch.
     """
-    from fastapi import FastAPI, Request
+    from fastapi import Request
     from fastapi.concurrency import run_in_threadpool
-    from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse, JSONResponse
-    from fastapi.staticfiles import StaticFiles
-    from swagger_ui_bundle import swagger_ui_path
+    from fastapi_offline import FastAPIOffline
 
     from flair_ner.predict import tag_records
 
     if not models:
         raise ValueError("serve needs at least one model")
     by_name = {model.name: model for model in models}
-    app = FastAPI(
+    # FastAPI whose /docs and /redoc pages load Swagger UI and ReDoc from the package, not from a CDN
+    app = FastAPIOffline(
         title="flair-ner",
         description="Named entity recognition with trained flair-ner models. "
         "POST /predict takes the JSON records `flair-ner predict --input-format jsonl` reads.",
         version="1",
-        docs_url=None,  # below: the same Swagger UI, from the swagger-ui-bundle package instead of a CDN
-        redoc_url=None,
     )
-    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
     page = demo_page(models)
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="flair-ner API",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")  # fmt: skip
 
     @app.get("/", response_class=HTMLResponse, summary="the demo page")
     def index() -> str:

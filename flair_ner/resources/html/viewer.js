@@ -1,8 +1,14 @@
 // The sentence browser of errors.html and compare.html: filters, search and pages over the data embedded in
 // the page (<script id="data">), drawn into #sentences. No network, no libraries.
-(function () {
+// The data is gzip-compressed JSON in base64; the page is drawn once it is inflated, and then <body> gets
+// data-ready="yes" (what the browser tests wait for).
+async function inflate(element) {
+  const bytes = Uint8Array.from(atob(element.textContent.trim()), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return JSON.parse(await new Response(stream).text());
+}
+inflate(document.getElementById("data")).then((DATA) => {
   "use strict";
-  const DATA = JSON.parse(document.getElementById("data").textContent);
   const $ = (id) => document.getElementById(id);
   // what the filters read, derived here rather than stored in the page
   for (const set of DATA.sets) {
@@ -115,4 +121,9 @@
   $("next").addEventListener("click", () => { state.page += 1; draw(); });
   $("size").value = String(state.size);
   chooseSet(0);
-})();
+  document.body.dataset.ready = "yes";
+}).catch((error) => {
+  document.getElementById("sentences").textContent = "This page could not unpack its data: " + error +
+    " (it needs a browser with DecompressionStream: Chrome 80, Firefox 113, Safari 16.4 or newer).";
+  throw error;
+});
