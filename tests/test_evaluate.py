@@ -102,3 +102,49 @@ def test_entity_confusion_counts_type_errors_boundaries_misses_and_spurious() ->
     assert table.loc["PER", "PER"] == 1 and table.loc["ORG", "LOC"] == 1 and table.loc["LOC", BOUNDARY] == 1
     assert table.loc["ORG", MISSED] == 1 and table.loc[SPURIOUS, "MISC"] == 1
     assert int(table.to_numpy().sum()) == 5
+
+
+def _drawn(monkeypatch) -> list:
+    """The figures the plot functions save (instead of writing them)."""
+    import flair_ner.plots as plots
+
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda figure, path: figures.append(figure) or path)
+    return figures
+
+
+def test_per_type_chart_of_a_single_type_shows_its_precision_recall_and_f1(monkeypatch, tmp_path: Path) -> None:
+    from flair_ner.plots import plot_per_type_f1
+
+    figures = _drawn(monkeypatch)
+    rows = [{"test_set": "test", "label": label, "precision": 0.9, "recall": 0.6, "f1": 0.72, "support": 10}
+            for label in ("PER", "micro avg", "macro avg", "weighted avg")]  # fmt: skip
+    plot_per_type_f1(pd.DataFrame(rows), tmp_path / "one.png")
+    axis = figures[0].axes[0]
+    assert [label.get_text() for label in axis.get_yticklabels()] == ["F1", "recall", "precision"]
+    assert sorted(round(bar.get_width(), 1) for bar in axis.patches) == [60.0, 72.0, 90.0]
+    assert "PER" in axis.get_title()
+    rows.insert(0, {"test_set": "test", "label": "LOC", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 4})
+    plot_per_type_f1(pd.DataFrame(rows), tmp_path / "two.png")
+    labels = [label.get_text() for label in figures[1].axes[0].get_yticklabels()]
+    assert labels == ["weighted avg", "macro avg", "micro avg", "PER", "LOC"]
+
+
+def test_confusion_chart_has_one_colour_scale_and_the_test_files_title(monkeypatch, tmp_path: Path) -> None:
+    from matplotlib.colors import LogNorm
+
+    from flair_ner.plots import confusion_title, plot_entity_confusion
+
+    figures = _drawn(monkeypatch)
+    table = pd.DataFrame([(0, "Paris", "B-LOC", "B-LOC"), (0, "rocks", "O", "B-ORG")] * 1 +
+                         [(i, "Rome", "B-LOC", "B-LOC") for i in range(1, 700)], columns=["sentence", "token", "gold", "predicted"])  # fmt: skip
+    table.to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    plot_entity_confusion(tmp_path / "p.tsv", tmp_path / "c.png", confusion_title(Path("data/test.txt")))
+    heat_map, colour_bar = figures[0].axes
+    assert heat_map.get_title() == "test.txt: gold type against prediction"
+    image = heat_map.get_images()[0]
+    assert isinstance(image.norm, LogNorm) and image.norm.vmax == 700  # one scale: counts, the largest at the top
+    # colours follow counts, not shares of a row: the one spurious entity (all of its row) is the palest cell,
+    # the 700 correct LOC the darkest
+    colours = image.norm(image.get_array())
+    assert colours[-1].min() == 0.0 and colours[0, 0] == 1.0

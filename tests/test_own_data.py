@@ -119,7 +119,7 @@ def test_evaluate_scores_a_model_like_seqeval(tiny_run, conllpp_slice: Path, tmp
     for label in ("micro avg", "macro avg", "weighted avg"):
         assert ours.loc[label, "f1"] == pytest.approx(theirs[label]["f1-score"]), label
         assert ours.loc[label, "precision"] == pytest.approx(theirs[label]["precision"]), label
-    assert (out / "per_type_f1.png").is_file()
+    assert (out / "per_type_f1.png").is_file() and (out / "errors.html").is_file()
     # scoring into a folder that has metrics already is refused
     assert main(["evaluate", "--model", str(tiny_run.output_dir), "--test-file", str(test), "--output-dir", str(out)]) == 2
     assert "already holds metrics.json" in capsys.readouterr().err

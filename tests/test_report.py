@@ -92,7 +92,8 @@ def test_download_subcommand_error_is_one_line(tmp_path: Path, capsys) -> None:
     assert err.startswith("flair-ner: error: conllpp_train.txt: could not fetch") and "\n" not in err
 
 
-@pytest.mark.parametrize("command", [[], ["download"], ["report"], ["run"], ["train"], ["evaluate"], ["grid"], ["pretrain-lm"], ["predict"]])
+@pytest.mark.parametrize("command", [[], ["download"], ["report"], ["run"], ["train"], ["evaluate"], ["grid"], ["pretrain-lm"], ["predict"],
+                                     ["browse"], ["compare"], ["serve"]])  # fmt: skip
 def test_every_subcommand_has_help(command: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "flair_ner", *command, "--help"], capture_output=True, text=True, cwd=REPO
