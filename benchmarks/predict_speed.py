@@ -7,7 +7,10 @@ Vanilla = ``tagger.predict(sentences)`` with flair's defaults (batch 32, sorted 
 Kit fp32 = ``flair_ner.predict.predict_sentences`` (batches of similar character length, fp32); kit bf16 =
 the same under bfloat16 autocast; kit int8 = the same with dynamic int8 quantization of the LSTMs and
 linear layers (``flair_ner.predict.quantize_int8``; the quantization is inside the timed call, as in
-``predict``). The four are timed in turn, ``--repeats`` times, on fresh Sentence objects; the median counts.
+``predict``). With ``--onnx DIR`` (and ``--onnx-int8 DIR``), folders that ``flair-ner export`` wrote from the
+same model (``--quantize none`` / ``int8``), onnx fp32 / onnx int8 = ``flair_ner.runtime.OnnxEngine`` (onnxruntime,
+numpy Viterbi; ``--threads`` intra-op threads) on the same token lists, its entities put on the Sentences as
+labels. All are timed in turn, ``--repeats`` times, on fresh Sentence objects; the median counts.
 Labels are compared with vanilla's: sentences with identical entity spans and token-level tag agreement;
 and each method's micro-F1 on the CoNLL++ and CoNLL-2003 test sets (untimed). Writes
 benchmarks/results/predict_speed.json.
@@ -24,10 +27,28 @@ from pathlib import Path
 from common import RESULTS, as_arguments, conllpp_corpus, manifest, model_missing, model_parser, ratio, write_result
 
 
+def onnx_method(folder: Path, batch_size: int, threads: int | None):
+    """Tag flair Sentences with the ONNX engine: its entities become the Sentences' ``ner`` labels."""
+    from flair_ner.runtime import OnnxEngine
+
+    engine = OnnxEngine(folder, batch_size, threads)
+
+    def method(sentences) -> None:
+        found = engine.tag([[token.text for token in sentence] for sentence in sentences])
+        for sentence, spans in zip(sentences, found):
+            for span in spans:
+                sentence[span.start : span.end].add_label("ner", span.type, span.score)
+
+    return method
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = model_parser(__doc__)
     parser.add_argument("--limit", type=int, default=None, help="first N test sentences only")
     parser.add_argument("--batch-size", type=int, default=32, help="the kit's batch size (vanilla keeps flair's 32)")
+    parser.add_argument("--onnx", type=Path, default=None, help="an fp32 export of --model (flair-ner export)")
+    parser.add_argument("--onnx-int8", type=Path, default=None, help="an int8 export of --model (--quantize int8)")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime's intra-op threads (default: all cores)")
     parser.add_argument("--output", type=Path, default=RESULTS / "predict_speed.json")
     args = parser.parse_args(argv)
     if model_missing(args.model):
@@ -49,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         "kit_bf16": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "bf16"),
         "kit_int8": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "int8"),
     }
+    for name, folder in (("onnx_fp32", args.onnx), ("onnx_int8", args.onnx_int8)):
+        if folder is not None:
+            methods[name] = onnx_method(folder, args.batch_size, args.threads)
     seconds: dict[str, list[float]] = {name: [] for name in methods}
     tags: dict[str, list[list[str]]] = {}
     methods["vanilla"]([Sentence(t) for t in tokens[:64]])  # warm-up (first-call allocations)

@@ -181,20 +181,31 @@ def _report_bad_record(line: str) -> None:
     print(f"flair-ner: {line}", file=sys.stderr)
 
 
-def _predict(args: argparse.Namespace) -> None:
+def _engine(args: argparse.Namespace):
+    """The engine ``--engine`` asks for: ONNX for an export folder (``auto``), else torch (imports flair)."""
+    from flair_ner.runtime import EXPORT_JSON
+
+    engine = args.engine
+    if engine == "auto":
+        engine = "onnx" if (Path(args.model) / EXPORT_JSON).is_file() else "torch"
+    if engine == "onnx":
+        if args.precision != "fp32":
+            raise PredictInputError("--precision is the torch engine's; an ONNX export has its own (flair-ner export --quantize)")
+        from flair_ner.runtime import OnnxEngine
+
+        return OnnxEngine(args.model, args.batch_size, args.threads)
     from flair_ner.console import quiet_third_party
-    from flair_ner.files import atomic_path
-    from flair_ner.predict import (  # imports flair and torch
-        check_records,
-        guess_input_format,
-        load_tagger,
-        open_input,
-        predict_stream,
-        read_records,
-    )
+    from flair_ner.predict import TorchEngine, load_tagger  # imports flair and torch
 
     _flair_logs_to_stderr()
     quiet_third_party(args.verbose)
+    return TorchEngine(load_tagger(args.model), args.batch_size, args.precision)
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from flair_ner.files import atomic_path
+    from flair_ner.records import check_records, guess_input_format, open_input, read_records, write_predictions
+
     input_format = args.input_format or guess_input_format(args.input)
     stream, name = open_input(args.input)
     if args.strict:  # every record checked before anything is tagged: the input is read twice
@@ -205,16 +216,15 @@ def _predict(args: argparse.Namespace) -> None:
         if bad:
             raise PredictInputError(f"{name}: {len(bad)} bad record(s), listed above; nothing tagged (--strict)")
         stream = [data]
-    tagger = load_tagger(args.model)
+    engine = _engine(args)
     records = read_records(stream, input_format, args.document)
-    options = dict(mini_batch_size=args.batch_size, precision=args.precision, report=_report_bad_record)
     # SIGTERM as well as Ctrl-C unwinds through atomic_path, which removes the half-written temporary file
     with interruptible():
         if args.output:
             with atomic_path(args.output) as temporary, open(temporary, "w", encoding="utf-8") as out:
-                summary = predict_stream(tagger, records, name, args.format, out, **options)
+                summary = write_predictions(engine, records, name, args.format, out, report=_report_bad_record)
         else:
-            summary = predict_stream(tagger, records, name, args.format, sys.stdout, **options)
+            summary = write_predictions(engine, records, name, args.format, sys.stdout, report=_report_bad_record)
     logging.getLogger(__name__).info("tagged %d records (%d sentences)", summary.records, summary.sentences)
     if summary.records == 0 and not summary.bad:
         logging.getLogger(__name__).warning("%s: nothing to tag: the input has no records", name)
@@ -224,6 +234,25 @@ def _predict(args: argparse.Namespace) -> None:
             f"{name}: {len(summary.bad)} bad record(s) reported above were {kept}; "
             f"the other {summary.records} were tagged and written"
         )
+
+
+def _export(args: argparse.Namespace) -> None:
+    from flair_ner.assets import model_source_problem
+
+    if model_source_problem(args.model):  # before flair and torch load
+        raise PredictInputError(model_source_problem(args.model))
+    from flair_ner.export import check_output, export_model, sample_sentences
+
+    check_output(args.output)
+    sample = sample_sentences(args.sample, args.sample_size, args.data_dir, args.mirror)
+    from flair_ner.console import quiet_third_party
+
+    quiet_third_party(args.verbose)
+    description = export_model(args.model, args.output, args.quantize, args.opset, sample)
+    agreement = description["agreement"]
+    print(f"{args.output}: {description['size_bytes'] / 1e6:.1f} MB, {description['export_seconds']:.0f} s; token agreement "
+          f"with the torch model {100 * agreement['token_agreement']:.3f} % on {agreement['tokens']} tokens "
+          f"({agreement['identical_sentences']} of {agreement['sentences']} sentences identical)")
 
 
 def _browse(args: argparse.Namespace) -> None:
@@ -451,7 +480,35 @@ def build_parser() -> argparse.ArgumentParser:
         "int8 quantization of the LSTMs and linear layers, CPU); bf16 and int8 change a few labels "
         "(benchmarks/README.md)",
     )
+    predict.add_argument(
+        "--engine",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="torch: flair's model; onnx: a folder written by flair-ner export, run by onnxruntime without torch "
+        "(default: auto, onnx for an export folder, else torch)",
+    )
+    predict.add_argument("--threads", type=positive(int), default=None,
+                         help="onnx engine: onnxruntime's threads (default: $FLAIR_NER_ONNX_THREADS, else all cores)")  # fmt: skip
     predict.set_defaults(handler=_predict)
+
+    export = commands.add_parser(
+        "export",
+        help="export a tagger to ONNX (predict --engine onnx runs it without torch)",
+        description="Write a trained stacked tagger (CRF, BiLSTM, WordEmbeddings and FlairEmbeddings) as ONNX "
+        "graphs with its dictionaries, CRF transitions and export.json into a new folder, measure its token "
+        "agreement with the torch model on a sample, and print it.",
+    )
+    export.add_argument("--model", required=True, help="a shipped model's name (conllpp), a model file or a run folder")
+    export.add_argument("--output", type=Path, required=True, help="the folder to write (new or empty)")
+    export.add_argument("--quantize", choices=("none", "int8"), default="none",
+                        help="none: fp32 weights (default); int8: onnxruntime's dynamic int8 quantisation")  # fmt: skip
+    export.add_argument("--opset", type=positive(int), default=17, help="ONNX opset (default: 17)")
+    export.add_argument("--sample", type=Path, default=None,
+                        help="a CoNLL column file (token first) to measure the agreement on (default: the first "
+                        "500 sentences of CoNLL++ test, from the cache or mirror)")  # fmt: skip
+    export.add_argument("--sample-size", type=positive(int), default=500, help="sentences of the sample used (default: 500)")
+    add_data_options(export)
+    export.set_defaults(handler=_export)
 
     browse = commands.add_parser(
         "browse",

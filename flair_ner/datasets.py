@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterable, Optional, Union
 from flair_ner.errors import ConfigError
 
 DOCSTART = "-DOCSTART-"
@@ -54,6 +54,16 @@ def entity_spans(tags: list[str]) -> list[Span]:
             spans.append(Span(open_type, open_start, index + 1))
             open_type = None
     return spans
+
+
+def iob2_tags(length: int, spans: Iterable[Span]) -> list[str]:
+    """IOB2 tags for a sentence of ``length`` tokens."""
+    tags = ["O"] * length
+    for span in spans:
+        tags[span.start] = f"B-{span.type}"
+        for index in range(span.start + 1, span.end):
+            tags[index] = f"I-{span.type}"
+    return tags
 
 
 def parse_columns(spec: str) -> tuple[int, int]:

@@ -1,9 +1,8 @@
 """See what a model got wrong: ``errors.html`` for a run and ``compare.html`` for two runs, one file each.
 
 Both pages are self-contained (styles, script and data inlined, the data compressed; nothing loads from the
-network; any browser since 2023 opens them), built from
-the predictions of a run (in memory at the end of a run or ``evaluate``; from ``predictions_<set>.tsv`` for a
-finished run folder). Each sentence is drawn with its gold entities and the predicted ones side by side, one
+network; any browser since 2023 opens them), built from the predictions of a run (in memory at the end of a run
+or ``evaluate``; from ``predictions_<set>.tsv`` for a finished run folder). Each sentence is drawn with its gold entities and the predicted ones side by side, one
 colour per type; the four error kinds of :func:`flair_ner.evaluate.entity_outcomes` (wrong type, boundary,
 missed, spurious) each look different. Filters by error kind and entity type, a search box and pages keep
 3,453 CoNLL++ test sentences or MultiCoNER's 33 types usable. Every error links to its lines in the
@@ -149,6 +148,7 @@ class TestSetPredictions:
     predictions: pd.DataFrame
     scores: pd.DataFrame
     token_accuracy: float
+    source: str = "predictions table"  # where the predictions come from, for error messages
 
     @classmethod
     def of(cls, result: EvaluationResult) -> "TestSetPredictions":
@@ -161,7 +161,7 @@ def error_page(test_sets: Sequence[TestSetPredictions], title: str) -> str:
 
     sets, summaries = [], []
     for index, test_set in enumerate(test_sets):
-        sentences = tagged_sentences(test_set.predictions)
+        sentences = tagged_sentences(test_set.predictions, test_set.source)
         payload = []
         kinds = {kind: 0 for kind in ERROR_KINDS}
         for sentence in sentences:
@@ -231,7 +231,7 @@ def run_test_sets(run_dir: Path) -> list[TestSetPredictions]:
         scores = rows[rows["label"] != ACCURACY].drop(columns="test_set").reset_index(drop=True)
         # runs from before metrics.csv had the row: the same share, from the predictions
         accuracy = float((predictions["gold"] == predictions["predicted"]).mean()) if len(predictions) else 0.0
-        sets.append(TestSetPredictions(name, predictions, scores, accuracy))
+        sets.append(TestSetPredictions(name, predictions, scores, accuracy, str(by_name[name])))
     return sets
 
 
@@ -257,8 +257,6 @@ def compare_page(run_a: Path, run_b: Path) -> str:
         RunFolderError: a run folder without predictions, no test set in common, or a test set the two runs
             scored on different sentences.
     """
-    from flair_ner.summary import BOOTSTRAP_SAMPLES, paired_bootstrap
-
     runs = (Path(run_a), Path(run_b))
     sets_a = {s.name: s for s in run_test_sets(runs[0])}
     sets_b = {s.name: s for s in run_test_sets(runs[1])}
@@ -269,8 +267,8 @@ def compare_page(run_a: Path, run_b: Path) -> str:
         )
     sets, summaries = [], []
     for index, name in enumerate(common):
-        a = tagged_sentences(sets_a[name].predictions)
-        b = tagged_sentences(sets_b[name].predictions)
+        a = tagged_sentences(sets_a[name].predictions, sets_a[name].source)
+        b = tagged_sentences(sets_b[name].predictions, sets_b[name].source)
         _same_sentences(name, a, b, runs)
         payload = []
         for left, right in zip(a, b):
@@ -288,7 +286,7 @@ def compare_page(run_a: Path, run_b: Path) -> str:
             })  # fmt: skip
         sets.append({"name": name, "file": predictions_file(name), "types": _types(a + b),
                      "kinds": [A_RIGHT, B_RIGHT, BOTH_WRONG], "sentences": payload})  # fmt: skip
-        summaries.append(_comparison_summary(index, name, a, b, paired_bootstrap, BOOTSTRAP_SAMPLES))
+        summaries.append(_comparison_summary(index, name, a, b))
     data = {"sets": sets, "page_size": PAGE_SIZE, "item_name": "differences", "default_kind": "",
             "kind_options": [["", "every difference"]]}  # fmt: skip
     subtitle = (f"A = {html.escape(str(runs[0]))}, B = {html.escape(str(runs[1]))}. The sentences the two runs tag "
@@ -297,9 +295,11 @@ def compare_page(run_a: Path, run_b: Path) -> str:
     return _page(f"{runs[0]} (A) against {runs[1]} (B)", subtitle, "".join(summaries), ERROR_LEGEND, data)
 
 
-def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[TaggedSentence], bootstrap, samples: int) -> str:
-    counts_a, counts_b = entity_counts(a), entity_counts(b)
-    difference, low, high, p_value = bootstrap([counts_a], [counts_b])
+def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[TaggedSentence]) -> str:
+    """The paired-bootstrap difference and the wins and losses per type of one test set."""
+    from flair_ner.summary import BOOTSTRAP_SAMPLES, paired_bootstrap  # the grid's statistics (summary loads grid)
+
+    difference, low, high, p_value = paired_bootstrap([entity_counts(a)], [entity_counts(b)])
     scores_a = score_spans([s.gold for s in a], [s.predicted for s in a]).set_index("label")
     scores_b = score_spans([s.gold for s in b], [s.predicted for s in b]).set_index("label")
     rows = {}
@@ -326,7 +326,7 @@ def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[
         f'<section class="set-summary" data-set="{index}"><h2>Test set {html.escape(name)}</h2>'
         f'<p id="difference-{index}">micro-F1 A {100 * micro_a:.2f}, B {100 * micro_b:.2f}; B − A = '
         f"{100 * difference:+.2f} points, 95 % interval [{100 * low:+.2f}, {100 * high:+.2f}], p = {p_value:.3f} "
-        f"(paired bootstrap over the {len(a)} test sentences, {samples} resamples, as the grid computes it): "
+        f"(paired bootstrap over the {len(a)} test sentences, {BOOTSTRAP_SAMPLES} resamples, as the grid computes it): "
         f"a difference {verdict}. {differing} sentences are tagged differently.</p>"
         f"<details open><summary>Wins and losses per type</summary>{_table(table, f'wins-{index}')}</details></section>"
     )

@@ -18,7 +18,7 @@ import pandas as pd
 
 from flair_ner.layout import METRICS_CSV, METRICS_JSON, predictions_file
 from flair_ner.corpus import Span
-from flair_ner.datasets import entity_spans
+from flair_ner.datasets import entity_spans, iob2_tags
 from flair_ner.errors import RunFolderError
 from flair_ner.files import write_csv, write_text
 
@@ -153,16 +153,6 @@ def spans_of(sentence, label_type: str) -> list[Span]:
     ]
 
 
-def iob2_tags(length: int, spans: Iterable[Span]) -> list[str]:
-    """IOB2 tags for a sentence of ``length`` tokens."""
-    tags = ["O"] * length
-    for span in spans:
-        tags[span.start] = f"B-{span.type}"
-        for index in range(span.start + 1, span.end):
-            tags[index] = f"I-{span.type}"
-    return tags
-
-
 @dataclass
 class EvaluationResult:
     """Scores and predictions of one model on one test set."""
@@ -233,16 +223,20 @@ class TaggedSentence:
     lines: tuple[int, int]
 
 
-def tagged_sentences(predictions: pd.DataFrame) -> list[TaggedSentence]:
+def tagged_sentences(predictions: pd.DataFrame, source: str = "predictions table") -> list[TaggedSentence]:
     """The sentences of a predictions table (``sentence, token, gold, predicted``; a sentence's rows together,
     in the order :func:`write_results` writes them), entities decoded with conlleval's rules.
+
+    Args:
+        predictions: the table (:attr:`EvaluationResult.predictions`, or :func:`read_predictions` of a TSV).
+        source: what the table is, in error messages (the TSV's path).
 
     Raises:
         RunFolderError: a column is missing, or a sentence's rows are not together.
     """
     missing = [column for column in PREDICTION_COLUMNS if column not in predictions.columns]
     if missing:
-        raise RunFolderError(f"a predictions table needs the columns {', '.join(PREDICTION_COLUMNS)}; missing {', '.join(missing)}")
+        raise RunFolderError(f"{source}: expected the columns {', '.join(PREDICTION_COLUMNS)}; missing {', '.join(missing)}")
     ids = predictions["sentence"].tolist()
     tokens, gold, predicted = (predictions[column].astype(str).tolist() for column in ("token", "gold", "predicted"))
     sentences: list[TaggedSentence] = []
@@ -252,7 +246,7 @@ def tagged_sentences(predictions: pd.DataFrame) -> list[TaggedSentence]:
         if index < len(ids) and ids[index] == ids[start]:
             continue
         if ids[start] in seen:
-            raise RunFolderError(f"predictions table: the rows of sentence {ids[start]} are not together (row {start + 2})")
+            raise RunFolderError(f"{source}:{start + 2}: sentence {ids[start]} again; expected each sentence's rows together")
         seen.add(ids[start])
         sentences.append(TaggedSentence(int(ids[start]), tokens[start:index], entity_spans(gold[start:index]),
                                         entity_spans(predicted[start:index]), (start + 2, index + 1)))  # fmt: skip

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from flair.tokenization import SegtokTokenizer
-from segtok.segmenter import split_multi
+from segtok.segmenter import split_multi, split_single
+from segtok.tokenizer import split_contractions, word_tokenizer
 
 # Sentences longer than this are cut into chunks that are tagged separately and joined: the
 # character LMs and the BiLSTM were trained on sentences of at most 124 tokens (CoNLL++), and a
@@ -83,6 +83,15 @@ def whitespace_tokens(text: str, start: int = 0, end: int | None = None) -> list
     return [TokenSpan(m.group(), m.start(), m.end()) for m in _NON_SPACE.finditer(text, start, len(text) if end is None else end)]
 
 
+def segtok_tokens(text: str) -> list[str]:
+    """flair 0.15.1's ``SegtokTokenizer.run_tokenize``, line for line, without importing flair (and torch): the
+    ONNX runtime tokenises with it too, so both engines see the same tokens (tests/test_predict.py compares them)."""
+    words: list[str] = []
+    for sentence in split_single(text):
+        words.extend(split_contractions(word_tokenizer(sentence)))
+    return [word for word in words if word]
+
+
 def segment(text: str) -> list[list[TokenSpan]]:
     """Split ``text`` into sentences of tokens (segtok, as flair), each token with its offsets into ``text``.
 
@@ -92,7 +101,7 @@ def segment(text: str) -> list[list[TokenSpan]]:
     position = 0
     for sentence in split_multi(text):
         # segtok can leave characters Python counts as whitespace (U+001F, U+0085) at a token's edge
-        tokens = [token.strip() for token in SegtokTokenizer.run_tokenize(sentence) if token.strip()]
+        tokens = [token.strip() for token in segtok_tokens(sentence) if token.strip()]
         if not tokens:
             continue
         spans = _align(tokens, text, position)

@@ -31,7 +31,7 @@ from flair_ner.assets import RESOURCES
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
 
-    from flair_ner.predict import InputRecord
+    from flair_ner.records import Engine, InputRecord
 
 ASSETS = RESOURCES / "html"
 DEFAULT_HOST = "127.0.0.1"
@@ -81,18 +81,17 @@ class RequestProblem(Exception):
 
 @dataclass
 class ServedModel:
-    """A loaded tagger, its name in the API, where it came from and the lock that serialises its use."""
+    """A loaded model's engine (:class:`flair_ner.records.Engine`), its name in the API, where it came from and
+    the lock that serialises its use."""
 
     name: str
     source: str
-    tagger: object
+    engine: "Engine"
     lock: threading.Lock
 
     @property
     def types(self) -> list[str]:
-        from flair_ner.predict import model_entity_types
-
-        return sorted(model_entity_types(self.tagger))
+        return self.engine.types  # type: ignore[attr-defined]
 
 
 async def _read_body(request: "Request", limit: int) -> bytes:
@@ -124,7 +123,7 @@ def parse_request(body: bytes, max_records: int) -> "tuple[list[InputRecord], bo
     Raises:
         RequestProblem: 400 not UTF-8 JSON, 422 a record without a usable ``text``/``tokens`` or too many records.
     """
-    from flair_ner.predict import json_record
+    from flair_ner.records import json_record
 
     try:
         value = json.loads(body.decode("utf-8"))
@@ -163,25 +162,21 @@ def demo_page(models: Sequence[ServedModel]) -> str:
 
 
 def create_app(
-    models: Sequence[ServedModel],
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    max_records: int = DEFAULT_MAX_RECORDS,
-    batch_size: int = 32,
+    models: Sequence[ServedModel], max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_records: int = DEFAULT_MAX_RECORDS
 ) -> "FastAPI":
     """The FastAPI application serving ``models`` (the first is the default).
 
     Args:
-        models: loaded taggers with their API names (``?model=NAME``).
+        models: loaded models with their API names (``?model=NAME``).
         max_body_bytes: larger request bodies get 413 before they are read whole.
         max_records: records one request may hold.
-        batch_size: sentences per prediction batch.
     """
     from fastapi import Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import HTMLResponse, JSONResponse
     from fastapi_offline import FastAPIOffline
 
-    from flair_ner.predict import tag_records
+    from flair_ner.records import output_record, tag_records
 
     if not models:
         raise ValueError("serve needs at least one model")
@@ -215,7 +210,8 @@ def create_app(
 
         def tag() -> list[dict]:
             with served.lock:
-                return tag_records(records, served.tagger, batch_size)
+                tag_records(records, served.engine)
+            return [output_record(record) for record in records]
 
         answers = await run_in_threadpool(tag)
         return JSONResponse(answers if many else answers[0])
@@ -231,13 +227,13 @@ def create_app(
     return app
 
 
-def load_models(sources: Sequence[str]) -> list[ServedModel]:
+def load_models(sources: Sequence[str], batch_size: int = 32) -> list[ServedModel]:
     """Load each ``--model`` once (a shipped model's name, a model file or a run folder); its API name is the
     source as given."""
-    from flair_ner.predict import load_tagger
+    from flair_ner.predict import TorchEngine, load_tagger
 
-    names = [str(source) for source in sources]
-    return [ServedModel(name, name, load_tagger(name), threading.Lock()) for name in dict.fromkeys(names)]
+    names = list(dict.fromkeys(str(source) for source in sources))
+    return [ServedModel(name, name, TorchEngine(load_tagger(name), batch_size), threading.Lock()) for name in names]
 
 
 def serve(
@@ -251,5 +247,5 @@ def serve(
     """Load the models, then serve them with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(load_models(sources), max_body_bytes, max_records, batch_size)
+    app = create_app(load_models(sources, batch_size), max_body_bytes, max_records)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -87,7 +87,8 @@ def cell_scores(grid: Grid) -> pd.DataFrame:
 
 def sentence_counts(predictions: Path) -> np.ndarray:
     """Per test sentence (tp, fp, fn) of entity mentions, from a run's ``predictions_<test>.tsv``."""
-    return entity_counts(sorted(tagged_sentences(read_predictions(predictions)), key=lambda sentence: sentence.id))
+    sentences = tagged_sentences(read_predictions(predictions), str(predictions))
+    return entity_counts(sorted(sentences, key=lambda sentence: sentence.id))
 
 
 def _f1(counts: np.ndarray) -> np.ndarray:

@@ -183,6 +183,13 @@ def test_compare_refuses_runs_on_different_test_sets(quick_runs, tmp_path: Path)
     result = flair_ner("browse", str(tmp_path / "nothing-here"))
     assert result.returncode == 2 and "not a folder" in result.stderr
     assert not (tmp_path / "c.html").exists()
+    # a predictions file with a sentence's rows apart (its first row moved to the end), or without its gold column
+    pd.concat([table.iloc[1:], table.iloc[:1]]).to_csv(other / "predictions_test.tsv", sep="\t", index=False)
+    result = flair_ner("browse", str(other))
+    assert result.returncode == 2 and f"{other / 'predictions_test.tsv'}:" in result.stderr and "rows together" in result.stderr
+    table.drop(columns="gold").to_csv(other / "predictions_test.tsv", sep="\t", index=False)
+    result = flair_ner("browse", str(other))
+    assert result.returncode == 2 and "missing gold" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_page_embeds_no_network_resource(quick_runs) -> None:

@@ -21,6 +21,7 @@ from flair_ner.predict import (
     predict_stream,
     read_records,
     record_entities,
+    sentence_spans,
     tag_text,
 )
 from flair_ner.segment import chunks, segment, token_list_spans
@@ -50,16 +51,17 @@ def jsonl(tagger, data: str | bytes, input_format: str = "text", **options) -> l
 def tagged_record(text: str, entities: list[tuple[int, int, str]]):
     """A text record whose sentences carry the given (first token, last token + 1, type) spans, as a tagger leaves them."""
     record = next(read_records([text.encode("utf-8")], "text"))
-    record.tagged = [Sentence([token.text for token in sentence]) for sentence in record.sentences]
+    tagged = [Sentence([token.text for token in sentence]) for sentence in record.sentences]
     for first, end, label in entities:
-        record.tagged[0][first:end].add_label("ner", label, 0.9)
+        tagged[0][first:end].add_label("ner", label, 0.9)
+    record.predicted = [sentence_spans(sentence) for sentence in tagged]
     return record
 
 
 def test_offsets_count_in_the_input_not_in_the_retokenised_text() -> None:
     text = "I  flew to\tCalifornia (USA) with   Zoë Ängström-Wu."
     record = tagged_record(text, [(3, 4, "LOC"), (5, 6, "LOC"), (8, 10, "PER")])
-    tokens = [token.text for token in record.tagged[0]]
+    tokens = [token.text for token in record.sentences[0]]
     assert tokens[3] == "California" and tokens[5] == "USA" and tokens[8:10] == ["Zoë", "Ängström-Wu"]
     found = record_entities(record)
     assert [e["text"] for e in found] == ["California", "USA", "Zoë Ängström-Wu"]
@@ -112,8 +114,9 @@ def test_jsonl_fields_are_carried_and_token_input_gets_token_indices(tagger) -> 
     assert records[0]["id"] == "a1" and records[0]["meta"] == {"k": [1, 2]} and records[1]["id"] == 7
     assert records[0]["tokens"] == ["Japan", "beat", "Syria"] and "entities" in records[1]
     record = next(read_records([b'{"tokens": ["Anna", "met", "Bo", "Li"]}'], "jsonl"))
-    record.tagged = [Sentence(["Anna", "met", "Bo", "Li"])]
-    record.tagged[0][2:4].add_label("ner", "PER")
+    tagged = Sentence(["Anna", "met", "Bo", "Li"])
+    tagged[2:4].add_label("ner", "PER")
+    record.predicted = [sentence_spans(tagged)]
     assert record_entities(record) == [
         {"text": "Bo Li", "type": "PER", "start": 9, "end": 14, "confidence": 1.0, "token_start": 2, "token_end": 4}
     ]
@@ -287,3 +290,22 @@ def test_cli_stdout_carries_only_predictions(tiny_run, tmp_path: Path) -> None:
     records = [json.loads(line) for line in result.stdout.splitlines()]  # every line is JSON
     assert [r["text"] for r in records] == ["Japan beat Syria .", "Peter Blackburn"]
     assert "tagged 2 records" in result.stderr and "SequenceTagger predicts" not in result.stderr  # flair's tag list: -v only
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("Ab9 .,'\"-()?!:;\n\t$%&/ÉüΩ—'’")), max_size=60))
+def test_the_kits_segtok_tokens_are_flairs(text: str) -> None:
+    """segment.segtok_tokens (no flair import, for the ONNX runtime) tokenises exactly as flair's SegtokTokenizer."""
+    from flair.tokenization import SegtokTokenizer
+
+    from flair_ner.segment import segtok_tokens
+
+    assert segtok_tokens(text) == SegtokTokenizer.run_tokenize(text)
+
+
+def test_reading_and_writing_records_needs_no_flair_torch_or_pandas() -> None:
+    code = ("import sys, io; from flair_ner import records; "
+            "list(records.read_records([b'Peter lives in Berlin.'], 'text')); "
+            "print(sorted(m for m in ('torch', 'flair', 'pandas') if m in sys.modules))")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr

@@ -1,0 +1,207 @@
+"""The ONNX engine: tags with a folder written by ``flair-ner export``, needing only onnxruntime, numpy and segtok.
+
+It does what flair's ``SequenceTagger.predict`` does for the kit's stacks, step by step: each character LM
+reads ``"\\n" + sentence + " "`` (reversed for a backward LM) and each word's vector is the LM's state at the
+whitespace after it (flair's ``FlairEmbeddings`` offsets); each word gets its GloVe row by flair's
+``WordEmbeddings`` lookup; the tagger graph gives emission scores; flair's Viterbi (with its confidences: the
+largest softmax of the Viterbi scores per token) and its BIOES span decoding run in numpy. No torch, flair or
+pandas is imported here or by :mod:`flair_ner.records`, which reads and writes the records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from flair_ner.errors import KitError
+from flair_ner.records import PredictedSpan
+
+EXPORT_JSON = "export.json"  # flair_ner.export writes these names (that module imports torch; this one must not)
+TAGGER_ONNX = "tagger.onnx"
+WORDS_JSON = "words.json"
+LM_ONNX = "lm_{}.onnx"
+FORMAT_VERSION = 1
+
+
+class OnnxModelError(KitError):
+    """An export folder that cannot be used: missing, incomplete, corrupt or of another format version."""
+
+
+def _session(path: Path, threads: Optional[int]):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types for any unreadable graph
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise OnnxModelError(f"{path}: not a usable ONNX graph ({first[:200]})") from None
+
+
+def word_row(vocab: dict[str, int], word: str) -> int:
+    """flair's ``WordEmbeddings.get_cached_token_index``: the form, lower-cased, digits as ``#``, as ``0``, else unknown."""
+    if word in vocab:
+        return vocab[word]
+    lower = word.lower()
+    if lower in vocab:
+        return vocab[lower]
+    hashed = re.sub(r"\d", "#", lower)
+    if hashed in vocab:
+        return vocab[hashed]
+    zeroed = re.sub(r"\d", "0", lower)
+    if zeroed in vocab:
+        return vocab[zeroed]
+    return len(vocab)
+
+
+def spans_from_bioes(tags: list[str], scores: list[float]) -> list[PredictedSpan]:
+    """flair's ``get_spans_from_bio`` (flair 0.15.1, flair/data.py), line for line: each span with the mean of
+    its tokens' scores and the type its tags weigh most (a span-opening tag 1.1, the others 1)."""
+    tags = tags + ["O"]  # closes the last span
+    found = []
+    weights: dict[str, float] = {}
+    previous = "O-"
+    span: list[int] = []
+    span_scores: list[float] = []
+    for index, tag in enumerate(tags):
+        if tag in ("", "O", "_"):
+            tag = "O-"
+        in_span = tag != "O-"
+        starts = tag[:2] in {"B-", "S-"} or (
+            in_span and previous[2:] != tag[2:] and (tag[:2] == "I-" or previous[2:] == "S-")
+        )
+        if (starts or not in_span) and span:
+            value = max(weights.keys(), key=weights.__getitem__)
+            found.append(PredictedSpan(span[0], span[-1] + 1, value, sum(span_scores) / len(span_scores)))
+            span, span_scores, weights = [], [], {}
+        if in_span:
+            span.append(index)
+            span_scores.append(scores[index] if scores else 1.0)
+            weights[tag[2:]] = weights.setdefault(tag[2:], 0.0) + (1.1 if starts else 1.0)
+        previous = tag
+    return found
+
+
+def viterbi(emissions: np.ndarray, transitions: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """flair's ``ViterbiDecoder.decode`` for one sentence: the best tag path and each token's confidence.
+
+    Args:
+        emissions: [length, tags] emission scores.
+        transitions: [tags, tags], ``transitions[to, from]`` (flair's CRF layout).
+    """
+    length = emissions.shape[0]
+    scores = np.empty_like(emissions)
+    backpointers = np.empty(emissions.shape, dtype=np.int64)
+    scores[0] = emissions[0] + transitions[:, start]
+    for t in range(1, length):
+        candidates = emissions[t][:, None] + transitions + scores[t - 1][None, :]
+        backpointers[t] = candidates.argmax(axis=1)
+        scores[t] = candidates.max(axis=1)
+    tag = int((scores[length - 1] + transitions[stop]).argmax())
+    path = [tag]
+    for t in range(length - 1, 0, -1):
+        tag = int(backpointers[t, tag])
+        path.append(tag)
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    confidence = (shifted / shifted.sum(axis=1, keepdims=True)).max(axis=1)
+    return np.array(path[::-1]), confidence
+
+
+class OnnxEngine:
+    """An exported tagger behind :class:`flair_ner.records.Engine`.
+
+    Args:
+        folder: what ``flair-ner export`` wrote.
+        mini_batch_size: sentences per batch (cut by character length, as the torch engine cuts them).
+        threads: onnxruntime's intra-op threads (default: onnxruntime's choice, all cores).
+    """
+
+    def __init__(self, folder: Union[str, Path], mini_batch_size: int = 32, threads: Optional[int] = None) -> None:
+        folder = Path(folder)
+        description_path = folder / EXPORT_JSON
+        if not description_path.is_file():
+            raise OnnxModelError(f"{folder}: no {EXPORT_JSON}; expected a folder written by flair-ner export")
+        try:
+            self.description = json.loads(description_path.read_text(encoding="utf-8"))
+            version = self.description["format_version"]
+        except (ValueError, KeyError, UnicodeDecodeError) as error:
+            raise OnnxModelError(f"{description_path}: not an export description ({error})") from None
+        if version != FORMAT_VERSION:
+            raise OnnxModelError(f"{description_path}: format version {version}; this runtime reads {FORMAT_VERSION}")
+        for name in [TAGGER_ONNX, WORDS_JSON] + [LM_ONNX.format(i) for i in range(len(self.description["lms"]))]:
+            if not (folder / name).is_file():
+                raise OnnxModelError(f"{folder}: {name} is missing; export the model again")
+        self.folder = folder
+        self.mini_batch_size = mini_batch_size
+        threads = threads or (int(os.environ["FLAIR_NER_ONNX_THREADS"]) if os.environ.get("FLAIR_NER_ONNX_THREADS") else None)
+        self.vocab: dict[str, int] = json.loads((folder / WORDS_JSON).read_text(encoding="utf-8"))
+        self.lms = [(lm, {c: i for i, c in enumerate(lm["characters"])}, _session(folder / LM_ONNX.format(i), threads))
+                    for i, lm in enumerate(self.description["lms"])]  # fmt: skip
+        self.tagger = _session(folder / TAGGER_ONNX, threads)
+        self.tags = self.description["tags"]
+        self.transitions = np.array(self.description["transitions"], dtype=np.float32)
+
+    @property
+    def types(self) -> list[str]:
+        return sorted({tag[2:] for tag in self.tags if tag[:2] in ("B-", "I-", "E-", "S-")})
+
+    def _lm_vectors(self, lm: dict, characters: dict[str, int], session, sentences: Sequence[list[str]]) -> np.ndarray:
+        """[B, T, H] token vectors of one LM, as flair's FlairEmbeddings cuts them out of the LM's states."""
+        texts = [" ".join(tokens) for tokens in sentences]
+        if lm["is_lower"]:
+            texts = [text.lower() for text in texts]
+        start, end = lm["start_marker"], lm["end_marker"]
+        padded = [start + (text if lm["forward"] else text[::-1]) + end for text in texts]
+        longest = max(len(text) for text in padded)
+        pad = characters.get(" ", lm["unknown"])
+        ids = np.full((longest, len(padded)), pad, dtype=np.int64)
+        for column, text in enumerate(padded):
+            for row, character in enumerate(text):
+                index = characters.get(character, lm["unknown"])
+                if index is None:
+                    raise OnnxModelError(f"character {character!r} is not in the LM's dictionary (which has no unknown entry)")
+                ids[row, column] = index
+        states = session.run(None, {"chars": ids})[0]  # [T, B, H]
+        vectors = np.zeros((len(sentences), max(len(s) for s in sentences), states.shape[2]), dtype=np.float32)
+        for b, (tokens, text) in enumerate(zip(sentences, texts)):
+            forward_offset, backward_offset = len(start), len(text) + len(start)
+            for t, token in enumerate(tokens):
+                forward_offset += len(token)
+                vectors[b, t] = states[forward_offset if lm["forward"] else backward_offset, b]
+                forward_offset += 1
+                backward_offset -= 1 + len(token)
+        return vectors
+
+    def _tag_batch(self, sentences: Sequence[list[str]]) -> list[list[PredictedSpan]]:
+        lengths = np.array([len(tokens) for tokens in sentences], dtype=np.int32)
+        rows = np.zeros((len(sentences), lengths.max()), dtype=np.int64)
+        for b, tokens in enumerate(sentences):
+            rows[b, : len(tokens)] = [word_row(self.vocab, token) for token in tokens]
+        feeds = {"word_rows": rows, "lengths": lengths}
+        for index, (lm, characters, session) in enumerate(self.lms):
+            feeds[f"lm_{index}"] = self._lm_vectors(lm, characters, session, sentences)
+        emissions = self.tagger.run(None, feeds)[0]
+        found = []
+        start, stop = self.description["start_tag"], self.description["stop_tag"]
+        for b, length in enumerate(lengths):
+            path, confidence = viterbi(emissions[b, :length], self.transitions, start, stop)
+            found.append(spans_from_bioes([self.tags[i] for i in path], [float(c) for c in confidence]))
+        return found
+
+    def tag(self, sentences: Sequence[list[str]]) -> list[list[PredictedSpan]]:
+        """The entities of each sentence, in input order (empty sentences have none)."""
+        results: list[list[PredictedSpan]] = [[] for _ in sentences]
+        order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(" ".join(sentences[i])))
+        for begin in range(0, len(order), self.mini_batch_size):
+            batch = order[begin : begin + self.mini_batch_size]
+            for index, spans in zip(batch, self._tag_batch([sentences[i] for i in batch])):
+                results[index] = spans
+        return results

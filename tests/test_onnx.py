@@ -1,0 +1,124 @@
+"""flair-ner export and the ONNX engine, on the tiny stacked tagger (GloVe rows + forward and backward LMs +
+BiLSTM-CRF): agreement with torch, the same JSONL as the torch engine, a run without torch or flair, and
+one-line refusals of what cannot be exported or read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flair_ner.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+TEXT = (
+    "Peter Blackburn lives in Brussels and works for the European Union .\n"
+    "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .\n"
+    "Nadim Ladki\n"
+    "AL-AIN , United Arab Emirates 1996-12-06\n"
+    "Zoë   Ängström-Wu flew to\tZürich on 12 March 2021 ; Müller stayed in Bonn .\n"
+)
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_run, conllpp_slice: Path, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("export") / "onnx"
+    code = main(["export", "--model", str(tiny_run.output_dir), "--output", str(folder),
+                 "--sample", str(conllpp_slice / "conllpp_test.txt")])  # fmt: skip
+    assert code == 0
+    return folder
+
+
+def test_export_writes_a_self_describing_folder_that_agrees_with_torch(exported: Path, tiny_run) -> None:
+    description = json.loads((exported / "export.json").read_text(encoding="utf-8"))
+    assert {p.name for p in exported.iterdir()} == {"export.json", "tagger.onnx", "lm_0.onnx", "lm_1.onnx", "words.json"}
+    assert description["stack"] == ["words", "lm_0", "lm_1"] and [lm["forward"] for lm in description["lms"]] == [True, False]
+    assert description["agreement"]["sentences"] == 80 and description["agreement"]["token_agreement"] >= 0.9999
+    assert len(description["source_sha256"]) == 64 and description["quantize"] == "none"
+
+
+def test_onnx_engine_writes_the_same_jsonl_as_torch(exported: Path, tiny_run, tmp_path: Path, conllpp_slice: Path) -> None:
+    source = tmp_path / "input.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    outputs = {}
+    for engine, model in (("torch", tiny_run.output_dir), ("onnx", exported)):
+        outputs[engine] = tmp_path / f"{engine}.jsonl"
+        assert main(["predict", "--model", str(model), "--engine", engine, "--input", str(source), "--output", str(outputs[engine])]) == 0
+    assert outputs["onnx"].read_bytes() == outputs["torch"].read_bytes()
+    assert sum(len(json.loads(line)["entities"]) for line in outputs["torch"].read_text().splitlines()) > 0  # it tags something
+    # CoNLL input and output, and engine "auto" choosing ONNX for an export folder
+    for name, model in (("torch", tiny_run.output_dir), ("auto", exported)):
+        assert main(["predict", "--model", str(model), "--input", str(conllpp_slice / "conllpp_dev.txt"), "--format", "conll",
+                     "--output", str(tmp_path / f"{name}.conll")]) == 0  # fmt: skip
+    assert (tmp_path / "auto.conll").read_bytes() == (tmp_path / "torch.conll").read_bytes()
+
+
+def test_the_onnx_engine_runs_with_torch_and_flair_unimportable(exported: Path, tmp_path: Path) -> None:
+    source = tmp_path / "input.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    blocker = (
+        "import sys\n"
+        "for name in ('torch', 'flair', 'pandas', 'transformers'):\n"
+        "    sys.modules[name] = None  # import now raises ImportError\n"
+        "from flair_ner.cli import main\n"
+        f"sys.exit(main(['predict', '--model', {str(exported)!r}, '--input', {str(source)!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [record["text"] for record in records] == TEXT.splitlines()
+
+
+def test_int8_export_is_smaller_and_reports_its_agreement(tiny_run, conllpp_slice: Path, exported: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "int8"
+    assert main(["export", "--model", str(tiny_run.output_dir), "--output", str(folder), "--quantize", "int8",
+                 "--sample", str(conllpp_slice / "conllpp_test.txt")]) == 0  # fmt: skip
+    description = json.loads((folder / "export.json").read_text(encoding="utf-8"))
+    assert description["quantize"] == "int8" and 0 < description["agreement"]["token_agreement"] <= 1
+    assert (folder / "tagger.onnx").stat().st_size < (exported / "tagger.onnx").stat().st_size
+
+
+def test_corrupt_truncated_or_incomplete_exports_are_refused_in_one_line(exported: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    source = tmp_path / "input.txt"
+    source.write_text("Peter lives in Berlin .\n", encoding="utf-8")
+    for damage in ("truncate", "garbage", "missing"):
+        broken = tmp_path / damage
+        shutil.copytree(exported, broken)
+        graph = broken / "lm_1.onnx"
+        if damage == "truncate":
+            graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 2])
+        elif damage == "garbage":
+            graph.write_bytes(b"not a graph at all")
+        else:
+            graph.unlink()
+        assert main(["predict", "--model", str(broken), "--input", str(source)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "lm_1.onnx" in err and "\n" not in err and "Traceback" not in err, err
+
+
+def test_export_refuses_what_it_cannot_export_and_a_used_folder(tmp_path: Path, exported: Path, conllpp_slice: Path, capsys) -> None:
+    from flair.data import Dictionary
+    from flair.embeddings import CharacterEmbeddings
+    from flair.models import SequenceTagger
+
+    tags = Dictionary(add_unk=False)
+    for tag in ("O", "S-PER", "B-PER", "E-PER", "I-PER"):
+        tags.add_item(tag)
+    model = tmp_path / "characters.pt"
+    characters = Dictionary()
+    for character in "abcdefghijklmnopqrstuvwxyz":
+        characters.add_item(character)
+    embeddings = CharacterEmbeddings(path_to_char_dict=characters)  # a dictionary given: nothing downloads
+    SequenceTagger(hidden_size=4, embeddings=embeddings, tag_dictionary=tags, tag_type="ner").save(model)
+    sample = str(conllpp_slice / "conllpp_test.txt")
+    assert main(["export", "--model", str(model), "--output", str(tmp_path / "out"), "--sample", sample]) == 2
+    err = capsys.readouterr().err
+    assert "cannot export this model: CharacterEmbeddings" in err and not (tmp_path / "out").exists()
+    assert main(["export", "--model", str(model), "--output", str(exported)]) == 2
+    assert "is not an empty folder" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".*export-*"))  # no staging folder left behind
