@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--onnx", type=Path, default=None, help="an fp32 export of --model (flair-ner export)")
     parser.add_argument("--onnx-int8", type=Path, default=None, help="an int8 export of --model (--quantize int8)")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime's intra-op threads (default: all cores)")
+    parser.add_argument("--onnx-batch-size", type=int, default=64, help="the ONNX engine's batch size (default: 64, its own default)")
     parser.add_argument("--output", type=Path, default=RESULTS / "predict_speed.json")
     args = parser.parse_args(argv)
     if model_missing(args.model):
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, folder in (("onnx_fp32", args.onnx), ("onnx_int8", args.onnx_int8)):
         if folder is not None:
-            methods[name] = onnx_method(folder, args.batch_size, args.threads)
+            methods[name] = onnx_method(folder, args.onnx_batch_size, args.threads)
     seconds: dict[str, list[float]] = {name: [] for name in methods}
     tags: dict[str, list[list[str]]] = {}
     methods["vanilla"]([Sentence(t) for t in tokens[:64]])  # warm-up (first-call allocations)

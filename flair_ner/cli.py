@@ -191,15 +191,15 @@ def _engine(args: argparse.Namespace):
     if engine == "onnx":
         if args.precision != "fp32":
             raise PredictInputError("--precision is the torch engine's; an ONNX export has its own (flair-ner export --quantize)")
-        from flair_ner.runtime import OnnxEngine
+        from flair_ner.runtime import DEFAULT_BATCH_SIZE, OnnxEngine
 
-        return OnnxEngine(args.model, args.batch_size, args.threads)
+        return OnnxEngine(args.model, args.batch_size or DEFAULT_BATCH_SIZE, args.threads)
     from flair_ner.console import quiet_third_party
     from flair_ner.predict import TorchEngine, load_tagger  # imports flair and torch
 
     _flair_logs_to_stderr()
     quiet_third_party(args.verbose)
-    return TorchEngine(load_tagger(args.model), args.batch_size, args.precision)
+    return TorchEngine(load_tagger(args.model), args.batch_size or 32, args.precision)
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -253,6 +253,20 @@ def _export(args: argparse.Namespace) -> None:
     print(f"{args.output}: {description['size_bytes'] / 1e6:.1f} MB, {description['export_seconds']:.0f} s; token agreement "
           f"with the torch model {100 * agreement['token_agreement']:.3f} % on {agreement['tokens']} tokens "
           f"({agreement['identical_sentences']} of {agreement['sentences']} sentences identical)")
+
+
+def _benchmark_speed(args: argparse.Namespace) -> None:
+    from flair_ner.benchmark import measure
+    from flair_ner.records import guess_input_format, open_input, read_records
+
+    input_format = args.input_format or guess_input_format(args.input)
+    stream, name = open_input(args.input)
+    records = [record for record in read_records(stream, input_format) if record.error is None]
+    sentences = [[token.text for token in sentence] for record in records for sentence in record.sentences]
+    if not sentences:
+        raise PredictInputError(f"{name}: no sentence to time")
+    engine = _engine(args)
+    print(measure(engine, type(engine).__name__, sentences, engine.mini_batch_size).render())
 
 
 def _browse(args: argparse.Namespace) -> None:
@@ -470,7 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every record first and tag nothing if any is bad (default: tag the good ones, report the bad)",
     )
     predict.add_argument(
-        "--batch-size", type=positive(int), default=32, help="sentences per prediction batch, at least 1 (default: 32)"
+        "--batch-size", type=positive(int), default=None,
+        help="sentences per prediction batch, at least 1 (default: 32 for torch, 64 for onnx, the faster here)",
     )
     predict.add_argument(
         "--precision",
@@ -510,6 +525,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(export)
     export.set_defaults(handler=_export)
 
+    benchmark = commands.add_parser(
+        "benchmark", help="measure a model: benchmark speed", description="Measurements of a trained model."
+    )
+    measurements = benchmark.add_subparsers(dest="measurement", required=True, metavar="MEASUREMENT")
+    speed = measurements.add_parser(
+        "speed",
+        help="words per second of an engine on your input",
+        description="Tag the input's sentences batch by batch and report words per second (the mean over "
+        "batches with a 95 %% bootstrap interval, as spacy benchmark speed does) and the peak memory.",
+    )
+    speed.add_argument("--model", required=True, help="what predict --model takes (an export folder for --engine onnx)")
+    speed.add_argument("--input", required=True, help="a text, JSONL or CoNLL file, read as predict reads it")
+    speed.add_argument("--input-format", choices=["text", "conll", "jsonl"], default=None,
+                       help="as predict's (default: from the file extension, else text)")  # fmt: skip
+    speed.add_argument("--engine", choices=("auto", "torch", "onnx"), default="auto", help="as predict's (default: auto)")
+    speed.add_argument("--batch-size", type=positive(int), default=None, help="sentences per batch (default: as predict's)")
+    speed.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32", help="torch engine: as predict's")
+    speed.add_argument("--threads", type=positive(int), default=None, help="onnx engine: onnxruntime's threads")
+    speed.set_defaults(handler=_benchmark_speed)
+
     browse = commands.add_parser(
         "browse",
         help="write a run folder's errors.html (the error browser)",
@@ -542,7 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Each model is loaded once; Ctrl-C stops the server.",
     )
     serve.add_argument("--model", action="append", required=True,
-                       help="a shipped model's name (conllpp), a model file or a run folder; repeat it to serve "
+                       help="a shipped model's name (conllpp), a model file, a run folder or an export folder (served by "
+                       "the ONNX engine); repeat it to serve "
                        "several (the first is the default; requests choose with ?model=NAME)")  # fmt: skip
     serve.add_argument("--host", default=DEFAULT_HOST,
                        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; 0.0.0.0 opens it to the network)")  # fmt: skip
@@ -551,7 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"larger request bodies get 413 (default: {DEFAULT_MAX_BODY_BYTES})")  # fmt: skip
     serve.add_argument("--max-records", type=positive(int), default=DEFAULT_MAX_RECORDS,
                        help=f"records one request may hold (default: {DEFAULT_MAX_RECORDS})")  # fmt: skip
-    serve.add_argument("--batch-size", type=positive(int), default=32, help="sentences per prediction batch (default: 32)")
+    serve.add_argument("--batch-size", type=positive(int), default=None, help="sentences per prediction batch (default: as predict's)")
     serve.set_defaults(handler=_serve)
     return parser
 

@@ -34,6 +34,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from flair_ner.errors import KitError, RunFolderError
+from flair_ner.layout import METRICS_JSON
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ EXPORT_JSON = "export.json"
 TAGGER_ONNX = "tagger.onnx"
 WORDS_JSON = "words.json"
 LM_ONNX = "lm_{}.onnx"
+MODEL_CARD = "MODEL_CARD.md"
 FORMAT_VERSION = 1
 DEFAULT_OPSET = 17
 QUANTIZE = ("none", "int8")
@@ -290,6 +292,7 @@ def export_model(model: str, output: Path, quantize: str = "none", opset: int = 
         description["export_seconds"] = round(time.monotonic() - started, 1)
         description["size_bytes"] = sum(path.stat().st_size for path in staging.iterdir())
         (staging / EXPORT_JSON).write_text(json.dumps(description, indent=1, ensure_ascii=False), encoding="utf-8")
+        (staging / MODEL_CARD).write_text(model_card(description, Path(source)), encoding="utf-8")
         if output.exists():
             output.rmdir()
         staging.chmod(0o755)  # mkdtemp's folder is private; the export is an ordinary folder
@@ -333,3 +336,40 @@ def sample_sentences(path: Optional[Path], size: int, data_dir: Optional[str] = 
     if not sentences:
         raise ExportError(f"{path}: no sentence to measure the agreement on; expected a CoNLL column file")
     return sentences[:size]
+
+
+def model_card(description: dict, source: Path) -> str:
+    """MODEL_CARD.md of an export folder: what was exported, how, the agreement measured, how to use it, its
+    limits, and the source model's own card (``MODEL_CARD.md`` beside it) or its run's scores (``metrics.json``)."""
+    agreement = description.get("agreement") or {}
+    lms = ", ".join(f"{'forward' if lm['forward'] else 'backward'} LM hidden {lm['hidden_size']}" for lm in description["lms"])
+    lines = [
+        f"# ONNX export of {source.name}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| source model | `{source}` (SHA-256 `{description['source_sha256']}`) |",
+        f"| stack | {description['word_embedding']['name']} ({description['word_embedding']['rows']} rows), {lms}, BiLSTM-CRF |",
+        f"| tags | {', '.join(t for t in description['tags'] if not t.startswith('<'))} ({description['tag_format']}) |",
+        f"| weights | {'fp32' if description['quantize'] == 'none' else 'int8 (onnxruntime dynamic quantisation)'}, opset {description['opset']} |",
+        f"| size | {description['size_bytes'] / 1e6:.1f} MB |",
+        f"| agreement with the torch model at export | {100 * agreement.get('token_agreement', float('nan')):.3f} % of "
+        f"{agreement.get('tokens', 0)} tokens, {agreement.get('identical_sentences', 0)} of {agreement.get('sentences', 0)} "
+        "sentences identical |",
+        f"| versions | " + ", ".join(f"{k} {v}" for k, v in description["versions"].items()) + " |",
+        "",
+        "Use: `flair-ner predict --model <this folder>` (the ONNX engine: onnxruntime, numpy and segtok; no torch or "
+        "flair), `flair-ner serve --model <this folder>`, or `flair_ner.runtime.OnnxEngine(<this folder>).tag(token_lists)`.",
+        "",
+        "Limits: the same as the source model's (its data, its language, its tag set); sentences over 250 tokens are "
+        "cut into pieces as `predict` cuts them. int8 weights may change a few labels (the agreement above says how many "
+        "on the sample).",
+    ]
+    card, metrics = source.parent / MODEL_CARD, source.parent / METRICS_JSON
+    if card.is_file():
+        lines += ["", "## The source model's card", "", card.read_text(encoding="utf-8")]
+    elif metrics.is_file():
+        scores = json.loads(metrics.read_text(encoding="utf-8"))
+        lines += ["", "## The source run's test scores (metrics.json)", ""]
+        lines += [f"- {name}: micro-F1 {100 * entry['micro_f1']:.2f}" for name, entry in scores.items()]
+    return "\n".join(lines) + "\n"

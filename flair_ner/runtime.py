@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -26,6 +27,7 @@ TAGGER_ONNX = "tagger.onnx"
 WORDS_JSON = "words.json"
 LM_ONNX = "lm_{}.onnx"
 FORMAT_VERSION = 1
+DEFAULT_BATCH_SIZE = 64
 
 
 class OnnxModelError(KitError):
@@ -90,29 +92,36 @@ def spans_from_bioes(tags: list[str], scores: list[float]) -> list[PredictedSpan
     return found
 
 
-def viterbi(emissions: np.ndarray, transitions: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """flair's ``ViterbiDecoder.decode`` for one sentence: the best tag path and each token's confidence.
+def viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: int, stop: int) -> tuple[list, list]:
+    """flair's ``ViterbiDecoder.decode`` for a batch: each sentence's best tag path and each token's confidence
+    (the largest softmax of its Viterbi scores, as flair computes it).
 
     Args:
-        emissions: [length, tags] emission scores.
+        emissions: [B, T, tags] emission scores (padding after each sentence's length).
+        lengths: [B] sentence lengths.
         transitions: [tags, tags], ``transitions[to, from]`` (flair's CRF layout).
     """
-    length = emissions.shape[0]
+    batch, steps, _ = emissions.shape
     scores = np.empty_like(emissions)
-    backpointers = np.empty(emissions.shape, dtype=np.int64)
-    scores[0] = emissions[0] + transitions[:, start]
-    for t in range(1, length):
-        candidates = emissions[t][:, None] + transitions + scores[t - 1][None, :]
-        backpointers[t] = candidates.argmax(axis=1)
-        scores[t] = candidates.max(axis=1)
-    tag = int((scores[length - 1] + transitions[stop]).argmax())
-    path = [tag]
-    for t in range(length - 1, 0, -1):
-        tag = int(backpointers[t, tag])
-        path.append(tag)
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    confidence = (shifted / shifted.sum(axis=1, keepdims=True)).max(axis=1)
-    return np.array(path[::-1]), confidence
+    backpointers = np.zeros(emissions.shape, dtype=np.int64)
+    scores[:, 0] = emissions[:, 0] + transitions[:, start][None, :]
+    for t in range(1, steps):  # a padded step computes garbage that no path below reads
+        candidates = emissions[:, t][:, :, None] + transitions[None] + scores[:, t - 1][:, None, :]
+        backpointers[:, t] = candidates.argmax(axis=2)
+        scores[:, t] = candidates.max(axis=2)
+    shifted = np.exp(scores - scores.max(axis=2, keepdims=True))
+    confidences = (shifted / shifted.sum(axis=2, keepdims=True)).max(axis=2)
+    paths, confidence = [], []
+    for b in range(batch):
+        length = int(lengths[b])
+        tag = int((scores[b, length - 1] + transitions[stop]).argmax())
+        path = [tag]
+        for t in range(length - 1, 0, -1):
+            tag = int(backpointers[b, t, tag])
+            path.append(tag)
+        paths.append(path[::-1])
+        confidence.append(confidences[b, :length].tolist())
+    return paths, confidence
 
 
 class OnnxEngine:
@@ -120,11 +129,13 @@ class OnnxEngine:
 
     Args:
         folder: what ``flair-ner export`` wrote.
-        mini_batch_size: sentences per batch (cut by character length, as the torch engine cuts them).
-        threads: onnxruntime's intra-op threads (default: onnxruntime's choice, all cores).
+        mini_batch_size: sentences per batch (cut by character length, as the torch engine cuts them); 64 was
+            the fastest of 32 and 64 on the shipped model here (benchmarks/README.md).
+        threads: the threads to use (default: ``$FLAIR_NER_ONNX_THREADS``, else every core): the LMs share them,
+            running side by side, and the tagger graph uses them all.
     """
 
-    def __init__(self, folder: Union[str, Path], mini_batch_size: int = 32, threads: Optional[int] = None) -> None:
+    def __init__(self, folder: Union[str, Path], mini_batch_size: int = DEFAULT_BATCH_SIZE, threads: Optional[int] = None) -> None:
         folder = Path(folder)
         description_path = folder / EXPORT_JSON
         if not description_path.is_file():
@@ -141,10 +152,21 @@ class OnnxEngine:
                 raise OnnxModelError(f"{folder}: {name} is missing; export the model again")
         self.folder = folder
         self.mini_batch_size = mini_batch_size
-        threads = threads or (int(os.environ["FLAIR_NER_ONNX_THREADS"]) if os.environ.get("FLAIR_NER_ONNX_THREADS") else None)
+        threads = threads or int(os.environ.get("FLAIR_NER_ONNX_THREADS") or os.cpu_count() or 1)
+        lm_count = len(self.description["lms"])
+        lm_threads = max(1, threads // max(1, lm_count))  # the LMs share the threads, running side by side
         self.vocab: dict[str, int] = json.loads((folder / WORDS_JSON).read_text(encoding="utf-8"))
-        self.lms = [(lm, {c: i for i, c in enumerate(lm["characters"])}, _session(folder / LM_ONNX.format(i), threads))
+        self.lms = [(lm, {c: i for i, c in enumerate(lm["characters"])}, _session(folder / LM_ONNX.format(i), lm_threads))
                     for i, lm in enumerate(self.description["lms"])]  # fmt: skip
+        # character -> id for code points below 4096 as one array; rarer ones through the dictionary
+        self.character_tables = []
+        for lm, characters, _ in self.lms:
+            table = np.full(4097, lm["unknown"] if lm["unknown"] is not None else -1, dtype=np.int64)
+            for character, index in characters.items():
+                if len(character) == 1 and ord(character) < 4096:
+                    table[ord(character)] = index
+            self.character_tables.append(table)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(lm_count, threads)))
         self.tagger = _session(folder / TAGGER_ONNX, threads)
         self.tags = self.description["tags"]
         self.transitions = np.array(self.description["transitions"], dtype=np.float32)
@@ -153,31 +175,46 @@ class OnnxEngine:
     def types(self) -> list[str]:
         return sorted({tag[2:] for tag in self.tags if tag[:2] in ("B-", "I-", "E-", "S-")})
 
-    def _lm_vectors(self, lm: dict, characters: dict[str, int], session, sentences: Sequence[list[str]]) -> np.ndarray:
-        """[B, T, H] token vectors of one LM, as flair's FlairEmbeddings cuts them out of the LM's states."""
+    def _character_ids(self, index: int, texts: Sequence[str]) -> np.ndarray:
+        """[T, B] character ids of the padded strings (the padding character is the space, as flair pads)."""
+        lm, table = self.description["lms"][index], self.character_tables[index]
+        longest = max(len(text) for text in texts)
+        points = np.full((len(texts), longest), ord(" "), dtype=np.int64)
+        for row, text in enumerate(texts):
+            points[row, : len(text)] = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        ids = table[np.minimum(points, len(table) - 1)]
+        if (points >= len(table) - 1).any():  # code points beyond the table: looked up one by one
+            characters = self.lms[index][1]
+            for row, column in zip(*np.nonzero(points >= len(table) - 1)):
+                ids[row, column] = characters.get(chr(points[row, column]), lm["unknown"] if lm["unknown"] is not None else -1)
+        if (ids < 0).any():
+            row, column = (int(x[0]) for x in np.nonzero(ids < 0))
+            raise OnnxModelError(f"character {texts[row][column]!r} is not in the LM's dictionary (which has no unknown entry)")
+        return np.ascontiguousarray(ids.T)
+
+    def _lm_vectors(self, index: int, sentences: Sequence[list[str]]) -> np.ndarray:
+        """[B, T, H] token vectors of one LM, as flair's FlairEmbeddings cuts them out of the LM's states: the
+        state at the whitespace after each token (forward), or before it in the reversed string (backward)."""
+        lm, _, session = self.lms[index]
         texts = [" ".join(tokens) for tokens in sentences]
         if lm["is_lower"]:
             texts = [text.lower() for text in texts]
         start, end = lm["start_marker"], lm["end_marker"]
         padded = [start + (text if lm["forward"] else text[::-1]) + end for text in texts]
-        longest = max(len(text) for text in padded)
-        pad = characters.get(" ", lm["unknown"])
-        ids = np.full((longest, len(padded)), pad, dtype=np.int64)
-        for column, text in enumerate(padded):
-            for row, character in enumerate(text):
-                index = characters.get(character, lm["unknown"])
-                if index is None:
-                    raise OnnxModelError(f"character {character!r} is not in the LM's dictionary (which has no unknown entry)")
-                ids[row, column] = index
-        states = session.run(None, {"chars": ids})[0]  # [T, B, H]
-        vectors = np.zeros((len(sentences), max(len(s) for s in sentences), states.shape[2]), dtype=np.float32)
+        states = session.run(None, {"chars": self._character_ids(index, padded)})[0]  # [T, B, H]
+        longest = max(len(tokens) for tokens in sentences)
+        rows = np.zeros((len(sentences), longest), dtype=np.int64)  # which state each token reads
         for b, (tokens, text) in enumerate(zip(sentences, texts)):
-            forward_offset, backward_offset = len(start), len(text) + len(start)
-            for t, token in enumerate(tokens):
-                forward_offset += len(token)
-                vectors[b, t] = states[forward_offset if lm["forward"] else backward_offset, b]
-                forward_offset += 1
-                backward_offset -= 1 + len(token)
+            lengths = np.fromiter((len(token) for token in tokens), dtype=np.int64, count=len(tokens))
+            before = np.cumsum(lengths + 1) - (lengths + 1)  # characters of the tokens before it, with their spaces
+            if lm["forward"]:  # "\n" + text + " ": the space after the token
+                rows[b, : len(tokens)] = len(start) + before + lengths
+            else:  # "\n" + reversed text + " ": the space before the token's reversed characters
+                rows[b, : len(tokens)] = len(start) + len(text) - before
+        columns = np.broadcast_to(np.arange(len(sentences))[:, None], rows.shape)
+        vectors = states[rows, columns]  # [B, T, H]
+        for b, tokens in enumerate(sentences):
+            vectors[b, len(tokens) :] = 0.0
         return vectors
 
     def _tag_batch(self, sentences: Sequence[list[str]]) -> list[list[PredictedSpan]]:
@@ -186,15 +223,15 @@ class OnnxEngine:
         for b, tokens in enumerate(sentences):
             rows[b, : len(tokens)] = [word_row(self.vocab, token) for token in tokens]
         feeds = {"word_rows": rows, "lengths": lengths}
-        for index, (lm, characters, session) in enumerate(self.lms):
-            feeds[f"lm_{index}"] = self._lm_vectors(lm, characters, session, sentences)
+        # the LMs run side by side (onnxruntime releases the GIL): two single-thread LSTMs use two cores better
+        # than one two-thread LSTM after the other (benchmarks/README.md)
+        vectors = self.pool.map(lambda index: self._lm_vectors(index, sentences), range(len(self.lms)))
+        for index, vector in enumerate(vectors):
+            feeds[f"lm_{index}"] = vector
         emissions = self.tagger.run(None, feeds)[0]
-        found = []
         start, stop = self.description["start_tag"], self.description["stop_tag"]
-        for b, length in enumerate(lengths):
-            path, confidence = viterbi(emissions[b, :length], self.transitions, start, stop)
-            found.append(spans_from_bioes([self.tags[i] for i in path], [float(c) for c in confidence]))
-        return found
+        paths, confidences = viterbi(emissions, lengths, self.transitions, start, stop)
+        return [spans_from_bioes([self.tags[i] for i in path], confidence) for path, confidence in zip(paths, confidences)]
 
     def tag(self, sentences: Sequence[list[str]]) -> list[list[PredictedSpan]]:
         """The entities of each sentence, in input order (empty sentences have none)."""

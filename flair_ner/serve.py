@@ -14,7 +14,7 @@ A bad request gets a 4xx answer ``{"error": reason, "field": the field it is abo
 not JSON, 404 for an unknown model, 413 for a body over ``max_body_bytes``, 422 for a record without a usable
 ``text`` or ``tokens``. Each model is loaded once, before the server starts; requests are tagged one at a time
 per model (a lock: a flair tagger is not safe to call from two threads at once), each request's records in
-length-sorted batches.
+length-sorted batches. A folder written by ``flair-ner export`` is served by the ONNX engine (no torch needed).
 """
 
 # no "from __future__ import annotations": FastAPI reads the endpoints' annotations as objects
@@ -22,6 +22,7 @@ import html
 import json
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -227,13 +228,21 @@ def create_app(
     return app
 
 
-def load_models(sources: Sequence[str], batch_size: int = 32) -> list[ServedModel]:
-    """Load each ``--model`` once (a shipped model's name, a model file or a run folder); its API name is the
-    source as given."""
-    from flair_ner.predict import TorchEngine, load_tagger
+def load_models(sources: Sequence[str], batch_size: Optional[int] = None) -> list[ServedModel]:
+    """Load each ``--model`` once: a folder written by ``flair-ner export`` runs on the ONNX engine, anything
+    else (a shipped model's name, a model file, a run folder) on torch. Its API name is the source as given."""
+    from flair_ner.runtime import DEFAULT_BATCH_SIZE, EXPORT_JSON, OnnxEngine
 
-    names = list(dict.fromkeys(str(source) for source in sources))
-    return [ServedModel(name, name, TorchEngine(load_tagger(name), batch_size), threading.Lock()) for name in names]
+    served = []
+    for name in dict.fromkeys(str(source) for source in sources):
+        if (Path(name) / EXPORT_JSON).is_file():
+            engine = OnnxEngine(name, batch_size or DEFAULT_BATCH_SIZE)
+        else:
+            from flair_ner.predict import TorchEngine, load_tagger
+
+            engine = TorchEngine(load_tagger(name), batch_size or 32)
+        served.append(ServedModel(name, name, engine, threading.Lock()))
+    return served
 
 
 def serve(
@@ -242,7 +251,7 @@ def serve(
     port: int = DEFAULT_PORT,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_records: int = DEFAULT_MAX_RECORDS,
-    batch_size: int = 32,
+    batch_size: Optional[int] = None,
 ) -> None:
     """Load the models, then serve them with uvicorn until interrupted."""
     import uvicorn

@@ -34,7 +34,9 @@ def exported(tiny_run, conllpp_slice: Path, tmp_path_factory) -> Path:
 
 def test_export_writes_a_self_describing_folder_that_agrees_with_torch(exported: Path, tiny_run) -> None:
     description = json.loads((exported / "export.json").read_text(encoding="utf-8"))
-    assert {p.name for p in exported.iterdir()} == {"export.json", "tagger.onnx", "lm_0.onnx", "lm_1.onnx", "words.json"}
+    assert {p.name for p in exported.iterdir()} == {"export.json", "tagger.onnx", "lm_0.onnx", "lm_1.onnx", "words.json", "MODEL_CARD.md"}
+    card = (exported / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert description["source_sha256"] in card and "flair-ner predict --model <this folder>" in card
     assert description["stack"] == ["words", "lm_0", "lm_1"] and [lm["forward"] for lm in description["lms"]] == [True, False]
     assert description["agreement"]["sentences"] == 80 and description["agreement"]["token_agreement"] >= 0.9999
     assert len(description["source_sha256"]) == 64 and description["quantize"] == "none"
@@ -122,3 +124,31 @@ def test_export_refuses_what_it_cannot_export_and_a_used_folder(tmp_path: Path, 
     assert main(["export", "--model", str(model), "--output", str(exported)]) == 2
     assert "is not an empty folder" in capsys.readouterr().err
     assert not list(tmp_path.glob(".*export-*"))  # no staging folder left behind
+
+
+def test_benchmark_speed_reports_words_per_second_with_an_interval(exported: Path, tiny_run, conllpp_slice: Path, capsys) -> None:
+    import re
+
+    for model in (exported, tiny_run.output_dir):
+        assert main(["benchmark", "speed", "--model", str(model), "--input", str(conllpp_slice / "conllpp_test.txt"), "--input-format", "conll",
+                     "--batch-size", "16"]) == 0  # fmt: skip
+        line = capsys.readouterr().out.strip().splitlines()[-1]
+        found = re.search(r"([\d,]+) words/s \(95 % interval ([\d,]+)-([\d,]+), (\d+) batches\), 80 sentences", line)
+        assert found, line
+        mean, low, high = (int(found.group(i).replace(",", "")) for i in (1, 2, 3))
+        assert low <= mean <= high and int(found.group(4)) == 5
+    assert line.startswith("TorchEngine") and "peak memory" in line
+
+
+def test_serve_runs_an_export_folder_on_the_onnx_engine(exported: Path, tiny_run) -> None:
+    from fastapi.testclient import TestClient
+
+    from flair_ner.runtime import OnnxEngine
+    from flair_ner.serve import create_app, load_models
+
+    [onnx_model, torch_model] = load_models([str(exported), str(tiny_run.output_dir)])
+    assert isinstance(onnx_model.engine, OnnxEngine) and type(torch_model.engine).__name__ == "TorchEngine"
+    client = TestClient(create_app([onnx_model, torch_model]))
+    records = [{"text": line, "n": n} for n, line in enumerate(TEXT.splitlines())]
+    answers = {name: client.post(f"/predict?model={name}", json=records).json() for name in (str(exported), str(tiny_run.output_dir))}
+    assert answers[str(exported)] == answers[str(tiny_run.output_dir)] and len(answers[str(exported)]) == len(records)
