@@ -223,8 +223,8 @@ class OnnxEngine:
         for b, tokens in enumerate(sentences):
             rows[b, : len(tokens)] = [word_row(self.vocab, token) for token in tokens]
         feeds = {"word_rows": rows, "lengths": lengths}
-        # the LMs run side by side (onnxruntime releases the GIL): two single-thread LSTMs use two cores better
-        # than one two-thread LSTM after the other (benchmarks/README.md)
+        # the LMs run side by side (onnxruntime releases the GIL), one thread each on 2 cores: measured as fast as
+        # one after the other with both threads (benchmarks/results/profile_onnx.json), and it needs no tuning
         vectors = self.pool.map(lambda index: self._lm_vectors(index, sentences), range(len(self.lms)))
         for index, vector in enumerate(vectors):
             feeds[f"lm_{index}"] = vector
