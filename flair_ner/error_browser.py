@@ -42,7 +42,7 @@ from flair_ner.evaluate import (
     tagged_sentences,
 )
 from flair_ner.files import write_text
-from flair_ner.layout import COMPARE_HTML, ERRORS_HTML, METRICS_CSV, PREDICTIONS, predictions_file
+from flair_ner.layout import ERRORS_HTML, METRICS_CSV, PREDICTIONS, predictions_file
 
 ASSETS = RESOURCES / "html"
 PAGE_SIZE = 50

@@ -262,8 +262,16 @@ def entity_counts(sentences: Sequence[TaggedSentence]) -> np.ndarray:
 
 
 def read_predictions(path: Path) -> pd.DataFrame:
-    """A ``predictions_<set>.tsv`` as strings (a token ``NA`` or ``null`` stays a token)."""
-    return pd.read_csv(path, sep="\t", keep_default_na=False, dtype={"token": str, "gold": str, "predicted": str})
+    """A ``predictions_<set>.tsv`` as strings (a token ``NA`` or ``null`` stays a token).
+
+    Raises:
+        RunFolderError: a column is missing.
+    """
+    table = pd.read_csv(path, sep="\t", keep_default_na=False, dtype={"token": str, "gold": str, "predicted": str})
+    missing = [column for column in PREDICTION_COLUMNS if column not in table.columns]
+    if missing:
+        raise RunFolderError(f"{path}: expected the columns {', '.join(PREDICTION_COLUMNS)}; missing {', '.join(missing)}")
+    return table
 
 
 def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Path]:

@@ -21,6 +21,7 @@ Input is read and written in groups of records, so memory does not grow with the
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ from flair_ner.files import BOM, decode_utf8_or_reason
 from flair_ner.segment import TokenSpan, chunks, segment, token_list_spans
 
 # No flair, torch or pandas here: the ONNX runtime reads and writes records with this module alone.
+
+log = logging.getLogger(__name__)
 
 INPUT_FORMATS = ("text", "conll", "jsonl")
 OUTPUT_FORMATS = ("jsonl", "conll")
@@ -279,7 +282,7 @@ def write_predictions(
     output_format: str,
     out: IO[str],
     group_sentences: int = GROUP_SENTENCES,
-    report: Callable[[str], None] = print,
+    report: Callable[[str], None] = log.error,
 ) -> PredictSummary:
     """Tag ``records`` group by group and write each one, in input order; bad ones are reported and counted.
 

@@ -152,3 +152,14 @@ def test_serve_runs_an_export_folder_on_the_onnx_engine(exported: Path, tiny_run
     records = [{"text": line, "n": n} for n, line in enumerate(TEXT.splitlines())]
     answers = {name: client.post(f"/predict?model={name}", json=records).json() for name in (str(exported), str(tiny_run.output_dir))}
     assert answers[str(exported)] == answers[str(tiny_run.output_dir)] and len(answers[str(exported)]) == len(records)
+
+
+def test_an_export_below_the_required_agreement_is_not_written(tiny_run, conllpp_slice: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    import flair_ner.export
+
+    monkeypatch.setitem(flair_ner.export.MINIMUM_AGREEMENT, "none", 1.01)  # no export can reach it
+    folder = tmp_path / "refused"
+    assert main(["export", "--model", str(tiny_run.output_dir), "--output", str(folder),
+                 "--sample", str(conllpp_slice / "conllpp_test.txt")]) == 2  # fmt: skip
+    assert "agrees with the torch model on only" in capsys.readouterr().err
+    assert not folder.exists() and not list(tmp_path.glob(".*export-*"))
