@@ -224,7 +224,10 @@ def test_ctrl_c_or_sigterm_stops_every_cell_honestly(
     path.write_text(path.read_text().replace("max_epochs = 2", "max_epochs = 200\npatience = 200"))
     grid = load_grid(path)
     command = [sys.executable, "-m", "flair_ner", "grid", "--grid", str(path), "--cpus-per-run", "1"]
-    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # SIGINT's default action restored in the driver: a test run started in the background of a non-interactive
+    # shell (nohup ... &) inherits SIGINT ignored, which the driver and its Ray workers would inherit in turn
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 300
     # wait until two cells are training (each has written its first epoch's checkpoint)
     while sum((cell.folder / "checkpoint.pt").is_file() for cell in grid.cells) < 2:
