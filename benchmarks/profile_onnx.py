@@ -20,12 +20,11 @@ from common import RESULTS, as_arguments, manifest, write_result
 
 def sentences_of_test(limit: int | None) -> list[list[str]]:
     from flair_ner.corpus import fetch_corpus_files
-    from flair_ner.records import read_records
+    from flair_ner.records import token_lists
 
     files = fetch_corpus_files("conllpp", mirror=os.environ.get("FLAIR_NER_MIRROR"))
     with open(files.paths()["test"], "rb") as stream:
-        found = [[t.text for t in s] for r in read_records(stream, "conll") if r.error is None for s in r.sentences]
-    return found[:limit]
+        return list(token_lists(stream, "conll"))[:limit]
 
 
 def profile(folder: Path, sentences: list[list[str]], batch_size: int) -> dict:

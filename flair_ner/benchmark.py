@@ -8,7 +8,6 @@ tagged first and not counted. Each batch's words per second is one sample.
 
 from __future__ import annotations
 
-import resource
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -16,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from flair_ner.errors import PredictInputError
+from flair_ner.manifest import peak_rss_mb
 
 BOOTSTRAP_SAMPLES = 2000
 
@@ -58,4 +58,4 @@ def measure(engine, name: str, sentences: Sequence[list[str]], batch_size: int, 
     draws = np.random.default_rng(seed).integers(0, len(samples), size=(BOOTSTRAP_SAMPLES, len(samples)))
     low, high = np.percentile(samples[draws].mean(axis=1), [2.5, 97.5])
     return SpeedReport(name, len(ordered), sum(map(len, ordered)), len(batches), float(samples.mean()), float(low),
-                       float(high), total, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # fmt: skip
+                       float(high), total, peak_rss_mb())  # fmt: skip

@@ -182,24 +182,15 @@ def _report_bad_record(line: str) -> None:
 
 
 def _engine(args: argparse.Namespace):
-    """The engine ``--engine`` asks for: ONNX for an export folder (``auto``), else torch (imports flair)."""
-    from flair_ner.runtime import EXPORT_JSON
+    """The engine ``--engine`` asks for (:func:`flair_ner.records.load_engine`); the torch one quiets flair's logs."""
+    from flair_ner.records import chosen_engine, load_engine
 
-    engine = args.engine
-    if engine == "auto":
-        engine = "onnx" if (Path(args.model) / EXPORT_JSON).is_file() else "torch"
-    if engine == "onnx":
-        if args.precision != "fp32":
-            raise PredictInputError("--precision is the torch engine's; an ONNX export has its own (flair-ner export --quantize)")
-        from flair_ner.runtime import DEFAULT_BATCH_SIZE, OnnxEngine
+    if chosen_engine(args.model, args.engine) == "torch":
+        from flair_ner.console import quiet_third_party  # imports flair
 
-        return OnnxEngine(args.model, args.batch_size or DEFAULT_BATCH_SIZE, args.threads)
-    from flair_ner.console import quiet_third_party
-    from flair_ner.predict import TorchEngine, load_tagger  # imports flair and torch
-
-    _flair_logs_to_stderr()
-    quiet_third_party(args.verbose)
-    return TorchEngine(load_tagger(args.model), args.batch_size or 32, args.precision)
+        _flair_logs_to_stderr()
+        quiet_third_party(args.verbose)
+    return load_engine(args.model, args.engine, args.batch_size, args.precision, args.threads)
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -257,12 +248,10 @@ def _export(args: argparse.Namespace) -> None:
 
 def _benchmark_speed(args: argparse.Namespace) -> None:
     from flair_ner.benchmark import measure
-    from flair_ner.records import guess_input_format, open_input, read_records
+    from flair_ner.records import guess_input_format, open_input, token_lists
 
-    input_format = args.input_format or guess_input_format(args.input)
     stream, name = open_input(args.input)
-    records = [record for record in read_records(stream, input_format) if record.error is None]
-    sentences = [[token.text for token in sentence] for record in records for sentence in record.sentences]
+    sentences = list(token_lists(stream, args.input_format or guess_input_format(args.input)))
     if not sentences:
         raise PredictInputError(f"{name}: no sentence to time")
     engine = _engine(args)

@@ -23,7 +23,6 @@ FlairEmbeddings (the kit's stacks). Anything else (a transformer, character embe
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -35,15 +34,13 @@ import numpy as np
 
 from flair_ner.errors import KitError, RunFolderError
 from flair_ner.layout import METRICS_JSON
+from flair_ner.manifest import sha256_of
+# the folder's file names and format: the runtime's, which reads them (it imports no torch, so it is safe here)
+from flair_ner.runtime import EXPORT_JSON, FORMAT_VERSION, LM_ONNX, TAGGER_ONNX, WORDS_JSON
 
 log = logging.getLogger(__name__)
 
-EXPORT_JSON = "export.json"
-TAGGER_ONNX = "tagger.onnx"
-WORDS_JSON = "words.json"
-LM_ONNX = "lm_{}.onnx"
 MODEL_CARD = "MODEL_CARD.md"
-FORMAT_VERSION = 1
 DEFAULT_OPSET = 17
 QUANTIZE = ("none", "int8")
 # the token agreement with the torch model an export must reach on its sample, or it is not written
@@ -191,14 +188,6 @@ def stack_parts(tagger) -> StackParts:
     return StackParts(word, lms, order)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _lm_description(embedding) -> dict:
     lm = embedding.lm
     dictionary = lm.dictionary
@@ -269,7 +258,7 @@ def export_model(model: str, output: Path, quantize: str = "none", opset: int = 
         description = {
             "format_version": FORMAT_VERSION,
             "source_model": str(source),
-            "source_sha256": _sha256(Path(source)),
+            "source_sha256": sha256_of([source])[str(source)],
             "quantize": quantize,
             "opset": opset,
             "versions": {"flair": flair.__version__, "torch": torch.__version__, "onnx": onnx.__version__,
@@ -330,22 +319,19 @@ def agreement(reference, candidate, sentences: Sequence[list[str]]) -> dict:
 def sample_sentences(path: Optional[Path], size: int, data_dir: Optional[str] = None, mirror: Optional[str] = None) -> list[list[str]]:
     """The first ``size`` sentences (token lists) of a CoNLL column file, by default CoNLL++ test (fetched into
     the cache, or from the mirror, as every command fetches it)."""
-    from flair_ner.records import read_records
+    from itertools import islice
+
+    from flair_ner.records import token_lists
 
     if path is None:
         from flair_ner.corpus import fetch_corpus_files
 
         path = fetch_corpus_files("conllpp", data_dir, mirror).paths()["test"]
-    sentences = []
     with open(path, "rb") as stream:
-        for record in read_records(stream, "conll"):
-            if record.error is None:
-                sentences += [[token.text for token in sentence] for sentence in record.sentences]
-            if len(sentences) >= size:
-                break
+        sentences = list(islice(token_lists(stream, "conll"), size))
     if not sentences:
         raise ExportError(f"{path}: no sentence to measure the agreement on; expected a CoNLL column file")
-    return sentences[:size]
+    return sentences
 
 
 def model_card(description: dict, source: Path) -> str:

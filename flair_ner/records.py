@@ -211,6 +211,40 @@ def read_records(stream: Iterable[bytes], input_format: str, document: bool = Fa
             yield _json_record(number, text)
 
 
+def token_lists(stream: Iterable[bytes], input_format: str) -> Iterator[list[str]]:
+    """The tokens of each sentence of the input's good records, in order (for measuring, not for output)."""
+    for record in read_records(stream, input_format):
+        if record.error is None:
+            yield from ([token.text for token in sentence] for sentence in record.sentences)
+
+
+def chosen_engine(model: str, engine: str = "auto") -> str:
+    """``onnx`` or ``torch``: ``engine`` itself, or for ``auto`` ONNX when ``model`` is a folder ``flair-ner export`` wrote."""
+    from flair_ner.runtime import EXPORT_JSON
+
+    if engine != "auto":
+        return engine
+    return "onnx" if (Path(model) / EXPORT_JSON).is_file() else "torch"
+
+
+def load_engine(model: str, engine: str = "auto", batch_size: Optional[int] = None, precision: str = "fp32",
+                threads: Optional[int] = None) -> Engine:  # fmt: skip
+    """The engine for ``model``: ``onnx`` (:class:`flair_ner.runtime.OnnxEngine`, for a folder written by
+    ``flair-ner export``; no torch is imported) or ``torch`` (:class:`flair_ner.predict.TorchEngine`, for what
+    ``load_tagger`` takes); ``auto`` picks ONNX for an export folder. ``batch_size`` ``None``: the engine's own
+    default (torch 32, ONNX 64); ``precision`` is the torch engine's, ``threads`` the ONNX engine's.
+    """
+    if chosen_engine(model, engine) == "onnx":
+        if precision != "fp32":
+            raise PredictInputError("--precision is the torch engine's; an ONNX export has its own (flair-ner export --quantize)")
+        from flair_ner.runtime import DEFAULT_BATCH_SIZE, OnnxEngine
+
+        return OnnxEngine(model, batch_size or DEFAULT_BATCH_SIZE, threads)
+    from flair_ner.predict import TorchEngine, load_tagger  # imports flair and torch
+
+    return TorchEngine(load_tagger(model), batch_size or TorchEngine.mini_batch_size, precision)
+
+
 def tag_records(records: Sequence[InputRecord], engine: Engine) -> int:
     """Tag good records (``error`` unset) with ``engine``; returns the number of sentences tagged."""
     sentences = [[token.text for token in sentence] for record in records for sentence in record.sentences]

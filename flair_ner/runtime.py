@@ -22,7 +22,8 @@ import numpy as np
 from flair_ner.errors import KitError
 from flair_ner.records import PredictedSpan
 
-EXPORT_JSON = "export.json"  # flair_ner.export writes these names (that module imports torch; this one must not)
+# An export folder's files, written by flair_ner.export (which takes the names from here)
+EXPORT_JSON = "export.json"
 TAGGER_ONNX = "tagger.onnx"
 WORDS_JSON = "words.json"
 LM_ONNX = "lm_{}.onnx"

@@ -22,7 +22,6 @@ import html
 import json
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -229,20 +228,12 @@ def create_app(
 
 
 def load_models(sources: Sequence[str], batch_size: Optional[int] = None) -> list[ServedModel]:
-    """Load each ``--model`` once: a folder written by ``flair-ner export`` runs on the ONNX engine, anything
-    else (a shipped model's name, a model file, a run folder) on torch. Its API name is the source as given."""
-    from flair_ner.runtime import DEFAULT_BATCH_SIZE, EXPORT_JSON, OnnxEngine
+    """Load each ``--model`` once (:func:`flair_ner.records.load_engine`: a folder written by ``flair-ner export``
+    runs on the ONNX engine, anything else on torch). Its API name is the source as given."""
+    from flair_ner.records import load_engine
 
-    served = []
-    for name in dict.fromkeys(str(source) for source in sources):
-        if (Path(name) / EXPORT_JSON).is_file():
-            engine = OnnxEngine(name, batch_size or DEFAULT_BATCH_SIZE)
-        else:
-            from flair_ner.predict import TorchEngine, load_tagger
-
-            engine = TorchEngine(load_tagger(name), batch_size or 32)
-        served.append(ServedModel(name, name, engine, threading.Lock()))
-    return served
+    names = list(dict.fromkeys(str(source) for source in sources))
+    return [ServedModel(name, name, load_engine(name, batch_size=batch_size), threading.Lock()) for name in names]
 
 
 def serve(
