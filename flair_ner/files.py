@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator, Optional, Union
@@ -30,6 +31,25 @@ def atomic_path(path: Union[str, Path]) -> Iterator[Path]:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: Union[str, Path]) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    A reader never sees a half-written folder: until the rename, ``path`` does not exist (the caller checks that it
+    does not exist before).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        yield staging
+        staging.chmod(0o755)  # mkdtemp's folder is private; the result is an ordinary folder
+        staging.rename(path)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_text(path: Union[str, Path], text: str) -> Path:

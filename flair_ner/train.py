@@ -76,10 +76,16 @@ def build_tagger(corpus, config: TrainConfig, data_dir=None):
     RNN, no reprojection, a linear layer (or a CRF) on top."""
     with no_flair_bars():
         label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
+    # A type that only dev has (a small or --train-limit'ed training split) would crash flair's dev loss with a
+    # bare IndexError: added after the training split's types, so a dictionary that lacks none is unchanged.
+    for sentence in corpus.dev or []:
+        for span in sentence.get_spans("ner"):
+            label_dictionary.add_item(span.get_label("ner").value)
     if config.method == "fine-tune":
         return SequenceTagger(
             hidden_size=config.hidden_size,  # unused without an RNN
-            embeddings=transformer_embeddings(config.transformer, fine_tune=True, use_context=config.use_context),
+            embeddings=transformer_embeddings(config.transformer, fine_tune=True, use_context=config.use_context,
+                                              data_dir=data_dir),
             tag_dictionary=label_dictionary,
             tag_type="ner",
             use_crf=config.use_crf,

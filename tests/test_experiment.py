@@ -30,7 +30,7 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
         "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "best-model.pt", "loss.tsv", "training.log",
         "metrics.csv", "metrics.json", "predictions_conllpp.tsv", "predictions_conll2003.tsv",
         "learning_curve.png", "per_type_f1.png", "entity_confusion_conllpp.png", "entity_confusion_conll2003.png",
-        "epochs.csv", "manifest.json", "errors.html",
+        "epochs.csv", "manifest.json", "errors.html", "MODEL_CARD.md",
     ):
         assert (out / name).is_file(), name
     terminal = result.stdout + result.stderr
@@ -67,3 +67,11 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     pinned = {f.sha256 for name in ("conllpp", "conll2003") for f in DATASETS[name].files}
     assert set(manifest["data_sha256"].values()) == pinned
     assert manifest["micro_f1"]["conllpp"] == micro["conllpp"]
+
+    # the model card: the run's own scores, data digests, the command that made it, and its limits
+    card = (out / "MODEL_CARD.md").read_text()
+    for test_set in ("conllpp", "conll2003"):
+        assert f"| {test_set} | **{100 * micro[test_set]:.2f}** |" in card
+    assert all(digest in card for digest in pinned)
+    assert "    flair-ner run --config " in card and f"--config {REPO / 'experiments' / 'configs' / 'quick.toml'} --data-dir" in card
+    assert manifest["events"][0]["command"] in card and "## Intended use and limits" in card
