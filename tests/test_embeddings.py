@@ -112,5 +112,5 @@ def test_transformer_variant_adds_frozen_minilm_vectors(tiny_glove: Path) -> Non
 
 
 def test_unknown_transformer_is_explained(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="not a known transformer \\(minilm\\) nor a model folder"):
+    with pytest.raises(FileNotFoundError, match="not a known transformer \\(minilm, e5-small\\) nor a model folder"):
         emb.transformer_embeddings(str(tmp_path / "nothing"))
