@@ -10,8 +10,11 @@ uncased model) but with its accents and combining marks kept; an uncased BERT to
 marks, which in Devanagari and Bengali are the vowel signs and the virama, so a word survives only as its
 bare consonants. A SentencePiece tokenizer (e5-small) is compared with the word as its own normaliser writes
 it, ``▁`` removed; for it the share of words whose first sub-word is the bare word-start marker ``▁`` is
-reported too (a first-sub-token pooling reads that piece's vector for them). Fine-tuning a model that reads a language like that is not a test of fine-tuning: issue 13's
-non-English fine-tuning run is skipped when no offline model covers the language. Writes
+reported too (a first-sub-token pooling reads that piece's vector for them). Also timed: the tokenizer's
+milliseconds per sentence over the first 1,000 test sentences (``--timed-sentences``), given as one string and pre-split into words
+(as flair passes them); one run, on whatever else the machine is doing, so a rough figure. Fine-tuning a
+model that reads a language like MiniLM reads Hindi is not a test of fine-tuning: the kit's non-English runs
+use a transformer only where one covers the language. Writes
 benchmarks/results/transformer_coverage.json.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import unicodedata
 from pathlib import Path
 
@@ -58,10 +62,26 @@ def coverage(tokenizer, words: list[str]) -> dict:
     return result
 
 
+def tokenizer_ms(tokenizer, sentences: list[list[str]]) -> dict:
+    """Milliseconds per sentence to tokenize ``sentences``, joined by spaces and pre-split into words."""
+    started = time.perf_counter()
+    for words in sentences:
+        tokenizer(" ".join(words))
+    joined = time.perf_counter() - started
+    started = time.perf_counter()
+    for words in sentences:
+        tokenizer(words, is_split_into_words=True)
+    split = time.perf_counter() - started
+    return {"ms_per_sentence_joined": round(1000 * joined / len(sentences), 2),
+            "ms_per_sentence_pre_split": round(1000 * split / len(sentences), 2)}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--transformers", nargs="+", default=["minilm", "e5-small"])
+    parser.add_argument("--sentences", type=int, default=None, help="only the first N test sentences (default: all)")
+    parser.add_argument("--timed-sentences", type=int, default=1000, help="sentences the tokenizer is timed on (0: none)")
     parser.add_argument("--output", type=Path, default=RESULTS / "transformer_coverage.json")
     args = parser.parse_args(argv)
 
@@ -69,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets:
         files = fetch_corpus_files(dataset)
         test = files.paths()["test"]
-        words = [token for block in iter_sentences(read_blocks(test, files.format)) for token in block.tokens]
+        sentences = [block.tokens for block in iter_sentences(read_blocks(test, files.format))][: args.sentences]
+        words = [token for tokens in sentences for token in tokens]
         for name in args.transformers:
             tokenizer = AutoTokenizer.from_pretrained(str(transformer_folder(name)))
-            results.append({"transformer": name, "dataset": dataset, "file": test.name, **coverage(tokenizer, words)})
+            timed = sentences[: args.timed_sentences]
+            results.append({"transformer": name, "dataset": dataset, "file": test.name, "sentences": len(sentences),
+                            **coverage(tokenizer, words), **(tokenizer_ms(tokenizer, timed) if timed else {})})  # fmt: skip
             print(results[-1], flush=True)
     write_result(args.output, {"manifest": manifest(["benchmarks/transformer_coverage.py", *as_arguments(args)]),
                                "results": results})  # fmt: skip

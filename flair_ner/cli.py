@@ -229,11 +229,18 @@ def _predict(args: argparse.Namespace) -> None:
         )
 
 
-def _export(args: argparse.Namespace) -> None:
+def _refuse_missing_models(sources: Sequence[str]) -> None:
+    """One line for a model source that cannot be a model, before flair and torch load (seconds)."""
     from flair_ner.assets import model_source_problem
 
-    if model_source_problem(args.model):  # before flair and torch load
-        raise PredictInputError(model_source_problem(args.model))
+    for source in sources:
+        problem = model_source_problem(source)
+        if problem:
+            raise PredictInputError(problem)
+
+
+def _export(args: argparse.Namespace) -> None:
+    _refuse_missing_models([args.model])
     from flair_ner.export import check_output, export_model, sample_sentences
 
     check_output(args.output)
@@ -301,11 +308,7 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from flair_ner.assets import model_source_problem
-
-    for source in args.model:  # before flair and torch load
-        if model_source_problem(source):
-            raise PredictInputError(model_source_problem(source))
+    _refuse_missing_models(args.model)
     from flair_ner.console import quiet_third_party
     from flair_ner.serve import serve
 

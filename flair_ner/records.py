@@ -279,8 +279,17 @@ def output_record(record: InputRecord) -> dict:
     return output
 
 
+def jsonl_line(value: dict) -> str:
+    """``value`` as one JSONL line: UTF-8 as written, except U+2028 and U+2029, which are escaped.
+
+    Both are valid inside a JSON string, but line-splitting readers (Python's ``str.splitlines``, JavaScript
+    before ES2019) end a line there and would cut the record in two.
+    """
+    return json.dumps(value, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def _jsonl(record: InputRecord) -> Iterator[str]:
-    yield json.dumps(output_record(record), ensure_ascii=False)
+    yield jsonl_line(output_record(record))
 
 
 def _conll(record: InputRecord) -> Iterator[str]:
@@ -344,7 +353,7 @@ def write_predictions(
                 summary.bad.append(f"{name}:{record.line}: {record.error}")
                 report(summary.bad[-1])
                 if output_format == "jsonl":  # a record in its place, so output record n stays input record n
-                    out.write(json.dumps({"line": record.line, "error": record.error, "entities": []}, ensure_ascii=False) + "\n")
+                    out.write(jsonl_line({"line": record.line, "error": record.error, "entities": []}) + "\n")
                 continue
             summary.records += 1
             for line in write(record):

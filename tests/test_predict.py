@@ -108,6 +108,15 @@ def test_only_newline_ends_a_record(tagger) -> None:
     assert jsonl(tagger, raw_separator, "jsonl")[0]["text"] == "A\u2028B"
 
 
+def test_jsonl_output_escapes_line_and_paragraph_separators(tagger) -> None:
+    """A line-splitting reader (str.splitlines, older JavaScript) must see one output line per record."""
+    output, bad = run(tagger, "Paris\u2028is\u2029big é\nRome\n", "text")
+    assert not bad and "\u2028" not in output and "\u2029" not in output
+    lines = output.splitlines()
+    assert len(lines) == 2 and "\\u2028" in lines[0] and "é" in lines[0]
+    assert json.loads(lines[0])["text"] == "Paris\u2028is\u2029big é"
+
+
 def test_jsonl_fields_are_carried_and_token_input_gets_token_indices(tagger) -> None:
     data = '{"id": "a1", "tokens": ["Japan", "beat", "Syria"], "meta": {"k": [1, 2]}}\n\n{"text": "Nadim Ladki reported.", "id": 7}\n'
     records = jsonl(tagger, data, "jsonl")
