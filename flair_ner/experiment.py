@@ -42,7 +42,6 @@ from flair_ner.interrupt import RunInterrupted, interruptible
 from flair_ner.manifest import git_commit, peak_rss_mb, write_manifest
 from flair_ner.model_size import trim_model_file
 from flair_ner.plots import (
-    ENTITY_CONFUSION,
     LEARNING_CURVE,
     PER_TYPE_F1,
     confusion_title,

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import flair
 import pandas as pd
