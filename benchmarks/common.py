@@ -20,8 +20,8 @@ RESULTS = REPO / "benchmarks" / "results"
 WORK = REPO / "benchmarks" / "work"  # models and logs of benchmark runs (not committed)
 sys.path.insert(0, str(REPO))
 
-from flair_ner import layout  # noqa: E402 - needs the path above
-from flair_ner.manifest import git_commit, peak_rss_mb  # noqa: E402, F401 - needs the path above; peak_rss_mb for the benchmarks
+from flair_ner.runs import layout  # noqa: E402 - needs the path above
+from flair_ner.runs.manifest import git_commit, peak_rss_mb  # noqa: E402, F401 - needs the path above; peak_rss_mb for the benchmarks
 
 # Read when a benchmark starts (it imports this module first), not when it writes its results: the code may
 # change while a long benchmark runs.
@@ -53,7 +53,7 @@ def conllpp_corpus(data_dir: Optional[str] = None, mirror: Optional[str] = None)
     """CoNLL++ as a flair corpus without its test split (as the experiment trains), and the files."""
     from flair.data import Corpus
 
-    from flair_ner.corpus import fetch_corpus_files, load_corpus
+    from flair_ner.data.corpus import fetch_corpus_files, load_corpus
 
     files = fetch_corpus_files("conllpp", data_dir, mirror or os.environ.get("FLAIR_NER_MIRROR"))
     corpus = load_corpus(files)
@@ -105,7 +105,7 @@ def manifest(command: list[str], **settings: Any) -> dict[str, Any]:
     """
     import torch
 
-    from flair_ner.manifest import machine, versions
+    from flair_ner.runs.manifest import machine, versions
 
     return {
         "command": " ".join(["python", *command]),

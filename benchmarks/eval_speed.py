@@ -5,7 +5,7 @@
 
 flair's trainer evaluates the dev split after every epoch (28 % of a kit epoch in profile_epoch.py),
 cutting it into consecutive batches in the order it is stored; the kit hands it the dev split in length
-order (``flair_ner.speed.dev_in_length_order``). Both orders are evaluated here exactly as the trainer
+order (``flair_ner.training.speed.dev_in_length_order``). Both orders are evaluated here exactly as the trainer
 does (``evaluate`` with eval batch 64, writing dev.tsv, vectors precomputed once beforehand), in turn,
 ``--repeats`` times; the median counts. Checks that micro-F1 and the per-type report are the same.
 Writes benchmarks/results/eval_speed.json.
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from flair.models import SequenceTagger
 
-    from flair_ner.speed import dev_in_length_order, precompute_embeddings
-    from flair_ner.train import limit_corpus
+    from flair_ner.training.speed import dev_in_length_order, precompute_embeddings
+    from flair_ner.training.train import limit_corpus
 
     tagger = SequenceTagger.load(args.model)
     corpus = limit_corpus(conllpp_corpus()[0], None, args.limit)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from common import REPO, RESULTS, as_arguments, manifest, write_result
 
-from flair_ner import layout
+from flair_ner.runs import layout
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@
     python benchmarks/model_size.py --model M --rows 0 25000 50000 100000 --limit 500   # a quick look
 
 ``--model`` must hold every GloVe row (a run with ``--glove-rows 0``, or from before trimming existed).
-For each N the same trained weights are trimmed (``flair_ner.model_size``: the N most frequent rows plus
+For each N the same trained weights are trimmed (``flair_ner.embeddings.model_size``: the N most frequent rows plus
 every CoNLL++ training word's row), saved, and scored with the kit's evaluation on the CoNLL++ and CoNLL-2003
 test sets; N = 0 is the untrimmed model. Writes benchmarks/results/model_size.json with, per N, the rows
 kept, the file size, the F1s and their difference from the untrimmed model.
@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from flair.models import SequenceTagger
 
-    from flair_ner.corpus import fetch_corpus_files, load_sentences
-    from flair_ner.evaluate import evaluate_sentences
-    from flair_ner.model_size import trim_word_embeddings, word_embeddings
+    from flair_ner.data.corpus import fetch_corpus_files, load_sentences
+    from flair_ner.evaluation.scores import evaluate_sentences
+    from flair_ner.embeddings.model_size import trim_word_embeddings, word_embeddings
 
     corpus, files = conllpp_corpus()
     original = fetch_corpus_files("conll2003", mirror=os.environ.get("FLAIR_NER_MIRROR"))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from common import REPO, RESULTS, as_arguments, manifest, write_result
 
-from flair_ner import layout
+from flair_ner.runs import layout
 
 # the run options of each variant on top of experiments/configs/conllpp.toml
 VARIANTS: dict[str, list[str]] = {

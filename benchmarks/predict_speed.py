@@ -4,11 +4,11 @@
     python benchmarks/predict_speed.py --model runs/conllpp/final-model.pt --repeats 5
 
 Vanilla = ``tagger.predict(sentences)`` with flair's defaults (batch 32, sorted by token count, fp32).
-Kit fp32 = ``flair_ner.predict.predict_sentences`` (batches of similar character length, fp32); kit bf16 =
+Kit fp32 = ``flair_ner.predict.tagging.predict_sentences`` (batches of similar character length, fp32); kit bf16 =
 the same under bfloat16 autocast; kit int8 = the same with dynamic int8 quantization of the LSTMs and
-linear layers (``flair_ner.predict.quantize_int8``; the quantization is inside the timed call, as in
+linear layers (``flair_ner.predict.tagging.quantize_int8``; the quantization is inside the timed call, as in
 ``predict``). With ``--onnx DIR`` (and ``--onnx-int8 DIR``), folders that ``flair-ner export`` wrote from the
-same model (``--quantize none`` / ``int8``), onnx fp32 / onnx int8 = ``flair_ner.runtime.OnnxEngine`` (onnxruntime,
+same model (``--quantize none`` / ``int8``), onnx fp32 / onnx int8 = ``flair_ner.predict.runtime.OnnxEngine`` (onnxruntime,
 numpy Viterbi; ``--threads`` intra-op threads) on the same token lists, its entities put on the Sentences as
 labels. All are timed in turn, ``--repeats`` times, on fresh Sentence objects; the median counts.
 Labels are compared with vanilla's: sentences with identical entity spans and token-level tag agreement;
@@ -29,7 +29,7 @@ from common import RESULTS, as_arguments, conllpp_corpus, manifest, model_missin
 
 def onnx_method(folder: Path, batch_size: int, threads: int | None):
     """Tag flair Sentences with the ONNX engine: its entities become the Sentences' ``ner`` labels."""
-    from flair_ner.runtime import OnnxEngine
+    from flair_ner.predict.runtime import OnnxEngine
 
     engine = OnnxEngine(folder, batch_size, threads)
 
@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     from flair.data import Sentence
     from flair.models import SequenceTagger
 
-    from flair_ner.corpus import fetch_corpus_files, load_sentences
-    from flair_ner.evaluate import iob2_tags, score_spans, spans_of
-    from flair_ner.predict import predict_sentences
+    from flair_ner.data.corpus import fetch_corpus_files, load_sentences
+    from flair_ner.evaluation.scores import iob2_tags, score_spans, spans_of
+    from flair_ner.predict.tagging import predict_sentences
 
     tagger = SequenceTagger.load(args.model)
     _, files = conllpp_corpus()

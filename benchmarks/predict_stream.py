@@ -30,7 +30,7 @@ SENTENCES_PER_DOCUMENT = 3
 
 def write_documents(count: int, target: Path) -> int:
     """``count`` documents into ``target``; returns the number of whitespace tokens written."""
-    from flair_ner.corpus import fetch_corpus_files, load_sentences
+    from flair_ner.data.corpus import fetch_corpus_files, load_sentences
 
     files = fetch_corpus_files("conllpp", mirror=os.environ.get("FLAIR_NER_MIRROR"))
     sentences = [" ".join(token.text for token in s) for s in load_sentences(files.paths()["test"], files.format)]
@@ -47,7 +47,7 @@ def write_documents(count: int, target: Path) -> int:
 
 def child(args) -> int:
     """One prediction run in this process: wall time and peak memory into ``--result``."""
-    from flair_ner.cli import main as cli
+    from flair_ner.cli.main import main as cli
 
     started = time.perf_counter()
     options = ["--engine", "onnx"] if args.engine == "onnx" else ["--engine", "torch", "--precision", args.precision]

@@ -26,8 +26,8 @@ from common import RESULTS, as_arguments, manifest, write_result
 
 
 def sentences_of_test(limit: int | None) -> list[list[str]]:
-    from flair_ner.corpus import fetch_corpus_files
-    from flair_ner.records import token_lists
+    from flair_ner.data.corpus import fetch_corpus_files
+    from flair_ner.predict.records import token_lists
 
     files = fetch_corpus_files("conllpp", mirror=os.environ.get("FLAIR_NER_MIRROR"))
     with open(files.paths()["test"], "rb") as stream:
@@ -56,8 +56,8 @@ def macs_per_step(graph_path: Path) -> int:
 def profile(folder: Path, sentences: list[list[str]], batch_size: int, fp32_folder: Path) -> dict:
     """Seconds of each part over all ``sentences``, batch by batch as the engine cuts them, and the MACs of the
     LMs and of the tagger graph on the padded batches (counted with ``fp32_folder``'s graphs: the same model)."""
-    from flair_ner.runtime import LM_ONNX, TAGGER_ONNX
-    from flair_ner.runtime import OnnxEngine, spans_from_bioes, viterbi
+    from flair_ner.predict.runtime import LM_ONNX, TAGGER_ONNX
+    from flair_ner.predict.runtime import OnnxEngine, spans_from_bioes, viterbi
 
     engine = OnnxEngine(folder, batch_size)
     threads = os.cpu_count() or 1

@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from flair.training_utils import store_embeddings
 
-    from flair_ner.config import TrainConfig
-    from flair_ner.speed import compact_embeddings
-    from flair_ner.train import build_tagger
+    from flair_ner.config.options import TrainConfig
+    from flair_ner.training.speed import compact_embeddings
+    from flair_ner.training.train import build_tagger
 
     corpus, _ = conllpp_corpus()
     sentences = [corpus.train[i] for i in range(args.sentences)]

@@ -124,7 +124,7 @@ def load(base_url: str, texts: list[str], requests: int, concurrency: int) -> di
 
 def sentences_to_send(limit: int) -> list[str]:
     """CoNLL++ test sentences, tokens joined by spaces (from the mirror or the cache)."""
-    from flair_ner.corpus import fetch_corpus_files, load_sentences
+    from flair_ner.data.corpus import fetch_corpus_files, load_sentences
 
     files = fetch_corpus_files("conllpp", mirror=os.environ.get("FLAIR_NER_MIRROR"))
     sentences = load_sentences(files.paths()["test"], files.format)[:limit]

@@ -5,7 +5,7 @@
 
 Vanilla flair = ``ModelTrainer(tagger, corpus).train(path, learning_rate, mini_batch_size, max_epochs)``
 with flair's defaults for everything else (embeddings stored on CPU, random batches, fp32, eval batch 64).
-The kit = ``flair_ner.train.train_tagger`` with its defaults (precomputed embeddings, length-bucketed
+The kit = ``flair_ner.training.train.train_tagger`` with its defaults (precomputed embeddings, length-bucketed
 batches, bf16 autocast where the CPU has it, plus its resume checkpoints). Both build the same
 ``SequenceTagger`` (offline stack: GloVe 6B 50d + reuters forward/backward LMs, BiLSTM 256, CRF).
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from common import RESULTS, WORK, as_arguments, conllpp_corpus, manifest, peak_rss_mb, ratio, run_child, write_result
 
-from flair_ner import layout
+from flair_ner.runs import layout
 
 SIDES = ("vanilla", "kit")
 
@@ -36,11 +36,11 @@ def train_side(side: str, args: argparse.Namespace) -> dict:
     from flair.models import SequenceTagger
     from flair.trainers import ModelTrainer
 
-    from flair_ner.config import TrainConfig
-    from flair_ner.corpus import load_sentences
-    from flair_ner.evaluate import evaluate_sentences
-    from flair_ner.plugins import EtaPlugin
-    from flair_ner.train import build_tagger, limit_corpus, train_tagger
+    from flair_ner.config.options import TrainConfig
+    from flair_ner.data.corpus import load_sentences
+    from flair_ner.evaluation.scores import evaluate_sentences
+    from flair_ner.training.plugins import EtaPlugin
+    from flair_ner.training.train import build_tagger, limit_corpus, train_tagger
 
     corpus, files = conllpp_corpus(args.data_dir)
     config = TrainConfig(

@@ -30,7 +30,7 @@ from common import RESULTS, as_arguments, manifest, write_result
 from transformers import AutoTokenizer
 
 from flair_ner.assets import transformer_folder
-from flair_ner.corpus import fetch_corpus_files, iter_sentences, read_blocks
+from flair_ner.data.corpus import fetch_corpus_files, iter_sentences, read_blocks
 
 DATASETS = ("conllpp", "multiconer2-en", "multiconer2-hi", "multiconer2-bn")
 

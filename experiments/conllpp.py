@@ -11,7 +11,7 @@ The same as `python -m flair_ner run --config experiments/configs/conllpp.toml .
 import sys
 from pathlib import Path
 
-from flair_ner.cli import main
+from flair_ner.cli.main import main
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "conllpp.toml"
 

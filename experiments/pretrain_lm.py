@@ -11,7 +11,7 @@ running it again resumes from the last checkpoint; --help lists every option.
 import sys
 from pathlib import Path
 
-from flair_ner.cli import main
+from flair_ner.cli.main import main
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "lm_reuters.toml"
 

@@ -1,5 +1,5 @@
 import sys
 
-from flair_ner.cli import main
+from flair_ner.cli.main import main
 
 sys.exit(main())

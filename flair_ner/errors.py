@@ -1,7 +1,7 @@
 """The kit's own error types: what the *user* must fix, as opposed to a bug in the kit or a library.
 
 Every module raises one of these for bad input (a config, a data file, a run folder, a download, a
-prediction input, a grid file, a missing resource); the command line (:func:`flair_ner.cli.run_handled`)
+prediction input, a grid file, a missing resource); the command line (:func:`flair_ner.cli.main.run_handled`)
 shows a :class:`KitError` as one line and exits with its ``exit_code`` (2), and shows anything else as the
 traceback plus a line saying that it is a bug and how to report it (exit 1). This module imports nothing
 heavy, so every error can be raised before torch and flair load.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from flair_ner import layout
+from flair_ner.runs import layout
 
 GRID = Path("results/grids/ablation")
 summary_md = (GRID / "summary.md").read_text()

@@ -15,9 +15,9 @@ import json
 import statistics
 from pathlib import Path
 
-from flair_ner import layout
-from flair_ner.run_folder import FINISHED, read_manifest
-from flair_ner.summary import paired_bootstrap, sentence_counts
+from flair_ner.runs import layout
+from flair_ner.runs.folder import FINISHED, read_manifest
+from flair_ner.grids.summary import paired_bootstrap, sentence_counts
 
 FINE_TUNE = Path("results/grids/fine_tune/minilm-fine-tune/conllpp")
 STACK = Path("results/grids/ablation/full/conllpp")

@@ -3,7 +3,7 @@
     python scripts/ship_model.py --run runs/conllpp --glove-rows 25000
 
 Copies the run's evaluated model (best-model.pt, else final-model.pt), keeps the ``--glove-rows`` most
-frequent GloVe rows plus every CoNLL++ training word's row (``flair_ner.model_size``), scores the trimmed
+frequent GloVe rows plus every CoNLL++ training word's row (``flair_ner.embeddings.model_size``), scores the trimmed
 file on the CoNLL++ and CoNLL-2003 test sets with the kit's evaluation, and writes it with its
 MODEL_CARD.md into flair_ner/resources/models/conllpp/, where ``predict --model conllpp`` and
 ``flair_ner.load_tagger("conllpp")`` find it. Retrain and ship again when the default stack improves.
@@ -23,12 +23,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from flair_ner import layout  # noqa: E402 - needs the path above
-from flair_ner.corpus import fetch_corpus_files, load_corpus, load_sentences  # noqa: E402 - needs the path above
-from flair_ner.evaluate import evaluate_sentences  # noqa: E402
+from flair_ner.runs import layout  # noqa: E402 - needs the path above
+from flair_ner.data.corpus import fetch_corpus_files, load_corpus, load_sentences  # noqa: E402 - needs the path above
+from flair_ner.evaluation.scores import evaluate_sentences  # noqa: E402
 from flair_ner.files import atomic_path, write_text  # noqa: E402
-from flair_ner.model_size import trim_model_file  # noqa: E402
-from flair_ner.predict import SHIPPED_MODELS, load_tagger  # noqa: E402
+from flair_ner.embeddings.model_size import trim_model_file  # noqa: E402
+from flair_ner.predict.tagging import SHIPPED_MODELS, load_tagger  # noqa: E402
 
 
 def max_dev_f1(run: Path, epoch: int) -> float:

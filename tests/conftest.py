@@ -92,7 +92,7 @@ def http_mirror(mirror: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def tiny_lm_corpus(tmp_path_factory, mirror: Path) -> Path:
     """An LM corpus from the first 60 documents with a body of one real Reuters file."""
-    from flair_ner.lm_corpus import build_lm_corpus
+    from flair_ner.lm.corpus import build_lm_corpus
 
     folder = tmp_path_factory.mktemp("lm") / "corpus"
     sgml = tmp_path_factory.mktemp("sgml") / "reut2-000.sgm"
@@ -105,7 +105,7 @@ def tiny_lm_corpus(tmp_path_factory, mirror: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_lms(tmp_path_factory, tiny_lm_corpus: Path) -> dict[str, Path]:
     """A tiny forward and backward character LM (hidden 16), trained for one epoch in seconds."""
-    from flair_ner.lm import BEST_MODEL, LMConfig, train_lm
+    from flair_ner.lm.train import BEST_MODEL, LMConfig, train_lm
 
     models = {}
     for direction in ("forward", "backward"):
@@ -168,9 +168,9 @@ def conllpp_slice(tmp_path_factory, mirror: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, conllpp_slice: Path, tiny_glove: Path, tiny_lms: dict[str, Path]):
     """A tiny GloVe + forward LM + backward LM BiLSTM-CRF trained for 2 epochs (the kit's architecture, in seconds)."""
-    from flair_ner.config import TrainConfig
-    from flair_ner.corpus import conllpp_files, load_corpus
-    from flair_ner.train import train_tagger
+    from flair_ner.config.options import TrainConfig
+    from flair_ner.data.corpus import conllpp_files, load_corpus
+    from flair_ner.training.train import train_tagger
 
     out = tmp_path_factory.mktemp("run")
     config = TrainConfig(

@@ -20,7 +20,7 @@ def stop_at(self, event, *args, **kw):
         os.kill(os.getpid(), signum)
     return result
 ModelTrainer.dispatch = stop_at
-from flair_ner.cli import main
+from flair_ner.cli.main import main
 sys.exit(main(sys.argv[4:]))
 """
 

@@ -18,9 +18,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from flair_ner.evaluate import WRONG_TYPE, entity_outcomes, read_predictions, tagged_sentences
-from flair_ner.plots import BOUNDARY, MISSED, SPURIOUS, entity_confusion
-from flair_ner.summary import paired_bootstrap, sentence_counts
+from flair_ner.evaluation.scores import WRONG_TYPE, entity_outcomes, read_predictions, tagged_sentences
+from flair_ner.evaluation.plots import BOUNDARY, MISSED, SPURIOUS, entity_confusion
+from flair_ner.grids.summary import paired_bootstrap, sentence_counts
 from helpers import not_blank, save_screenshot, train
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import write_slice
 
-from flair_ner.corpus import (
+from flair_ner.data.corpus import (
     DOCSTART,
     MULTICONER_COARSE,
     ColumnFormat,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from flair_ner import download
-from flair_ner.download import DATASETS, DataFile, Dataset, DownloadError, fetch_dataset
+from flair_ner.data import fetch as download
+from flair_ner.data.fetch import DATASETS, DataFile, Dataset, DownloadError, fetch_dataset
 
 
 def sha256(path: Path) -> str:
@@ -201,8 +201,8 @@ def test_archive_with_unsafe_member_is_refused(tmp_path: Path, monkeypatch) -> N
 
 
 def test_one_per_user_cache_by_default(tmp_path: Path, monkeypatch) -> None:
-    from flair_ner.config import LMConfig
-    from flair_ner.download import DEFAULT_DATA_DIR, resolve_data_dir
+    from flair_ner.config.options import LMConfig
+    from flair_ner.data.fetch import DEFAULT_DATA_DIR, resolve_data_dir
 
     assert resolve_data_dir() == DEFAULT_DATA_DIR and DEFAULT_DATA_DIR.is_absolute() and "flair-ner" in DEFAULT_DATA_DIR.parts
     monkeypatch.setenv("FLAIR_NER_DATA", str(tmp_path / "old"))  # the variable's earlier name still works

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from helpers import train
 
-from flair_ner import e5_small
+from flair_ner.embeddings.stacks import e5_small
 from flair_ner.errors import ResourceError
 
 
@@ -103,7 +103,7 @@ def test_flair_embeds_with_it_and_a_fine_tuned_hindi_tagger_loads_in_plain_flair
 ) -> None:
     from flair.data import Sentence
 
-    from flair_ner.embeddings import transformer_embeddings
+    from flair_ner.embeddings.stacks import transformer_embeddings
 
     embeddings = transformer_embeddings("e5-small", data_dir=cache)
     sentence = Sentence(["वर्ष", "२०११", "में", "दक्षिण", "कोरिया", "में।"])

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flair_ner import embeddings as emb
-from flair_ner.embeddings import (
+from flair_ner.embeddings.stacks import stacks as emb
+from flair_ner.embeddings.stacks import (
     flair_embeddings,
     glove_embeddings,
     offline_glove_path,

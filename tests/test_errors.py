@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from flair_ner.cli import main
-from flair_ner.config import ConfigError
-from flair_ner.corpus import CorpusFiles, read_column_file, read_data_files
-from flair_ner.datasets import ColumnFormat
+from flair_ner.cli.main import main
+from flair_ner.config.options import ConfigError
+from flair_ner.data.corpus import CorpusFiles, read_column_file, read_data_files
+from flair_ner.data.registry import ColumnFormat
 from flair_ner.errors import DataFileError, DownloadError, KitError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,12 +39,12 @@ def own(tmp_path: Path, train: str, dev: str | None = None) -> CorpusFiles:
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), ValueError("a library's own ValueError"), KeyError("x")])
 def test_a_bug_is_a_traceback_and_a_bug_line_not_bad_input(error, monkeypatch, capsys) -> None:
-    import flair_ner.cli
+    import flair_ner.cli.main
 
     def broken(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(flair_ner.cli, "load_config", broken)
+    monkeypatch.setattr(flair_ner.cli.main, "load_config", broken)
     assert main(["report"]) == 1
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and type(error).__name__ in err
@@ -147,7 +147,7 @@ def test_columns_split_on_ascii_space_and_tab_only(tmp_path: Path, space: str) -
 def fresh_cli(argv: list[str]) -> tuple[list[str], str]:
     """``main(argv)`` in a fresh Python: (exit code, torch loaded, flair loaded) as words, and stderr."""
     code = (
-        "import sys; from flair_ner.cli import main; "
+        "import sys; from flair_ner.cli.main import main; "
         f"code = main({argv!r}); print(code, 'torch' in sys.modules, 'flair' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
@@ -168,7 +168,7 @@ def test_config_errors_come_before_torch_and_flair_load(tmp_path: Path) -> None:
 
 
 def test_a_busy_folder_is_refused_before_torch_loads(tmp_path: Path) -> None:
-    from flair_ner.run_folder import locked
+    from flair_ner.runs.folder import locked
 
     folder = tmp_path / "busy"
     with locked(folder):
@@ -181,7 +181,7 @@ def test_a_busy_folder_is_refused_before_torch_loads(tmp_path: Path) -> None:
 
 
 def test_an_unknown_option_in_a_grid_file_says_did_you_mean(tmp_path: Path) -> None:
-    from flair_ner.grid import load_grid
+    from flair_ner.grids.grid import load_grid
 
     grid = write(tmp_path / "g.toml", '[variants.small]\nhiden_size = 64\n')
     with pytest.raises(ConfigError, match=r"g.toml \(variant 'small'\): unknown option 'hiden_size'; did you mean 'hidden_size'\?"):
@@ -192,7 +192,7 @@ def test_an_unknown_option_in_a_grid_file_says_did_you_mean(tmp_path: Path) -> N
 
 
 def test_mlflow_file_uris_map_to_the_kits_store_and_other_schemes_are_refused_first(tmp_path: Path, capsys) -> None:
-    from flair_ner.tracking import tracking_uri
+    from flair_ner.integrations.tracking import tracking_uri
 
     assert tracking_uri((tmp_path / "ml runs").as_uri()) == f"sqlite:///{tmp_path / 'ml runs' / 'mlflow.db'}"
     assert main(["run", "--track", "mlflow", "--tracking-uri", "ftp://host/x", "--output-dir", str(tmp_path / "r")]) == 2
@@ -230,7 +230,7 @@ def silent_server():
 
 
 def test_the_download_deadline_holds_when_the_server_sends_nothing(silent_server: str, tmp_path: Path) -> None:
-    from flair_ner.download import fetch_dataset
+    from flair_ner.data.fetch import fetch_dataset
 
     started = time.monotonic()
     with pytest.raises(DownloadError, match=r"gave up after the 2 s deadline"):
@@ -241,7 +241,7 @@ def test_the_download_deadline_holds_when_the_server_sends_nothing(silent_server
 
 
 def test_an_invalid_url_is_not_reported_as_a_digest_mismatch(tmp_path: Path) -> None:
-    from flair_ner.download import fetch_dataset
+    from flair_ner.data.fetch import fetch_dataset
 
     with pytest.raises(DownloadError) as error:
         fetch_dataset("conllpp", tmp_path, "http://[::1", deadline=5)

@@ -9,8 +9,8 @@ import pytest
 from seqeval.metrics import accuracy_score, classification_report
 from seqeval.scheme import IOB2
 
-from flair_ner.corpus import ColumnFormat, Span, iter_sentences, read_blocks
-from flair_ner.evaluate import evaluate_sentences, iob2_tags, render_scores, score_spans, write_results
+from flair_ner.data.corpus import ColumnFormat, Span, iter_sentences, read_blocks
+from flair_ner.evaluation.scores import evaluate_sentences, iob2_tags, render_scores, score_spans, write_results
 
 
 def test_hand_computed_scores() -> None:
@@ -60,7 +60,7 @@ def test_scorer_matches_seqeval_on_the_two_test_set_versions(mirror: Path) -> No
 def test_scorer_matches_seqeval_on_model_predictions(tiny_run, conllpp_slice: Path, tmp_path: Path) -> None:
     from flair.models import SequenceTagger
 
-    from flair_ner.corpus import load_sentences
+    from flair_ner.data.corpus import load_sentences
 
     sentences = load_sentences(conllpp_slice / "conllpp_test.txt")
     result = evaluate_sentences(SequenceTagger.load(tiny_run.final_model), sentences, "conllpp")
@@ -89,7 +89,7 @@ def test_iob2_tags() -> None:
 
 
 def test_entity_confusion_counts_type_errors_boundaries_misses_and_spurious() -> None:
-    from flair_ner.plots import BOUNDARY, MISSED, SPURIOUS, entity_confusion
+    from flair_ner.evaluation.plots import BOUNDARY, MISSED, SPURIOUS, entity_confusion
 
     rows = [  # sentence, token, gold, predicted
         (0, "Peter", "B-PER", "B-PER"), (0, "Blackburn", "I-PER", "I-PER"),      # found
@@ -106,7 +106,7 @@ def test_entity_confusion_counts_type_errors_boundaries_misses_and_spurious() ->
 
 def _drawn(monkeypatch) -> list:
     """The figures the plot functions save (instead of writing them)."""
-    import flair_ner.plots as plots
+    import flair_ner.evaluation.plots as plots
 
     figures = []
     monkeypatch.setattr(plots, "save_figure", lambda figure, path: figures.append(figure) or path)
@@ -114,7 +114,7 @@ def _drawn(monkeypatch) -> list:
 
 
 def test_per_type_chart_of_a_single_type_shows_its_precision_recall_and_f1(monkeypatch, tmp_path: Path) -> None:
-    from flair_ner.plots import plot_per_type_f1
+    from flair_ner.evaluation.plots import plot_per_type_f1
 
     figures = _drawn(monkeypatch)
     rows = [{"test_set": "test", "label": label, "precision": 0.9, "recall": 0.6, "f1": 0.72, "support": 10}
@@ -133,7 +133,7 @@ def test_per_type_chart_of_a_single_type_shows_its_precision_recall_and_f1(monke
 def test_confusion_chart_has_one_colour_scale_and_the_test_files_title(monkeypatch, tmp_path: Path) -> None:
     from matplotlib.colors import LogNorm
 
-    from flair_ner.plots import confusion_title, plot_entity_confusion
+    from flair_ner.evaluation.plots import confusion_title, plot_entity_confusion
 
     figures = _drawn(monkeypatch)
     table = pd.DataFrame([(0, "Paris", "B-LOC", "B-LOC"), (0, "rocks", "O", "B-ORG")] * 1 +

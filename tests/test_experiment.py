@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from flair_ner.download import DATASETS
+from flair_ner.data.fetch import DATASETS
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ from flair.data import Sentence
 from flair.models import SequenceTagger
 from helpers import train
 
-from flair_ner.config import ExperimentConfig
+from flair_ner.config.options import ExperimentConfig
 
 
 def fine_tune(out: Path, conllpp_slice: Path, stop: tuple[int, int, int] = (0, 0, 0)) -> subprocess.CompletedProcess:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from flair_ner.config import ConfigError, ExperimentConfig, LMConfig, load_config
+from flair_ner.config.options import ConfigError, ExperimentConfig, LMConfig, load_config
 from flair_ner.files import atomic_path
-from flair_ner.interrupt import RunInterrupted, critical, interruptible
+from flair_ner.runs.interrupt import RunInterrupted, critical, interruptible
 
 
 def toml(tmp_path: Path, text: str) -> Path:

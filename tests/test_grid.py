@@ -18,13 +18,13 @@ import pytest
 import ray
 from helpers import STOPPER, grid_file
 
-from flair_ner.cli import main
-from flair_ner.config import ConfigError
-from flair_ner.corpus import Span
-from flair_ner.evaluate import score_spans
-from flair_ner.grid import adopt, load_grid, run_grid, running_cells
-from flair_ner.run_folder import locked
-from flair_ner.summary import paired_bootstrap, weighted_f1, write_summary
+from flair_ner.cli.main import main
+from flair_ner.config.options import ConfigError
+from flair_ner.data.corpus import Span
+from flair_ner.evaluation.scores import score_spans
+from flair_ner.grids.grid import adopt, load_grid, run_grid, running_cells
+from flair_ner.runs.folder import locked
+from flair_ner.grids.summary import paired_bootstrap, weighted_f1, write_summary
 
 
 @pytest.fixture

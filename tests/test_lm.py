@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flair_ner.lm import (
+from flair_ner.lm.train import (
     BEST_MODEL,
     CHECKPOINT,
     FINAL_EVAL,
@@ -18,7 +18,7 @@ from flair_ner.lm import (
     check_split_sizes,
     train_lm,
 )
-from flair_ner.lm_corpus import (
+from flair_ner.lm.corpus import (
     ReutersDocument,
     build_lm_corpus,
     clean_body,
@@ -139,7 +139,7 @@ def test_budget_stops_between_splits_and_resume_continues(tmp_path: Path, tiny_l
 def test_ship_writes_a_loadable_lm_and_its_card(tmp_path: Path, tiny_lms: dict[str, Path], tiny_lm_corpus: Path) -> None:
     from flair.embeddings import FlairEmbeddings
 
-    from flair_ner.lm import ship_lm
+    from flair_ner.lm.train import ship_lm
 
     config = LMConfig(direction="backward", hidden_size=16, embedding_size=8, sequence_length=40, mini_batch_size=8)
     shipped = ship_lm(tiny_lms["backward"].parent, tmp_path / "reuters-backward", tiny_lm_corpus, config)
@@ -178,8 +178,8 @@ def test_an_epoch_that_gains_too_little_ends_training_and_a_rerun_stays_stopped(
 
 
 def test_ner_training_text_joins_the_lm_corpus_without_its_dev_or_test_sentences() -> None:
-    from flair_ner.corpus import Block
-    from flair_ner.lm_corpus import _without_held_out, column_documents
+    from flair_ner.data.corpus import Block
+    from flair_ner.lm.corpus import _without_held_out, column_documents
 
     held_out = [["Standings", "(", "tabulate", "under", "won", ",", "drawn", ",", "lost", ",", "goals", ")", ":"]]
     blocks = [

@@ -8,7 +8,7 @@ import torch
 from flair.data import Sentence
 from flair.models import SequenceTagger
 
-from flair_ner.model_size import trim_model_file, trim_word_embeddings, word_embeddings
+from flair_ner.embeddings.model_size import trim_model_file, trim_word_embeddings, word_embeddings
 
 
 def vector(tagger: SequenceTagger, word: str) -> torch.Tensor:

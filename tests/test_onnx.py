@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flair_ner.cli import main
+from flair_ner.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 TEXT = (
@@ -65,7 +65,7 @@ def test_the_onnx_engine_runs_with_torch_and_flair_unimportable(exported: Path, 
         "import sys\n"
         "for name in ('torch', 'flair', 'pandas', 'transformers'):\n"
         "    sys.modules[name] = None  # import now raises ImportError\n"
-        "from flair_ner.cli import main\n"
+        "from flair_ner.cli.main import main\n"
         f"sys.exit(main(['predict', '--model', {str(exported)!r}, '--input', {str(source)!r}]))\n"
     )
     result = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, cwd=REPO, timeout=300)
@@ -143,8 +143,8 @@ def test_benchmark_speed_reports_words_per_second_with_an_interval(exported: Pat
 def test_serve_runs_an_export_folder_on_the_onnx_engine(exported: Path, tiny_run) -> None:
     from fastapi.testclient import TestClient
 
-    from flair_ner.runtime import OnnxEngine
-    from flair_ner.serve import create_app, load_models
+    from flair_ner.predict.runtime import OnnxEngine
+    from flair_ner.predict.serve import create_app, load_models
 
     [onnx_model, torch_model] = load_models([str(exported), str(tiny_run.output_dir)])
     assert isinstance(onnx_model.engine, OnnxEngine) and type(torch_model.engine).__name__ == "TorchEngine"
@@ -155,9 +155,9 @@ def test_serve_runs_an_export_folder_on_the_onnx_engine(exported: Path, tiny_run
 
 
 def test_an_export_below_the_required_agreement_is_not_written(tiny_run, conllpp_slice: Path, tmp_path: Path, monkeypatch, capsys) -> None:
-    import flair_ner.export
+    import flair_ner.predict.export
 
-    monkeypatch.setitem(flair_ner.export.MINIMUM_AGREEMENT, "none", 1.01)  # no export can reach it
+    monkeypatch.setitem(flair_ner.predict.export.MINIMUM_AGREEMENT, "none", 1.01)  # no export can reach it
     folder = tmp_path / "refused"
     assert main(["export", "--model", str(tiny_run.output_dir), "--output", str(folder),
                  "--sample", str(conllpp_slice / "conllpp_test.txt")]) == 2  # fmt: skip

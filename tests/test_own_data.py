@@ -12,8 +12,8 @@ from conftest import REPO
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
-from flair_ner.cli import main
-from flair_ner.corpus import MULTICONER_COARSE, Span, iter_sentences, read_blocks
+from flair_ner.cli.main import main
+from flair_ner.data.corpus import MULTICONER_COARSE, Span, iter_sentences, read_blocks
 
 NAMES = {"PER": "Person", "LOC": "Place", "ORG": "Outfit", "MISC": "Thing"}
 
@@ -180,10 +180,10 @@ def test_lm_pretraining_on_a_plain_text_folder(tmp_path: Path, monkeypatch: pyte
     assert "न" in (corpus / "valid.txt").read_text(encoding="utf-8")
     assert (out / "best-lm.pt").is_file() and (out / "final_eval.tsv").is_file()
     # --ship puts it under its own name with a card naming its real corpus, never over the Reuters LMs
-    import flair_ner.cli
+    import flair_ner.cli.main
 
     resources = tmp_path / "resources"
-    monkeypatch.setattr(flair_ner.cli, "RESOURCES", resources)
+    monkeypatch.setattr(flair_ner.cli.main, "RESOURCES", resources)
     out = out.rename(tmp_path / "hindi-forward")
     code = main([
         "pretrain-lm", "--text-dir", str(texts), "--corpus-dir", str(corpus), "--output-dir", str(out),
@@ -200,7 +200,7 @@ def test_a_saved_scratch_model_scores_as_it_did_in_training(tmp_path: Path, conl
     logged for its best epoch: its features are neither shuffled on loading nor stale during training."""
     from flair.models import SequenceTagger
 
-    from flair_ner.corpus import load_sentences
+    from flair_ner.data.corpus import load_sentences
 
     out = tmp_path / "run"
     code = main([

@@ -14,8 +14,8 @@ from flair.data import Sentence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flair_ner.cli import main
-from flair_ner.predict import (
+from flair_ner.cli.main import main
+from flair_ner.predict.tagging import (
     PredictInputError,
     load_tagger,
     predict_stream,
@@ -24,7 +24,7 @@ from flair_ner.predict import (
     sentence_spans,
     tag_text,
 )
-from flair_ner.segment import chunks, segment, token_list_spans
+from flair_ner.predict.segment import chunks, segment, token_list_spans
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -229,7 +229,7 @@ def test_raw_text_api_gives_offsets(tagger, monkeypatch) -> None:
         for sentence in sentences:
             sentence[0:2].add_label("ner", "PER", 1.0)
 
-    monkeypatch.setattr("flair_ner.predict.predict_sentences", first_two_tokens_are_people)
+    monkeypatch.setattr("flair_ner.predict.tagging.predict_sentences", first_two_tokens_are_people)
     text = "Peter  Blackburn lives in Brussels.\tHe works for the EU."
     found = tag_text(tagger, text)
     assert [(e["text"], e["start"], e["end"]) for e in found] == [("Peter  Blackburn", 0, 16), ("He works", 36, 44)]
@@ -307,13 +307,13 @@ def test_the_kits_segtok_tokens_are_flairs(text: str) -> None:
     """segment.segtok_tokens (no flair import, for the ONNX runtime) tokenises exactly as flair's SegtokTokenizer."""
     from flair.tokenization import SegtokTokenizer
 
-    from flair_ner.segment import segtok_tokens
+    from flair_ner.predict.segment import segtok_tokens
 
     assert segtok_tokens(text) == SegtokTokenizer.run_tokenize(text)
 
 
 def test_reading_and_writing_records_needs_no_flair_torch_or_pandas() -> None:
-    code = ("import sys, io; from flair_ner import records; "
+    code = ("import sys, io; from flair_ner.predict.tagging import records; "
             "list(records.read_records([b'Peter lives in Berlin.'], 'text')); "
             "print(sorted(m for m in ('torch', 'flair', 'pandas') if m in sys.modules))")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flair_ner.cli import main
-from flair_ner.corpus import CorpusFiles, conll2003_files, conllpp_files
-from flair_ner.report import SIZES_CSV, TEST_DIFF_CSV, AlignmentError, sizes_table, write_sanity_report
+from flair_ner.cli.main import main
+from flair_ner.data.corpus import CorpusFiles, conll2003_files, conllpp_files
+from flair_ner.data.report import SIZES_CSV, TEST_DIFF_CSV, AlignmentError, sizes_table, write_sanity_report
 
 REPO = Path(__file__).resolve().parents[1]
 

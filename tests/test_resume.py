@@ -105,8 +105,8 @@ def test_signal_stops_honestly_and_resume_is_exact(
 LM_STOPPER = """
 import json, os, sys
 from flair.trainers.language_model_trainer import LanguageModelTrainer
-from flair_ner.cli import run_handled
-from flair_ner.lm import LMConfig, train_lm
+from flair_ner.cli.main import run_handled
+from flair_ner.lm.train import LMConfig, train_lm
 call, signum = int(sys.argv[1]), int(sys.argv[2])
 calls = [0]
 evaluate = LanguageModelTrainer.evaluate

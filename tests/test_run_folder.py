@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from flair_ner.checkpoint import CHECKPOINT, TrainingState, capture_rng
-from flair_ner.cli import main
-from flair_ner.config import ConfigError, ExperimentConfig, load_config
-from flair_ner.run_folder import LOCK, RunFolderError, check_run_folder, locked
-from flair_ner.run_folder import holder as folder_holder
+from flair_ner.runs.checkpoint import CHECKPOINT, TrainingState, capture_rng
+from flair_ner.cli.main import main
+from flair_ner.config.options import ConfigError, ExperimentConfig, load_config
+from flair_ner.runs.folder import LOCK, RunFolderError, check_run_folder, locked
+from flair_ner.runs.folder import holder as folder_holder
 
 CONFIG = {"hidden_size": 64, "seed": 1, "output_dir": "a", "device": None}
 
@@ -112,7 +112,7 @@ def test_output_folder_that_is_a_file(tmp_path: Path, capsys) -> None:
 def test_second_run_into_a_folder_is_refused_naming_the_holder(tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import time\nfrom flair_ner.run_folder import locked\nwith locked({str(out)!r}):\n"
+        [sys.executable, "-c", f"import time\nfrom flair_ner.runs.folder import locked\nwith locked({str(out)!r}):\n"
          "    print('locked', flush=True)\n    time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

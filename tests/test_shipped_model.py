@@ -10,7 +10,7 @@ from flair.data import Sentence
 from flair.models import SequenceTagger
 
 import flair_ner
-from flair_ner.predict import SHIPPED_MODELS, tag_text
+from flair_ner.predict.tagging import SHIPPED_MODELS, tag_text
 
 MODEL = SHIPPED_MODELS["conllpp"]
 

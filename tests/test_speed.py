@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from flair_ner.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
+from flair_ner.training.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
 
 
 class Sized:
@@ -80,7 +80,7 @@ def test_bad_batch_size() -> None:
 def test_dev_is_evaluated_in_length_order_with_the_same_scores(tiny_run, conllpp_slice: Path) -> None:
     from flair.models import SequenceTagger
 
-    from flair_ner.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import conllpp_files, load_corpus
 
     corpus = load_corpus(conllpp_files(conllpp_slice))
     reordered = dev_in_length_order(corpus)
@@ -104,7 +104,7 @@ def test_dev_is_evaluated_in_length_order_with_the_same_scores(tiny_run, conllpp
 def test_precomputed_vectors_equal_flairs_own(tiny_glove: Path, tiny_lms: dict[str, Path]) -> None:
     from flair.data import Sentence
 
-    from flair_ner.embeddings import default_stack
+    from flair_ner.embeddings.stacks import default_stack
 
     stack = default_stack("offline", str(tiny_glove), [str(tiny_lms["forward"]), str(tiny_lms["backward"])])
     texts = ["EU rejects German call to boycott British lamb .", "Peter Blackburn", "BRUSSELS 1996-08-22"]
@@ -146,8 +146,8 @@ def test_fast_predict_gives_flairs_labels(tiny_run, conllpp_slice: Path) -> None
     from flair.data import Sentence
     from flair.models import SequenceTagger
 
-    from flair_ner.corpus import load_sentences
-    from flair_ner.predict import predict_sentences
+    from flair_ner.data.corpus import load_sentences
+    from flair_ner.predict.tagging import predict_sentences
 
     tagger = SequenceTagger.load(tiny_run.final_model)
     tokens = [[t.text for t in s] for s in load_sentences(conllpp_slice / "conllpp_test.txt")]

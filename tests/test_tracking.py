@@ -13,7 +13,7 @@ import ray
 from mlflow.tracking import MlflowClient
 from helpers import grid_file, train
 
-from flair_ner.grid import load_grid, run_grid
+from flair_ner.grids.grid import load_grid, run_grid
 
 
 def tiny_options(conllpp_slice: Path, tiny_glove: Path, store: Path) -> list[str]:

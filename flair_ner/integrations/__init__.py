@@ -1,0 +1,2 @@
+"""Optional integrations, imported only when used: ``tracking`` (MLflow).
+"""

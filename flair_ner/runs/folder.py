@@ -1,0 +1,217 @@
+"""A run folder holds exactly one run: a lock while a process writes to it, and the rules for reusing it.
+
+- :func:`locked`: an exclusive ``flock`` on ``<folder>/.lock`` holding the
+  writer's pid. A second run into the folder is refused at once, naming that
+  pid; the kernel drops the lock when its holder dies, so a lock left by a
+  killed process is simply taken over (with a note).
+- :func:`check_run_folder`: what the folder already holds decides what a new
+  run may do: start (empty folder), resume (an unfinished run whose checkpoint
+  was made with the same model- and data-shaping configuration), or nothing
+  (a finished run, a different configuration, a corrupt checkpoint, files of
+  an unknown run). ``fresh=True`` moves the old contents aside first; results
+  are never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import logging
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from flair_ner.runs.layout import LOCK, TRAINING_OUTPUTS  # noqa: F401 - part of this module's interface
+from flair_ner.errors import RunFolderError  # noqa: F401 - raised here, part of this module's interface
+from flair_ner.runs.checkpoint import CHECKPOINT, CheckpointError, TrainingState, load_state
+from flair_ner.config.options import ExperimentConfig
+from flair_ner.runs.manifest import MANIFEST
+
+log = logging.getLogger(__name__)
+
+# Options that decide where and how fast a run goes, not the model it makes: a resume may change them.
+NOT_SHAPING = frozenset(
+    {
+        "output_dir", "data_dir", "mirror", "download_deadline", "device", "storage_mode", "precompute", "eval_batch_size",
+        "keep_final_model", "keep_checkpoint", "track", "tracking_uri", "tracking_experiment",
+    }  # fmt: skip
+)
+# Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.
+FINISHED = "complete"
+
+
+def _try_flock(handle: int, operation: int) -> Optional[str]:
+    """Take ``operation`` (``LOCK_EX`` or ``LOCK_SH``) without waiting: ``None`` when taken, else the pid the
+    holder wrote into the lock file (``unknown`` if it wrote none yet)."""
+    try:
+        fcntl.flock(handle, operation | fcntl.LOCK_NB)
+        return None
+    except OSError as error:
+        if error.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the folder's lock for the block (creating the folder if needed).
+
+    Raises:
+        RunFolderError: another live process holds the lock (its pid is named).
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise RunFolderError(f"output folder {folder}: cannot create its lock file ({error.strerror})") from None
+    try:
+        other = _try_flock(handle, fcntl.LOCK_EX)
+        if other is not None:
+            raise RunFolderError(
+                f"output folder {folder} is in use by another run (pid {other}); "
+                "wait for it to finish or choose another --output-dir"
+            )
+        stale = os.pread(handle, 64, 0).decode(errors="replace").strip()
+        if stale:
+            log.warning("output folder %s: took over the lock of pid %s, which is no longer running", folder, stale)
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            # The file stays (unlinking a lock file races with a process that opened it); empty means released.
+            os.ftruncate(handle, 0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)
+
+
+def holder(folder: Path) -> Optional[str]:
+    """The pid written by the live process that holds the folder's lock, or ``None`` when no process holds it.
+
+    A probe with a shared lock, released at once: a run starting in that same instant would be told the folder
+    is in use, so this is for reports (``grid --dry-run``), not for deciding who may write."""
+    path = Path(folder) / LOCK
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        other = _try_flock(handle, fcntl.LOCK_SH)
+        if other is None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return other
+    finally:
+        os.close(handle)
+
+
+def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
+    """The folder's ``manifest.json``, or ``None`` when there is none.
+
+    Raises:
+        RunFolderError: the manifest is not valid JSON.
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunFolderError(
+            f"{path}: the output folder's manifest is corrupt ({error}); pass --fresh to move the old run aside"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{path}: the output folder's manifest is not a JSON object; pass --fresh to move it aside")
+    return manifest
+
+
+def config_changes(
+    old: dict[str, Any], new: dict[str, Any], not_shaping: frozenset = NOT_SHAPING, defaults: Optional[dict] = None
+) -> str:
+    """``key old -> new, ...`` for every key whose value differs between two configurations, leaving out
+    ``not_shaping``; empty when they agree.
+
+    ``defaults``: values for keys ``old`` lacks because the option was added to the kit after that run started
+    (the run had the option's default behaviour)."""
+    old = {**{key: value for key, value in (defaults or {}).items() if key in new}, **old}
+    keys = sorted(key for key in (set(old) | set(new)) - not_shaping if old.get(key) != new.get(key))
+    return ", ".join(f"{key} {old.get(key)!r} -> {new.get(key)!r}" for key in keys)
+
+
+def move_aside(folder: Path) -> Path:
+    """Move the folder's contents (all but the lock) into a new sibling ``<name>.old-<timestamp>``; returns it."""
+    folder = Path(folder)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = folder.with_name(f"{folder.name}.old-{stamp}")
+    suffix = 1
+    while target.exists():
+        target = folder.with_name(f"{folder.name}.old-{stamp}-{suffix}")
+        suffix += 1
+    target.mkdir()
+    for entry in folder.iterdir():
+        if entry.name != LOCK:
+            shutil.move(str(entry), str(target / entry.name))
+    return target
+
+
+def _contents(folder: Path) -> list[str]:
+    return sorted(entry.name for entry in folder.iterdir() if entry.name != LOCK) if folder.is_dir() else []
+
+
+def check_run_folder(folder: Path, config: dict[str, Any], fresh: bool = False) -> Optional[TrainingState]:
+    """Decide what a run with ``config`` may do in ``folder``; call it while holding :func:`locked`.
+
+    Args:
+        folder: the output folder.
+        config: the new run's configuration (``dataclasses.asdict``).
+        fresh: move whatever the folder holds aside and start over.
+
+    Returns:
+        The checkpoint to resume from, or ``None`` to start a new run.
+
+    Raises:
+        RunFolderError: the folder holds a finished run, a run with a different
+            model- or data-shaping configuration, an unreadable checkpoint or
+            manifest, or training files without a manifest.
+    """
+    folder = Path(folder)
+    contents = _contents(folder)
+    if not contents:
+        return None
+    if fresh:
+        moved = move_aside(folder)
+        log.warning("output folder %s: moved the previous run aside to %s (--fresh)", folder, moved)
+        return None
+    manifest = read_manifest(folder)
+    if manifest is None:
+        if any(name in contents for name in TRAINING_OUTPUTS):
+            raise RunFolderError(
+                f"output folder {folder} holds training files but no {MANIFEST}; "
+                "choose another --output-dir or pass --fresh to move them aside"
+            )
+        return None  # e.g. only the sanity report's CSVs
+    status = manifest.get("status", FINISHED)  # manifests written before runs recorded a status were final
+    if status == FINISHED:
+        raise RunFolderError(
+            f"output folder {folder} holds a finished run ({MANIFEST}: created {manifest.get('created', '?')}); "
+            "choose another --output-dir or pass --fresh to move it aside"
+        )
+    if not (folder / CHECKPOINT).is_file():
+        return None  # stopped before its first epoch ended: nothing to keep
+    try:
+        state = load_state(folder / CHECKPOINT)
+    except CheckpointError as error:
+        raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
+    changes = config_changes(state.config, config, defaults=dataclasses.asdict(ExperimentConfig()))
+    if changes:
+        raise RunFolderError(
+            f"output folder {folder} holds an unfinished run with a different configuration ({changes}); "
+            "run it with its own configuration to resume, or pass --fresh to move it aside and start over"
+        )
+    return state

@@ -1,0 +1,3 @@
+"""Training a tagger: ``train`` (flair's ModelTrainer with the kit's plugins), ``plugins`` and ``speed``
+(length-bucketed batches).
+"""
