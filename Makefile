@@ -8,7 +8,7 @@ STAMP := $(VENV)/.flair-ner-installed
 # ../shared/datasets when it exists, unless FLAIR_NER_MIRROR is set already.
 export FLAIR_NER_MIRROR ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets))
 
-.PHONY: run test install browser clean
+.PHONY: run test lint install browser clean
 
 install: $(STAMP)
 
@@ -31,7 +31,12 @@ browser:
 run: $(STAMP)
 	$(PY) experiments/conllpp.py
 
-test: $(STAMP)
+# ruff's format check and lint (pyproject.toml says which rules), before the tests: seconds
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check flair_ner tests benchmarks scripts experiments
+	$(VENV)/bin/ruff check flair_ner tests benchmarks scripts experiments
+
+test: lint
 	$(PY) -m pytest
 
 clean:

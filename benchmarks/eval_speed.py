@@ -24,7 +24,9 @@ from common import RESULTS, as_arguments, conllpp_corpus, manifest, model_missin
 
 def padded_positions(lengths: list[int], batch_size: int) -> int:
     """Token positions the BiLSTM and CRF step through when ``lengths`` are batched in this order."""
-    return sum(max(batch) * len(batch) for batch in (lengths[i : i + batch_size] for i in range(0, len(lengths), batch_size)))
+    return sum(
+        max(batch) * len(batch) for batch in (lengths[i : i + batch_size] for i in range(0, len(lengths), batch_size))
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,11 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'order':8} {'median s':>9} {'padded positions':>17} {'dev F1':>7}")
     for name, row in results.items():
         print(f"{name:8} {row['median_seconds']:>9} {row['padded_positions']:>17,} {row['dev_micro_f1']:>7}")
-    print(f"length order {speedup}x faster over {len(corpus.dev)} sentences ({tokens:,} tokens); same scores: {same_scores}")
+    print(
+        f"length order {speedup}x faster over {len(corpus.dev)} sentences ({tokens:,} tokens); same scores: {same_scores}"
+    )
     write_result(
         args.output,
         {
-            "manifest": manifest(["benchmarks/eval_speed.py", *as_arguments(args)], sentences=len(corpus.dev), tokens=tokens),
+            "manifest": manifest(
+                ["benchmarks/eval_speed.py", *as_arguments(args)], sentences=len(corpus.dev), tokens=tokens
+            ),
             "results": results,
             "speedup": speedup,
             "same_scores": same_scores,

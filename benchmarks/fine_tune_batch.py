@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"mini_batch_size": size, "train_sentences_per_second": float(epoch["train_sentences_per_second"]),
                             "epoch_seconds": float(epoch["seconds"]), "dev_f1_after_one_epoch": round(100 * float(epoch["dev_f1"]), 2)})  # fmt: skip
             print(results[-1], flush=True)
-    write_result(args.output, {"manifest": manifest(["benchmarks/fine_tune_batch.py", *as_arguments(args)]), "results": results})
+    write_result(
+        args.output, {"manifest": manifest(["benchmarks/fine_tune_batch.py", *as_arguments(args)]), "results": results}
+    )
     print(f"written: {args.output}")
     return 0
 

@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--onnx", type=Path, default=None, help="an fp32 export of --model (flair-ner export)")
     parser.add_argument("--onnx-int8", type=Path, default=None, help="an int8 export of --model (--quantize int8)")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime's intra-op threads (default: all cores)")
-    parser.add_argument("--onnx-batch-size", type=int, default=64, help="the ONNX engine's batch size (default: 64, its own default)")
+    parser.add_argument(
+        "--onnx-batch-size", type=int, default=64, help="the ONNX engine's batch size (default: 64, its own default)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "predict_speed.json")
     args = parser.parse_args(argv)
     if model_missing(args.model):
@@ -113,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             "token_tag_agreement": round(same_tokens / token_count, 6),
             "micro_f1": {test: micro_f1(methods[name], gold) for test, gold in test_sets.items()},
         }
-    print(f"\n{'':10} {'sent/s':>8} {'speedup':>8} {'identical sentences':>22} {'tag agreement':>14} {'F1 conllpp':>11} {'F1 conll2003':>13}")
+    print(
+        f"\n{'':10} {'sent/s':>8} {'speedup':>8} {'identical sentences':>22} {'tag agreement':>14} {'F1 conllpp':>11} {'F1 conll2003':>13}"
+    )
     for name, row in results.items():
         identical = f"{row['sentences_identical_to_vanilla']}/{len(tokens)}"
         f1 = row["micro_f1"]
@@ -122,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     write_result(
         args.output,
         {
-            "manifest": manifest(["benchmarks/predict_speed.py", *as_arguments(args)], sentences=len(tokens), tokens=token_count),
+            "manifest": manifest(
+                ["benchmarks/predict_speed.py", *as_arguments(args)], sentences=len(tokens), tokens=token_count
+            ),
             "results": results,
         },
     )

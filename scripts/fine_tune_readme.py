@@ -107,7 +107,7 @@ this section was written by `python scripts/fine_tune_readme.py`.
 """
     ]
     if missing:
-        parts.append(f"""**Not finished yet**: seed(s) {', '.join(map(str, missing))} of the fine-tune grid are still
+        parts.append(f"""**Not finished yet**: seed(s) {", ".join(map(str, missing))} of the fine-tune grid are still
 to run; the same grid command runs them and skips the committed cells. Until then its row
 has fewer seeds where n says so.
 """)
@@ -125,22 +125,28 @@ epoch on (the 50-epoch `fp32` ablation cells peaked at {fp32_peaks} MB). The fin
 cells record their own peak (one figure per seed, in a Ray worker like the `fp32` cells).
 """)
     if differences:
-        parts.append("""Fine-tuned MiniLM minus the default stack, paired over seeds and test sentences (points; the
+        parts.append(
+            """Fine-tuned MiniLM minus the default stack, paired over seeds and test sentences (points; the
 95 % paired bootstrap interval of [How variants are compared](#grids-seeds--variants--data-sets-on-ray)):
 
 | test set | seeds | difference | 95 % interval | p | |
 |---|---|---|---|---|---|
-""" + "\n".join(differences) + """
+"""
+            + "\n".join(differences)
+            + """
 
 The frozen-MiniLM stack's predictions were not kept, so it has no paired comparison here: its
 row is for reading beside the others, not a tested difference.
-""")
+"""
+        )
         tuned_minutes = statistics.mean(m["training_seconds"] / 60 for m in tuned.values())
         stack_minutes = statistics.mean(m["training_seconds"] / 60 for m in stack.values())
-        parts.append(f"Against the default stack, fine-tuned MiniLM ends {' and '.join(readings)}, after "
-                     f"{tuned_minutes:.0f} training minutes against the stack's {stack_minutes:.0f} "
-                     f"({tuned_minutes / stack_minutes:.1f}×; the stack's include minutes shared with other work, "
-                     "see the ablation section's median epochs).\n")
+        parts.append(
+            f"Against the default stack, fine-tuned MiniLM ends {' and '.join(readings)}, after "
+            f"{tuned_minutes:.0f} training minutes against the stack's {stack_minutes:.0f} "
+            f"({tuned_minutes / stack_minutes:.1f}×; the stack's include minutes shared with other work, "
+            "see the ablation section's median epochs).\n"
+        )
         if all(mean < 0 and verdict == "shown" for mean, verdict in outcomes):  # below the stack on every test set
             parts.append("""A likely reason, not tested here: the one transformer packaged offline is uncased (its tokenizer
 lower-cases every word), so the fine-tuned tagger never sees a capital letter, NER's plainest cue

@@ -1,7 +1,7 @@
 """Plain flair use of a flair-ner model: no flair_ner import needed.
 
-    python scripts/predict_example.py                      # the shipped CoNLL++ tagger
-    python scripts/predict_example.py runs/conllpp/best-model.pt "George Washington went to Washington ."
+python scripts/predict_example.py                      # the shipped CoNLL++ tagger
+python scripts/predict_example.py runs/conllpp/best-model.pt "George Washington went to Washington ."
 """
 
 import sys

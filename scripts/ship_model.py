@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     manifest = json.loads((args.run / layout.MANIFEST).read_text(encoding="utf-8"))
-    if (manifest["config"].get("dataset") or "conllpp") != "conllpp" or (args.model is None and manifest.get("status") != "complete"):
+    if (manifest["config"].get("dataset") or "conllpp") != "conllpp" or (
+        args.model is None and manifest.get("status") != "complete"
+    ):
         print(f"error: {args.run}: not a completed CoNLL++ run (or name the model file with --model)", file=sys.stderr)
         return 2
     source = args.model or args.run / manifest["evaluated_model"]
@@ -80,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"was still training (dev micro-F1 {100 * max_dev_f1(args.run, args.epoch):.2f})")  # fmt: skip
         own_scores = ""
     else:
-        provenance = f"the run's evaluated model ({manifest['evaluated_model']}), {manifest.get('epochs')} epochs trained"
+        provenance = (
+            f"the run's evaluated model ({manifest['evaluated_model']}), {manifest.get('epochs')} epochs trained"
+        )
         own_scores = "run"
     card = f"""# conllpp: the kit's default offline tagger, trained on CoNLL++
 
@@ -92,14 +96,14 @@ Loadable by name through the kit (`python -m flair_ner predict --model conllpp`,
 |---|---|
 | data | CoNLL++ train (14,041 sentences); the best model on CoNLL++ dev (3,250 sentences) |
 | tags | PER, LOC, ORG, MISC (BIOES inside the model; the kit writes IOB2) |
-| stack | GloVe 6B 50d + reuters-forward + reuters-backward (the kit's own character LMs), BiLSTM-CRF hidden {config['hidden_size']} |
-| training | SGD lr {config['learning_rate']}, batch {config['mini_batch_size']}, up to {config['max_epochs']} epochs, anneal x{config['anneal_factor']} after {config['patience']} stalled epochs, seed {config['seed']}, on {manifest['machine'].get('processor') or 'CPU'} |
+| stack | GloVe 6B 50d + reuters-forward + reuters-backward (the kit's own character LMs), BiLSTM-CRF hidden {config["hidden_size"]} |
+| training | SGD lr {config["learning_rate"]}, batch {config["mini_batch_size"]}, up to {config["max_epochs"]} epochs, anneal x{config["anneal_factor"]} after {config["patience"]} stalled epochs, seed {config["seed"]}, on {manifest["machine"].get("processor") or "CPU"} |
 | this file | {provenance} |
 | GloVe rows | {report.rows_after:,} of {report.rows_before:,}: the {args.glove_rows:,} most frequent plus every training word's |
 | file | {target.stat().st_size / 1e6:.1f} MB |
-| CoNLL++ test micro-F1 | **{scores['CoNLL++']:.2f}** (this file{f"; {100 * run_f1['conllpp']:.2f} for the run's own model file" if own_scores and 'conllpp' in run_f1 else ""}) |
-| CoNLL-2003 test micro-F1 | **{scores['CoNLL-2003']:.2f}** (this file{f"; {100 * run_f1['conll2003']:.2f} for the run's own model file" if own_scores and 'conll2003' in run_f1 else ""}) |
-| trained by | `python experiments/conllpp.py --embeddings offline --seed {config['seed']}` at commit `{manifest.get('git_commit')}` |
+| CoNLL++ test micro-F1 | **{scores["CoNLL++"]:.2f}** (this file{f"; {100 * run_f1['conllpp']:.2f} for the run's own model file" if own_scores and "conllpp" in run_f1 else ""}) |
+| CoNLL-2003 test micro-F1 | **{scores["CoNLL-2003"]:.2f}** (this file{f"; {100 * run_f1['conll2003']:.2f} for the run's own model file" if own_scores and "conll2003" in run_f1 else ""}) |
+| trained by | `python experiments/conllpp.py --embeddings offline --seed {config["seed"]}` at commit `{manifest.get("git_commit")}` |
 | shipped by | `python scripts/ship_model.py --run {args.run} --glove-rows {args.glove_rows}{f" --model <copy of best-model.pt> --epoch {args.epoch}" if args.model else ""}` |
 | date | {date.today().isoformat()} |
 

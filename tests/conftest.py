@@ -111,8 +111,14 @@ def tiny_lms(tmp_path_factory, tiny_lm_corpus: Path) -> dict[str, Path]:
     for direction in ("forward", "backward"):
         out = tmp_path_factory.mktemp(f"lm-{direction}")
         config = LMConfig(
-            direction=direction, corpus_dir=str(tiny_lm_corpus), output_dir=str(out),
-            hidden_size=16, embedding_size=8, sequence_length=40, mini_batch_size=8, max_epochs=1,
+            direction=direction,
+            corpus_dir=str(tiny_lm_corpus),
+            output_dir=str(out),
+            hidden_size=16,
+            embedding_size=8,
+            sequence_length=40,
+            mini_batch_size=8,
+            max_epochs=1,
         )
         train_lm(config)
         models[direction] = out / BEST_MODEL
@@ -191,15 +197,22 @@ def chromium():
     """Debian's Chromium, headless, driven by Selenium through Debian's ChromeDriver (``make browser`` installs
     both; without them the browser tests skip and say so)."""
     if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
-        pytest.skip(f"Chromium is absent ({CHROMIUM}, {CHROMEDRIVER}): run `make browser` (Debian's chromium and chromium-driver)")
+        pytest.skip(
+            f"Chromium is absent ({CHROMIUM}, {CHROMEDRIVER}): run `make browser` (Debian's chromium and chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1300"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1300",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     yield driver
     driver.quit()
-

@@ -30,19 +30,18 @@ def train(output: Path, options: list[str], stop: tuple[int, int, int] = (0, 0, 
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
-
 def grid_file(folder: Path, conllpp_slice: Path, glove: Path, variants: str = "") -> Path:
     """2 variants x 2 seeds of a tiny run on the CoNLL++ slice (no download: the files are named)."""
     path = folder / "tiny.toml"
     path.write_text(
         f"""name = "tiny"
-output_dir = "{folder / 'grid'}"
+output_dir = "{folder / "grid"}"
 baseline = "base"
 
 [config]
-train_file = "{conllpp_slice / 'conllpp_train.txt'}"
-dev_file = "{conllpp_slice / 'conllpp_dev.txt'}"
-test_file = "{conllpp_slice / 'conllpp_test.txt'}"
+train_file = "{conllpp_slice / "conllpp_train.txt"}"
+dev_file = "{conllpp_slice / "conllpp_dev.txt"}"
+test_file = "{conllpp_slice / "conllpp_test.txt"}"
 glove = "{glove}"
 lms = "none"
 hidden_size = 8

@@ -19,7 +19,12 @@ def run(script: str, *arguments: str, env: dict) -> None:
 
 
 def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path, tiny_lms: dict[str, Path]) -> None:
-    env = {**os.environ, "FLAIR_NER_MIRROR": str(mirror), "FLAIR_NER_CACHE": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "FLAIR_NER_MIRROR": str(mirror),
+        "FLAIR_NER_CACHE": str(tmp_path / "data"),
+        "OMP_NUM_THREADS": "1",
+    }
     lms = f"{tiny_lms['forward']},{tiny_lms['backward']}"
     train_json, work = tmp_path / "train_speed.json", tmp_path / "work"
     run(
@@ -37,18 +42,46 @@ def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path
 
     predict_json = tmp_path / "predict_speed.json"
     model = work / "kit" / "final-model.pt"
-    run("predict_speed.py", "--model", str(model), "--limit", "60", "--repeats", "1", "--output", str(predict_json), env=env)
+    run(
+        "predict_speed.py",
+        "--model",
+        str(model),
+        "--limit",
+        "60",
+        "--repeats",
+        "1",
+        "--output",
+        str(predict_json),
+        env=env,
+    )
     results = json.loads(predict_json.read_text(encoding="utf-8"))["results"]
     assert results["kit_fp32"]["sentences_identical_to_vanilla"] == 60  # the exact path keeps flair's labels
     assert 0.9 <= results["kit_bf16"]["token_tag_agreement"] <= 1.0
     assert 0.8 <= results["kit_int8"]["token_tag_agreement"] <= 1.0
-    assert results["kit_fp32"]["micro_f1"] == results["vanilla"]["micro_f1"] and set(results["kit_int8"]["micro_f1"]) == {"conllpp", "conll2003"}
+    assert results["kit_fp32"]["micro_f1"] == results["vanilla"]["micro_f1"] and set(
+        results["kit_int8"]["micro_f1"]
+    ) == {"conllpp", "conll2003"}
 
     size_json = tmp_path / "model_size.json"
-    run("model_size.py", "--model", str(model), "--rows", "0", "50", "--limit", "40", "--output", str(size_json), env=env)
+    run(
+        "model_size.py",
+        "--model",
+        str(model),
+        "--rows",
+        "0",
+        "50",
+        "--limit",
+        "40",
+        "--output",
+        str(size_json),
+        env=env,
+    )
     sizes = json.loads(size_json.read_text(encoding="utf-8"))["results"]
     assert [r["top_rows"] for r in sizes] == [0, 50] and sizes[1]["rows"] < sizes[0]["rows"]
-    assert sizes[1]["megabytes"] <= sizes[0]["megabytes"] and sizes[0]["f1_difference"] == {"conllpp": 0, "conll2003": 0}
+    assert sizes[1]["megabytes"] <= sizes[0]["megabytes"] and sizes[0]["f1_difference"] == {
+        "conllpp": 0,
+        "conll2003": 0,
+    }
 
     stream_json = tmp_path / "predict_stream.json"
     run("predict_stream.py", "--model", str(model), "--documents", "5", "20", "--repeats", "1", "--output", str(stream_json),
@@ -66,8 +99,15 @@ def test_train_then_predict_speed(tmp_path: Path, mirror: Path, tiny_glove: Path
     assert result["manifest"]["settings"]["sentences"] == 150
 
 
-def test_peak_memory_runs_each_method(tmp_path: Path, mirror: Path, tiny_glove: Path, tiny_lms: dict[str, Path]) -> None:
-    env = {**os.environ, "FLAIR_NER_MIRROR": str(mirror), "FLAIR_NER_CACHE": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+def test_peak_memory_runs_each_method(
+    tmp_path: Path, mirror: Path, tiny_glove: Path, tiny_lms: dict[str, Path]
+) -> None:
+    env = {
+        **os.environ,
+        "FLAIR_NER_MIRROR": str(mirror),
+        "FLAIR_NER_CACHE": str(tmp_path / "data"),
+        "OMP_NUM_THREADS": "1",
+    }
     output = tmp_path / "peak_memory.json"
     run(
         "peak_memory.py", "--variants", "stack", "fine-tune", "--train-limit", "40", "--eval-limit", "20",

@@ -88,16 +88,23 @@ def test_a_quick_runs_error_page_counts_what_its_predictions_hold(chromium, quic
         # on the page, as many marks of the kind as it counts (gold row, or predicted row for spurious ones)
         if shown(chromium)[1] <= 50:
             row = "predicted" if kind == "spurious" else "gold"
-            marks = chromium.find_elements(By.XPATH, f"//div[@class='row'][span[@class='who']='{row}']//span[@data-kind='{kind}']")
+            marks = chromium.find_elements(
+                By.XPATH, f"//div[@class='row'][span[@class='who']='{row}']//span[@data-kind='{kind}']"
+            )
             assert len(marks) == count, kind
     # gold entities missed or mistyped or cut wrong are exactly metrics.csv's false negatives
     assert expected["wrong type"] + expected["boundary"] + expected["missed"] == metrics.loc["micro avg", "fn"]
     choose(chromium, "kind", "*")
     assert shown(chromium)[1] == predictions["sentence"].nunique()
     # the per-type table is metrics.csv's
-    for label in ("micro avg", *[t for t in metrics.index if t not in ("macro avg", "weighted avg", "micro avg", "token accuracy")]):
+    for label in (
+        "micro avg",
+        *[t for t in metrics.index if t not in ("macro avg", "weighted avg", "micro avg", "token accuracy")],
+    ):
         cells = chromium.find_elements(By.CSS_SELECTOR, f"#scores-0 tr[data-label='{label}'] td")
-        assert [int(cells[i].text) for i in (4, 5, 6, 7)] == [int(metrics.loc[label, c]) for c in ("support", "tp", "fp", "fn")]
+        assert [int(cells[i].text) for i in (4, 5, 6, 7)] == [
+            int(metrics.loc[label, c]) for c in ("support", "tp", "fp", "fn")
+        ]
     assert not_blank(save_screenshot(chromium, tmp_path / "quick-errors.png"))
 
 
@@ -113,7 +120,9 @@ def test_the_reference_runs_error_page(chromium, tmp_path: Path) -> None:
     assert re.search(r"errors\.html \(\d\.\d MB\)", result.stdout)
     predictions = read_predictions(run / "predictions_conllpp.tsv")
     open_page(chromium, run / "errors.html")
-    assert Select(chromium.find_element(By.ID, "set")).first_selected_option.text == "conllpp"  # the run's own set first
+    assert (
+        Select(chromium.find_element(By.ID, "set")).first_selected_option.text == "conllpp"
+    )  # the run's own set first
     for entity_type in ("", "ORG"):
         choose(chromium, "type", entity_type)
         for kind, count in counts_by_kind(predictions, entity_type).items():
@@ -128,7 +137,9 @@ def test_the_reference_runs_error_page(chromium, tmp_path: Path) -> None:
     search.send_keys(" ".join(sentence.tokens))
     assert shown(chromium)[1] >= 1
     block = chromium.find_element(By.CSS_SELECTOR, f".sentence[data-id='{sentence.id}']")
-    gold = block.find_element(By.XPATH, ".//div[@class='row'][span[@class='who']='gold']//span[@data-kind='wrong type']")
+    gold = block.find_element(
+        By.XPATH, ".//div[@class='row'][span[@class='who']='gold']//span[@data-kind='wrong type']"
+    )
     assert gold.text.replace("\n", " ").endswith(f"{outcome.gold.type} → {outcome.predicted.type}")
     assert " ".join(sentence.tokens[outcome.gold.start : outcome.gold.end]) in gold.text
     link = block.find_element(By.TAG_NAME, "a")
@@ -165,7 +176,9 @@ def test_compare_two_runs(chromium, quick_runs, tmp_path: Path) -> None:
     choose(chromium, "kind", "both wrong")
     assert shown(chromium)[1] == len(differing) - a_right - b_right
     # the paired bootstrap the grid computes, from the TSVs
-    difference, low, high, _ = paired_bootstrap(*([sentence_counts(run / "predictions_test.tsv")] for run in quick_runs))
+    difference, low, high, _ = paired_bootstrap(
+        *([sentence_counts(run / "predictions_test.tsv")] for run in quick_runs)
+    )
     assert difference != 0  # the runs differ in F1, so the check below compares real figures
     text = chromium.find_element(By.ID, "difference-0").text
     assert f"B − A = {100 * difference:+.2f} points, 95 % interval [{100 * low:+.2f}, {100 * high:+.2f}]" in text
@@ -179,14 +192,20 @@ def test_compare_refuses_runs_on_different_test_sets(quick_runs, tmp_path: Path)
     table.loc[0, "token"] = "Changed"
     table.to_csv(other / "predictions_test.tsv", sep="\t", index=False)
     result = flair_ner("compare", str(quick_runs[1]), str(other), "--output", str(tmp_path / "c.html"))
-    assert result.returncode == 2 and "sentence 0 has other tokens" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2 and "sentence 0 has other tokens" in result.stderr and "Traceback" not in result.stderr
+    )
     result = flair_ner("browse", str(tmp_path / "nothing-here"))
     assert result.returncode == 2 and "not a folder" in result.stderr
     assert not (tmp_path / "c.html").exists()
     # a predictions file with a sentence's rows apart (its first row moved to the end), or without its gold column
     pd.concat([table.iloc[1:], table.iloc[:1]]).to_csv(other / "predictions_test.tsv", sep="\t", index=False)
     result = flair_ner("browse", str(other))
-    assert result.returncode == 2 and f"{other / 'predictions_test.tsv'}:" in result.stderr and "rows together" in result.stderr
+    assert (
+        result.returncode == 2
+        and f"{other / 'predictions_test.tsv'}:" in result.stderr
+        and "rows together" in result.stderr
+    )
     table.drop(columns="gold").to_csv(other / "predictions_test.tsv", sep="\t", index=False)
     result = flair_ner("browse", str(other))
     assert result.returncode == 2 and "missing gold" in result.stderr and "Traceback" not in result.stderr
@@ -195,6 +214,8 @@ def test_compare_refuses_runs_on_different_test_sets(quick_runs, tmp_path: Path)
 def test_the_page_embeds_no_network_resource(quick_runs) -> None:
     page = (quick_runs[0] / "errors.html").read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
-    packed = re.search(r'<script type="application/octet-stream" id="data" data-encoding="gzip\+base64">(.*?)</script>', page, re.S)
+    packed = re.search(
+        r'<script type="application/octet-stream" id="data" data-encoding="gzip\+base64">(.*?)</script>', page, re.S
+    )
     data = json.loads(gzip.decompress(base64.b64decode(packed.group(1))))
     assert [s["name"] for s in data["sets"]] == ["test"]

@@ -125,16 +125,44 @@ def test_real_conll2003_quirks_are_read(mirror: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "fmt", "message"),
     [
-        ("EU NNP B-NP B-ORG\nrejects VBZ\n", ColumnFormat(), r"data.txt:2: expected at least 4 columns .*found 2: 'rejects VBZ'"),
-        ("EU NNP B-NP B-ORG\ncall NN I-NP X-FOO\n", ColumnFormat(), r"data.txt:2: tag 'X-FOO' is not O or B-/I-/E-/S- plus a type"),
+        (
+            "EU NNP B-NP B-ORG\nrejects VBZ\n",
+            ColumnFormat(),
+            r"data.txt:2: expected at least 4 columns .*found 2: 'rejects VBZ'",
+        ),
+        (
+            "EU NNP B-NP B-ORG\ncall NN I-NP X-FOO\n",
+            ColumnFormat(),
+            r"data.txt:2: tag 'X-FOO' is not O or B-/I-/E-/S- plus a type",
+        ),
         ("EU NNP B-NP B-ORG\ncall NN I-NP PER\n", ColumnFormat(), r"data.txt:2: tag 'PER' is not O"),
-        ("call NN I-NP O\nEU NNP I-NP I-ORG\n", ColumnFormat(), r"data.txt:2: I-ORG after O: in IOB2 an entity starts with B-"),
+        (
+            "call NN I-NP O\nEU NNP I-NP I-ORG\n",
+            ColumnFormat(),
+            r"data.txt:2: I-ORG after O: in IOB2 an entity starts with B-",
+        ),
         ("EU NNP I-NP B-ORG\n", IOB1, r"data.txt:1: B-ORG after O: in IOB1, B- only separates"),
         ("EU NNP I-NP E-ORG\n", ColumnFormat(tag_scheme="bioes"), r"data.txt:1: E-ORG after O: in BIOES"),
-        ("EU NNP I-NP B-ORG\nsays VBZ I-VP O\n", ColumnFormat(tag_scheme="bioes"), r"data.txt:2: O after B-ORG: in BIOES, B- is followed by I-/E-"),
-        ("EU NNP I-NP B-ORG\n", ColumnFormat(tag_scheme="bioes"), r"data.txt:1: O after B-ORG: in BIOES"),  # B- at the end
-        ("EU NNP I-NP S-ORG\n", ColumnFormat(), r'data.txt:1: S-ORG is a BIOES tag, but the file is declared iob2 \(set tag_scheme = "bioes"\)'),
-        ("EU NNP I-NP B-ORG\nUnion NNP I-NP E-ORG\n", ColumnFormat(), r"data.txt:2: E-ORG is a BIOES tag, but the file is declared iob2"),
+        (
+            "EU NNP I-NP B-ORG\nsays VBZ I-VP O\n",
+            ColumnFormat(tag_scheme="bioes"),
+            r"data.txt:2: O after B-ORG: in BIOES, B- is followed by I-/E-",
+        ),
+        (
+            "EU NNP I-NP B-ORG\n",
+            ColumnFormat(tag_scheme="bioes"),
+            r"data.txt:1: O after B-ORG: in BIOES",
+        ),  # B- at the end
+        (
+            "EU NNP I-NP S-ORG\n",
+            ColumnFormat(),
+            r'data.txt:1: S-ORG is a BIOES tag, but the file is declared iob2 \(set tag_scheme = "bioes"\)',
+        ),
+        (
+            "EU NNP I-NP B-ORG\nUnion NNP I-NP E-ORG\n",
+            ColumnFormat(),
+            r"data.txt:2: E-ORG is a BIOES tag, but the file is declared iob2",
+        ),
         ("", ColumnFormat(), r"data.txt: file is empty; expected CoNLL column lines"),
         ("\n\n  \n", ColumnFormat(), r"data.txt: file is empty"),
     ],
@@ -201,7 +229,11 @@ def test_byte_order_mark_is_stripped_and_reported_once(tmp_path: Path, mirror: P
     [
         ("EU B-ORG\nUnion E-ORG\n", "bioes", r"data.txt:2 has E-ORG, a BIOES tag"),
         ("EU I-ORG\nsays O\n", "iob1", r"data.txt:1 opens an entity with I-ORG after O \(IOB2 would use B-\)"),
-        ("says O\nEU B-ORG\nUnion I-ORG\n", "iob2", r"data.txt:2 opens an entity with B-ORG after O \(IOB1 would use I-\)"),
+        (
+            "says O\nEU B-ORG\nUnion I-ORG\n",
+            "iob2",
+            r"data.txt:2 opens an entity with B-ORG after O \(IOB1 would use I-\)",
+        ),
         ("says O\n", "iob2", r"no entity that tells IOB1 from IOB2"),
     ],
 )
@@ -284,7 +316,11 @@ def test_registered_data_sets_download_and_read(tmp_path: Path, mirror: Path, na
 
 
 def test_multiconer_coarse_map_covers_every_fine_type(mirror: Path) -> None:
-    fine = {span.type for block in read_blocks(mirror / "multiconer2-en" / "en_train.conll", multiconer_files("en")(mirror).format) for span in block.spans}
+    fine = {
+        span.type
+        for block in read_blocks(mirror / "multiconer2-en" / "en_train.conll", multiconer_files("en")(mirror).format)
+        for span in block.spans
+    }
     assert len(fine) == 33 and fine == set(MULTICONER_COARSE)
     assert set(MULTICONER_COARSE.values()) == {"LOC", "CW", "GRP", "PER", "PROD", "MED"}
 

@@ -97,7 +97,9 @@ def test_one_failing_file_does_not_stop_the_others(tmp_path: Path, mirror: Path)
     partial.mkdir(parents=True)
     for name in ("conllpp_dev.txt", "conllpp_test.txt"):
         (partial / name).write_bytes((mirror / "conllpp" / name).read_bytes())
-    with pytest.raises(DownloadError, match=r"^conllpp_train.txt: could not fetch .*no such file in the mirror") as caught:
+    with pytest.raises(
+        DownloadError, match=r"^conllpp_train.txt: could not fetch .*no such file in the mirror"
+    ) as caught:
         fetch_dataset("conllpp", tmp_path / "cache", tmp_path / "mirror")
     assert "conllpp_dev.txt" not in str(caught.value)
     assert sorted(p.name for p in (tmp_path / "cache" / "conllpp").iterdir()) == ["conllpp_dev.txt", "conllpp_test.txt"]
@@ -204,7 +206,11 @@ def test_one_per_user_cache_by_default(tmp_path: Path, monkeypatch) -> None:
     from flair_ner.config.options import LMConfig
     from flair_ner.data.fetch import DEFAULT_DATA_DIR, resolve_data_dir
 
-    assert resolve_data_dir() == DEFAULT_DATA_DIR and DEFAULT_DATA_DIR.is_absolute() and "flair-ner" in DEFAULT_DATA_DIR.parts
+    assert (
+        resolve_data_dir() == DEFAULT_DATA_DIR
+        and DEFAULT_DATA_DIR.is_absolute()
+        and "flair-ner" in DEFAULT_DATA_DIR.parts
+    )
     monkeypatch.setenv("FLAIR_NER_DATA", str(tmp_path / "old"))  # the variable's earlier name still works
     assert resolve_data_dir() == tmp_path / "old"
     monkeypatch.setenv("FLAIR_NER_CACHE", str(tmp_path / "cache"))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from helpers import train
 
-from flair_ner.embeddings.stacks import e5_small
+from flair_ner.embeddings import e5_small
 from flair_ner.errors import ResourceError
 
 

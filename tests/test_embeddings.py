@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flair_ner.embeddings.stacks import stacks as emb
+from flair_ner.embeddings import stacks as emb
 from flair_ner.embeddings.stacks import (
     flair_embeddings,
     glove_embeddings,

@@ -132,7 +132,9 @@ def test_old_mac_line_ends_are_read_with_a_warning(tmp_path: Path, caplog) -> No
 @pytest.mark.parametrize("character", ["\x00", "\x1f", "\x85"])
 def test_a_control_character_in_a_tag_is_refused_with_file_and_line(tmp_path: Path, character: str) -> None:
     path = write(tmp_path / "nul.txt", SENTENCE.replace("B-ORG", f"B-ORG{character}"))
-    with pytest.raises(DataFileError, match=rf"nul.txt:1: tag .* contains the control character U\+{ord(character):04X}"):
+    with pytest.raises(
+        DataFileError, match=rf"nul.txt:1: tag .* contains the control character U\+{ord(character):04X}"
+    ):
         read_column_file(path, ColumnFormat())
 
 
@@ -156,7 +158,9 @@ def fresh_cli(argv: list[str]) -> tuple[list[str], str]:
 
 def test_data_file_errors_come_before_torch_and_flair_load(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.txt", "EU B-ORG\x00\n")
-    out, err = fresh_cli(["run", "--train-file", str(bad), "--columns", "0=text,1=ner", "--output-dir", str(tmp_path / "run")])
+    out, err = fresh_cli(
+        ["run", "--train-file", str(bad), "--columns", "0=text,1=ner", "--output-dir", str(tmp_path / "run")]
+    )
     assert out == ["2", "False", "False"], err[-2000:]
     assert f"{bad}:1: tag 'B-ORG\\x00' contains the control character U+0000" in err
 
@@ -183,11 +187,15 @@ def test_a_busy_folder_is_refused_before_torch_loads(tmp_path: Path) -> None:
 def test_an_unknown_option_in_a_grid_file_says_did_you_mean(tmp_path: Path) -> None:
     from flair_ner.grids.grid import load_grid
 
-    grid = write(tmp_path / "g.toml", '[variants.small]\nhiden_size = 64\n')
-    with pytest.raises(ConfigError, match=r"g.toml \(variant 'small'\): unknown option 'hiden_size'; did you mean 'hidden_size'\?"):
+    grid = write(tmp_path / "g.toml", "[variants.small]\nhiden_size = 64\n")
+    with pytest.raises(
+        ConfigError, match=r"g.toml \(variant 'small'\): unknown option 'hiden_size'; did you mean 'hidden_size'\?"
+    ):
         load_grid(grid)
-    write(grid, '[config]\nmax_epoch = 3\n')
-    with pytest.raises(ConfigError, match=r"g.toml \(\[config\]\): unknown option 'max_epoch'; did you mean 'max_epochs'\?"):
+    write(grid, "[config]\nmax_epoch = 3\n")
+    with pytest.raises(
+        ConfigError, match=r"g.toml \(\[config\]\): unknown option 'max_epoch'; did you mean 'max_epochs'\?"
+    ):
         load_grid(grid)
 
 
@@ -195,7 +203,9 @@ def test_mlflow_file_uris_map_to_the_kits_store_and_other_schemes_are_refused_fi
     from flair_ner.integrations.tracking import tracking_uri
 
     assert tracking_uri((tmp_path / "ml runs").as_uri()) == f"sqlite:///{tmp_path / 'ml runs' / 'mlflow.db'}"
-    assert main(["run", "--track", "mlflow", "--tracking-uri", "ftp://host/x", "--output-dir", str(tmp_path / "r")]) == 2
+    assert (
+        main(["run", "--track", "mlflow", "--tracking-uri", "ftp://host/x", "--output-dir", str(tmp_path / "r")]) == 2
+    )
     assert "tracking_uri" in capsys.readouterr().err and not (tmp_path / "r").exists()
 
 
@@ -252,7 +262,10 @@ def test_an_invalid_url_is_not_reported_as_a_digest_mismatch(tmp_path: Path) -> 
 
 
 def test_plain_report_compares_conllpp_with_conll2003(mirror: Path, tmp_path: Path) -> None:
-    assert main(["report", "--mirror", str(mirror), "--data-dir", str(tmp_path / "cache"), "--output-dir", str(tmp_path)]) == 0
+    assert (
+        main(["report", "--mirror", str(mirror), "--data-dir", str(tmp_path / "cache"), "--output-dir", str(tmp_path)])
+        == 0
+    )
     assert (tmp_path / "dataset_sizes.csv").is_file() and (tmp_path / "conll2003_vs_conllpp_test.csv").is_file()
 
 

@@ -19,23 +19,50 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     out = tmp_path / "quick"
     result = subprocess.run(
         [
-            sys.executable, str(REPO / "experiments" / "conllpp.py"),
-            "--config", str(REPO / "experiments" / "configs" / "quick.toml"),
-            "--data-dir", str(tmp_path / "data"), "--mirror", str(mirror), "--output-dir", str(out),
+            sys.executable,
+            str(REPO / "experiments" / "conllpp.py"),
+            "--config",
+            str(REPO / "experiments" / "configs" / "quick.toml"),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--mirror",
+            str(mirror),
+            "--output-dir",
+            str(out),
         ],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for name in (
-        "dataset_sizes.csv", "conll2003_vs_conllpp_test.csv", "best-model.pt", "loss.tsv", "training.log",
-        "metrics.csv", "metrics.json", "predictions_conllpp.tsv", "predictions_conll2003.tsv",
-        "learning_curve.png", "per_type_f1.png", "entity_confusion_conllpp.png", "entity_confusion_conll2003.png",
-        "epochs.csv", "manifest.json", "errors.html", "MODEL_CARD.md",
+        "dataset_sizes.csv",
+        "conll2003_vs_conllpp_test.csv",
+        "best-model.pt",
+        "loss.tsv",
+        "training.log",
+        "metrics.csv",
+        "metrics.json",
+        "predictions_conllpp.tsv",
+        "predictions_conll2003.tsv",
+        "learning_curve.png",
+        "per_type_f1.png",
+        "entity_confusion_conllpp.png",
+        "entity_confusion_conll2003.png",
+        "epochs.csv",
+        "manifest.json",
+        "errors.html",
+        "MODEL_CARD.md",
     ):
         assert (out / name).is_file(), name
     terminal = result.stdout + result.stderr
     epoch_line = next(line for line in terminal.splitlines() if "epoch 1/1: train loss" in line)
-    assert "dev P" in epoch_line and "token accuracy" in epoch_line and "min left" in epoch_line and "step 5/5" in result.stderr
+    assert (
+        "dev P" in epoch_line
+        and "token accuracy" in epoch_line
+        and "min left" in epoch_line
+        and "step 5/5" in result.stderr
+    )
     training_log = (out / "training.log").read_text()
     assert "epoch 1/1: train loss" in training_log  # the same line in training.log
     # third-party noise stays out of the terminal (the model printouts stay in training.log)
@@ -47,7 +74,16 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
 
     metrics = pd.read_csv(out / "metrics.csv")
     assert set(metrics["test_set"]) == {"conllpp", "conll2003"}
-    assert set(metrics["label"]) == {"PER", "LOC", "ORG", "MISC", "micro avg", "macro avg", "weighted avg", "token accuracy"}
+    assert set(metrics["label"]) == {
+        "PER",
+        "LOC",
+        "ORG",
+        "MISC",
+        "micro avg",
+        "macro avg",
+        "weighted avg",
+        "token accuracy",
+    }
     micro = metrics[metrics["label"] == "micro avg"].set_index("test_set")["f1"]
     assert (micro > 0.2).all(), micro  # one epoch on 1,000 sentences already finds entities
     assert len(pd.read_csv(out / "predictions_conll2003.tsv", sep="\t")["sentence"].unique()) == 300
@@ -56,7 +92,9 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     assert manifest["config"]["max_epochs"] == 1 and manifest["seed"] == 1
     assert len(manifest["git_commit"].removesuffix("-dirty")) == 40
     on_gpu = torch.cuda.is_available()  # the kit trains on CUDA when there is one
-    assert manifest["device"] == ("cuda" if on_gpu else "cpu") and manifest["storage_mode"] == ("gpu" if on_gpu else "cpu")
+    assert manifest["device"] == ("cuda" if on_gpu else "cpu") and manifest["storage_mode"] == (
+        "gpu" if on_gpu else "cpu"
+    )
     assert len(manifest["embeddings"]) == 3 and manifest["embeddings"][0].endswith("glove-6B-50d.kv")
     assert set(manifest["versions"]) >= {"python", "flair", "torch", "gensim", "pandas"}
     rows = manifest["model_rows"]["best-model.pt"]
@@ -73,5 +111,8 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     for test_set in ("conllpp", "conll2003"):
         assert f"| {test_set} | **{100 * micro[test_set]:.2f}** |" in card
     assert all(digest in card for digest in pinned)
-    assert "    flair-ner run --config " in card and f"--config {REPO / 'experiments' / 'configs' / 'quick.toml'} --data-dir" in card
+    assert (
+        "    flair-ner run --config " in card
+        and f"--config {REPO / 'experiments' / 'configs' / 'quick.toml'} --data-dir" in card
+    )
     assert manifest["events"][0]["command"] in card and "## Intended use and limits" in card

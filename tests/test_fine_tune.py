@@ -39,7 +39,9 @@ def test_method_decides_what_unset_options_mean() -> None:
     stack, tuned = ExperimentConfig(), ExperimentConfig(method="fine-tune")
     assert (stack.learning_rate, stack.mini_batch_size, stack.max_epochs, stack.use_crf) == (0.1, 32, 50, True)
     assert (tuned.learning_rate, tuned.mini_batch_size, tuned.max_epochs, tuned.use_crf) == (5e-5, 16, 10, False)
-    assert tuned.transformer == "minilm" and ExperimentConfig(method="fine-tune", learning_rate=1e-5).learning_rate == 1e-5
+    assert (
+        tuned.transformer == "minilm" and ExperimentConfig(method="fine-tune", learning_rate=1e-5).learning_rate == 1e-5
+    )
 
 
 def test_fine_tuning_trains_evaluates_and_saves_a_plain_flair_model(finished: Path) -> None:
@@ -56,7 +58,9 @@ def test_fine_tuning_trains_evaluates_and_saves_a_plain_flair_model(finished: Pa
     loss = pd.read_csv(finished / "loss.tsv", sep="\t")
     rates = loss["LEARNING_RATE"].tolist()
     epochs = pd.read_csv(finished / "epochs.csv")  # what a Hugging Face Trainer user reads per epoch
-    assert epochs["epoch"].tolist() == [1, 2, 3] and epochs["dev_f1"].round(4).tolist() == loss["DEV_F1"].round(4).tolist()
+    assert (
+        epochs["epoch"].tolist() == [1, 2, 3] and epochs["dev_f1"].round(4).tolist() == loss["DEV_F1"].round(4).tolist()
+    )
     assert epochs["dev_token_accuracy"].between(0.5, 1).all() and (epochs["train_sentences_per_second"] > 0).all()
     after = epochs["learning_rate"].tolist()  # after each epoch's last step: past the warmup, decaying
     assert 5e-4 >= after[0] > after[1] > after[2] >= 0
@@ -71,7 +75,9 @@ def test_fine_tuning_resumes_exactly(tmp_path: Path, conllpp_slice: Path, finish
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads((out / "metrics.json").read_text()) == json.loads((finished / "metrics.json").read_text())
     columns = ["epoch", "learning_rate", "train_loss", "dev_loss", "dev_f1", "dev_token_accuracy"]
-    pd.testing.assert_frame_equal(pd.read_csv(out / "epochs.csv")[columns], pd.read_csv(finished / "epochs.csv")[columns])
+    pd.testing.assert_frame_equal(
+        pd.read_csv(out / "epochs.csv")[columns], pd.read_csv(finished / "epochs.csv")[columns]
+    )
     model = json.loads((finished / "manifest.json").read_text())["evaluated_model"]
     a, b = torch.load(out / model, weights_only=False), torch.load(finished / model, weights_only=False)
     assert all(torch.equal(a["state_dict"][key], b["state_dict"][key]) for key in b["state_dict"])

@@ -24,7 +24,7 @@ def toml(tmp_path: Path, text: str) -> Path:
     [
         ("hidden_size = 64.7", "option 'hidden_size' expects an integer, got 64.7"),
         ("max_epochs = true", "option 'max_epochs' expects an integer, got True"),
-        ("learning_rate = \"0.1\"", "option 'learning_rate' expects a number, got '0.1'"),
+        ('learning_rate = "0.1"', "option 'learning_rate' expects a number, got '0.1'"),
         ("amp = 1", "option 'amp' expects true or false, got 1"),
     ],
 )
@@ -59,7 +59,11 @@ def test_atomic_path_leaves_the_old_file_and_no_temporary_when_the_block_fails(t
         with atomic_path(target) as temporary:
             temporary.write_text("half", encoding="utf-8")
             1 / 0
-    assert target.read_text(encoding="utf-8") == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+    assert target.read_text(encoding="utf-8") == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "metrics.json"
+    ]
     with atomic_path(target) as temporary:
         temporary.write_text("new", encoding="utf-8")
-    assert target.read_text(encoding="utf-8") == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+    assert target.read_text(encoding="utf-8") == "new" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "metrics.json"
+    ]

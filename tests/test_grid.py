@@ -34,9 +34,16 @@ def local_ray():
     ray.shutdown()
 
 
-def test_grid_expands_into_cells_with_their_folders(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys) -> None:
+def test_grid_expands_into_cells_with_their_folders(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys
+) -> None:
     grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove))
-    assert [cell.name for cell in grid.cells] == ["base/test/seed-1", "base/test/seed-2", "small/test/seed-1", "small/test/seed-2"]
+    assert [cell.name for cell in grid.cells] == [
+        "base/test/seed-1",
+        "base/test/seed-2",
+        "small/test/seed-1",
+        "small/test/seed-2",
+    ]
     assert [cell.config.hidden_size for cell in grid.cells] == [8, 8, 4, 4]
     assert grid.cells[3].folder == tmp_path / "grid" / "small" / "test" / "seed-2"
     assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0
@@ -45,7 +52,7 @@ def test_grid_expands_into_cells_with_their_folders(tmp_path: Path, conllpp_slic
 
 
 def test_grid_errors_name_the_cell(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys) -> None:
-    grid_file(tmp_path, conllpp_slice, tiny_glove, '[variants.broken]\nhidden_size = -1\n')
+    grid_file(tmp_path, conllpp_slice, tiny_glove, "[variants.broken]\nhidden_size = -1\n")
     assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 2
     line = capsys.readouterr().err.strip()
     assert "variant 'broken'" in line and "option 'hidden_size' must be at least 1, got -1" in line
@@ -56,7 +63,9 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
 ) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("EU B-ORG\nrejects X-FOO\n", encoding="utf-8")
-    path = grid_file(tmp_path, conllpp_slice, tiny_glove, f'[variants.broken]\ntrain_file = "{bad}"\ncolumns = "0=text,1=ner"\n')
+    path = grid_file(
+        tmp_path, conllpp_slice, tiny_glove, f'[variants.broken]\ntrain_file = "{bad}"\ncolumns = "0=text,1=ner"\n'
+    )
     grid = load_grid(path)
     # one cell was interrupted in its second epoch before the grid ran: the grid must resume it, not restart it
     interrupted = next(cell for cell in grid.cells if cell.name == "small/test/seed-2")
@@ -73,7 +82,10 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
         "base/test/seed-1": "complete", "base/test/seed-2": "complete", "small/test/seed-1": "complete",
         "small/test/seed-2": "complete", "broken/test/seed-1": "failed", "broken/test/seed-2": "failed",
     }  # fmt: skip
-    assert "DataFileError" in outcome.failed["broken/test/seed-1"] and "bad.txt:2: tag 'X-FOO'" in outcome.failed["broken/test/seed-1"]
+    assert (
+        "DataFileError" in outcome.failed["broken/test/seed-1"]
+        and "bad.txt:2: tag 'X-FOO'" in outcome.failed["broken/test/seed-1"]
+    )
     events = [e["event"] for e in json.loads((interrupted.folder / "manifest.json").read_text())["events"]]
     assert events == ["started", "interrupted", "resumed", "completed"]
     # each cell trained in a worker process of its own (Ray reuses workers unless told not to)
@@ -106,7 +118,9 @@ def test_running_cells_are_counted_from_rays_resources_not_from_manifests(local_
     deadline = time.monotonic() + 60
     while running_cells(pending=3, cpus=1) == 0 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert running_cells(pending=3, cpus=1) == 1 and running_cells(pending=3, cpus=2) == 0  # one CPU in use is no two-CPU cell
+    assert (
+        running_cells(pending=3, cpus=1) == 1 and running_cells(pending=3, cpus=2) == 0
+    )  # one CPU in use is no two-CPU cell
     ray.cancel(ref, force=True)
 
 
@@ -117,7 +131,9 @@ def test_a_cell_killed_without_a_word_is_lost_not_running(
     grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove))
     cell = grid.cells[0]
     cell.folder.mkdir(parents=True)
-    (cell.folder / "manifest.json").write_text(json.dumps({"status": "running", "events": [{"event": "started", "pid": 1}]}))
+    (cell.folder / "manifest.json").write_text(
+        json.dumps({"status": "running", "events": [{"event": "started", "pid": 1}]})
+    )
     with locked(cell.folder):
         assert cell.status() == "running"  # held: a live run writes it
     assert cell.status() == "lost"
@@ -146,9 +162,11 @@ def test_paired_bootstrap_sees_a_real_difference_and_not_a_null_one() -> None:
     rng = np.random.default_rng(1)
     sentences = 400
     gold = rng.integers(1, 4, size=sentences)
+
     def counts(recall: float, seed: int) -> np.ndarray:  # noqa: E306 - small helper
         found = np.random.default_rng(seed).binomial(gold, recall)
         return np.stack([found, np.zeros_like(found), gold - found], axis=1)
+
     baseline = [counts(0.80, seed) for seed in (1, 2, 3)]
     better = [counts(0.90, seed + 10) for seed in (1, 2, 3)]
     same = [counts(0.80, seed + 20) for seed in (1, 2, 3)]
@@ -189,7 +207,9 @@ def test_summary_only_summarizes_the_finished_cells_and_names_the_others(
     summary = pd.read_csv(tmp_path / "grid" / "summary.csv").set_index("variant")
     assert summary.loc["base", "n"] == 2 and summary.loc["small", "n"] == 1
     comparison = pd.read_csv(tmp_path / "grid" / "comparison.csv")
-    assert comparison["seeds"].tolist() == [1] and comparison["seed_std"].isna().all()  # paired on seed 1 only: no spread
+    assert (
+        comparison["seeds"].tolist() == [1] and comparison["seed_std"].isna().all()
+    )  # paired on seed 1 only: no spread
     text = (tmp_path / "grid" / "summary.md").read_text()
     assert "1 of 4 cells are not finished" in text and "- `small/test/seed-2`: new" in text
     assert "| small | test | test | 1 | +100.00 | – |" in text
@@ -213,7 +233,9 @@ def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, t
     assert comparison.loc[16, "difference"] == 0.0 and comparison.loc[16, "verdict"] == "not shown"
 
 
-@pytest.mark.parametrize(("signum", "whole_group", "exit_code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
+@pytest.mark.parametrize(
+    ("signum", "whole_group", "exit_code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)]
+)
 def test_ctrl_c_or_sigterm_stops_every_cell_honestly(
     tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, signum: int, whole_group: bool, exit_code: int
 ) -> None:
@@ -283,7 +305,9 @@ def test_a_finished_run_made_outside_the_grid_is_adopted_as_its_matching_cell(
     shutil.copytree(mine, other)
     manifest = json.loads((other / "manifest.json").read_text())
     (other / "manifest.json").write_text(json.dumps({**manifest, "config": {**manifest["config"], "hidden_size": 5}}))
-    with pytest.raises(ConfigError, match=r"matches no cell of grid tiny; the closest, \S+, differs in hidden_size 5 -> "):
+    with pytest.raises(
+        ConfigError, match=r"matches no cell of grid tiny; the closest, \S+, differs in hidden_size 5 -> "
+    ):
         adopt(grid, other)
     # a run from before glove_rows existed was evaluated with every word-vector row: not today's default cell
     early = {key: value for key, value in manifest["config"].items() if key != "glove_rows"}
@@ -302,5 +326,8 @@ def test_an_early_runs_metrics_without_weighted_f1_get_it_derived_as_the_scorer_
     predicted = [[Span("PER", 0, 1), Span("PER", 2, 3), Span("LOC", 6, 7)], [Span("ORG", 0, 1)]]
     scores = score_spans(gold, predicted).set_index("label").to_dict("index")
     early = {label: row for label, row in scores.items() if label != "weighted avg"}
-    assert weighted_f1(early) == pytest.approx(scores["weighted avg"]["f1"]) and weighted_f1(scores) == scores["weighted avg"]["f1"]
+    assert (
+        weighted_f1(early) == pytest.approx(scores["weighted avg"]["f1"])
+        and weighted_f1(scores) == scores["weighted avg"]["f1"]
+    )
     assert weighted_f1(early) != pytest.approx(scores["macro avg"]["f1"])  # the weights matter in this example

@@ -77,8 +77,10 @@ def test_corpus_layout_and_info(tiny_lm_corpus: Path) -> None:
     assert sorted(p.name for p in (tiny_lm_corpus / "train").iterdir()) == ["train_split_01", "train_split_02"]
     info = json.loads((tiny_lm_corpus / "corpus.json").read_text())
     for split in ("train", "valid", "test"):
-        text = (tiny_lm_corpus / f"{split}.txt").read_text() if split != "train" else "".join(
-            p.read_text() for p in sorted((tiny_lm_corpus / "train").iterdir())
+        text = (
+            (tiny_lm_corpus / f"{split}.txt").read_text()
+            if split != "train"
+            else "".join(p.read_text() for p in sorted((tiny_lm_corpus / "train").iterdir()))
         )
         assert info["characters"][split] == len(text) and info["tokens"][split] == len(text.split())
     assert len(info["sha256"]) == 64 and info["seed"] == 7
@@ -90,7 +92,9 @@ def test_conll_sentences_are_kept_out(tmp_path: Path) -> None:
     leaked = ["Germany", "'s", "representative", "to", "the", "European", "Union", "said", "."]
     assert find_sentences(["Germany's representative to the European Union said."], [leaked]) == [" ".join(leaked)]
     with pytest.raises(ValueError, match="1 CoNLL test sentences occur in the LM text"):
-        build_lm_corpus([sgml], tmp_path / "corpus", valid_fraction=0.5, test_fraction=0.5, forbidden_sentences=[leaked])
+        build_lm_corpus(
+            [sgml], tmp_path / "corpus", valid_fraction=0.5, test_fraction=0.5, forbidden_sentences=[leaked]
+        )
     assert not (tmp_path / "corpus").exists()
 
 
@@ -120,8 +124,14 @@ def test_tiny_lm_trains_logs_and_loads_in_flair(tiny_lms: dict[str, Path]) -> No
 
 def test_budget_stops_between_splits_and_resume_continues(tmp_path: Path, tiny_lm_corpus: Path) -> None:
     config = LMConfig(
-        corpus_dir=str(tiny_lm_corpus), output_dir=str(tmp_path), hidden_size=8, embedding_size=4,
-        sequence_length=40, mini_batch_size=8, max_epochs=2, budget_minutes=1e-9,
+        corpus_dir=str(tiny_lm_corpus),
+        output_dir=str(tmp_path),
+        hidden_size=8,
+        embedding_size=4,
+        sequence_length=40,
+        mini_batch_size=8,
+        max_epochs=2,
+        budget_minutes=1e-9,
     )
     train_lm(config)  # the budget is over before the first split: nothing trained
     assert not (tmp_path / CHECKPOINT).exists()
@@ -136,7 +146,9 @@ def test_budget_stops_between_splits_and_resume_continues(tmp_path: Path, tiny_l
     assert (tmp_path / BEST_MODEL).is_file()
 
 
-def test_ship_writes_a_loadable_lm_and_its_card(tmp_path: Path, tiny_lms: dict[str, Path], tiny_lm_corpus: Path) -> None:
+def test_ship_writes_a_loadable_lm_and_its_card(
+    tmp_path: Path, tiny_lms: dict[str, Path], tiny_lm_corpus: Path
+) -> None:
     from flair.embeddings import FlairEmbeddings
 
     from flair_ner.lm.train import ship_lm
@@ -156,12 +168,16 @@ def test_a_corpus_too_short_for_the_streams_is_refused_before_training(tmp_path:
     (tmp_path / "train" / "train_split_1").write_text("a" * 400, encoding="utf-8")
     (tmp_path / "valid.txt").write_text("b" * 36, encoding="utf-8")
     (tmp_path / "test.txt").write_text("c" * 400, encoding="utf-8")
-    with pytest.raises(ValueError, match=r"valid.txt: 36 characters, too few for 100 parallel streams .*use at most 18"):
+    with pytest.raises(
+        ValueError, match=r"valid.txt: 36 characters, too few for 100 parallel streams .*use at most 18"
+    ):
         check_split_sizes(tmp_path, 100)
     check_split_sizes(tmp_path, 18)  # 2 characters per stream: flair makes a step
 
 
-def test_an_epoch_that_gains_too_little_ends_training_and_a_rerun_stays_stopped(tmp_path: Path, tiny_lm_corpus: Path) -> None:
+def test_an_epoch_that_gains_too_little_ends_training_and_a_rerun_stays_stopped(
+    tmp_path: Path, tiny_lm_corpus: Path
+) -> None:
     # every epoch gains less than 100 bits per character: training stops after epoch 2, the first with a gain
     config = LMConfig(
         corpus_dir=str(tiny_lm_corpus), output_dir=str(tmp_path), hidden_size=8, embedding_size=4,
@@ -193,6 +209,7 @@ def test_ner_training_text_joins_the_lm_corpus_without_its_dev_or_test_sentences
     kept = _without_held_out(blocks, held_out)
     documents = column_documents(kept)
     assert [document.paragraphs for document in documents] == [
-        ["EU rejects German call to boycott British lamb ."], ["Peter Blackburn"]
+        ["EU rejects German call to boycott British lamb ."],
+        ["Peter Blackburn"],
     ]
     assert find_sentences(["".join(p for d in documents for p in d.paragraphs)], held_out) == []

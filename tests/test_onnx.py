@@ -34,23 +34,52 @@ def exported(tiny_run, conllpp_slice: Path, tmp_path_factory) -> Path:
 
 def test_export_writes_a_self_describing_folder_that_agrees_with_torch(exported: Path, tiny_run) -> None:
     description = json.loads((exported / "export.json").read_text(encoding="utf-8"))
-    assert {p.name for p in exported.iterdir()} == {"export.json", "tagger.onnx", "lm_0.onnx", "lm_1.onnx", "words.json", "MODEL_CARD.md"}
+    assert {p.name for p in exported.iterdir()} == {
+        "export.json",
+        "tagger.onnx",
+        "lm_0.onnx",
+        "lm_1.onnx",
+        "words.json",
+        "MODEL_CARD.md",
+    }
     card = (exported / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert description["source_sha256"] in card and "flair-ner predict --model <this folder>" in card
-    assert description["stack"] == ["words", "lm_0", "lm_1"] and [lm["forward"] for lm in description["lms"]] == [True, False]
+    assert description["stack"] == ["words", "lm_0", "lm_1"] and [lm["forward"] for lm in description["lms"]] == [
+        True,
+        False,
+    ]
     assert description["agreement"]["sentences"] == 80 and description["agreement"]["token_agreement"] >= 0.9999
     assert len(description["source_sha256"]) == 64 and description["quantize"] == "none"
 
 
-def test_onnx_engine_writes_the_same_jsonl_as_torch(exported: Path, tiny_run, tmp_path: Path, conllpp_slice: Path) -> None:
+def test_onnx_engine_writes_the_same_jsonl_as_torch(
+    exported: Path, tiny_run, tmp_path: Path, conllpp_slice: Path
+) -> None:
     source = tmp_path / "input.txt"
     source.write_text(TEXT, encoding="utf-8")
     outputs = {}
     for engine, model in (("torch", tiny_run.output_dir), ("onnx", exported)):
         outputs[engine] = tmp_path / f"{engine}.jsonl"
-        assert main(["predict", "--model", str(model), "--engine", engine, "--input", str(source), "--output", str(outputs[engine])]) == 0
+        assert (
+            main(
+                [
+                    "predict",
+                    "--model",
+                    str(model),
+                    "--engine",
+                    engine,
+                    "--input",
+                    str(source),
+                    "--output",
+                    str(outputs[engine]),
+                ]
+            )
+            == 0
+        )
     assert outputs["onnx"].read_bytes() == outputs["torch"].read_bytes()
-    assert sum(len(json.loads(line)["entities"]) for line in outputs["torch"].read_text().splitlines()) > 0  # it tags something
+    assert (
+        sum(len(json.loads(line)["entities"]) for line in outputs["torch"].read_text().splitlines()) > 0
+    )  # it tags something
     # CoNLL input and output, and engine "auto" choosing ONNX for an export folder
     for name, model in (("torch", tiny_run.output_dir), ("auto", exported)):
         assert main(["predict", "--model", str(model), "--input", str(conllpp_slice / "conllpp_dev.txt"), "--format", "conll",
@@ -74,7 +103,9 @@ def test_the_onnx_engine_runs_with_torch_and_flair_unimportable(exported: Path, 
     assert [record["text"] for record in records] == TEXT.splitlines()
 
 
-def test_int8_export_is_smaller_and_reports_its_agreement(tiny_run, conllpp_slice: Path, exported: Path, tmp_path: Path) -> None:
+def test_int8_export_is_smaller_and_reports_its_agreement(
+    tiny_run, conllpp_slice: Path, exported: Path, tmp_path: Path
+) -> None:
     folder = tmp_path / "int8"
     assert main(["export", "--model", str(tiny_run.output_dir), "--output", str(folder), "--quantize", "int8",
                  "--sample", str(conllpp_slice / "conllpp_test.txt")]) == 0  # fmt: skip
@@ -83,7 +114,9 @@ def test_int8_export_is_smaller_and_reports_its_agreement(tiny_run, conllpp_slic
     assert (folder / "tagger.onnx").stat().st_size < (exported / "tagger.onnx").stat().st_size
 
 
-def test_corrupt_truncated_or_incomplete_exports_are_refused_in_one_line(exported: Path, tmp_path: Path, capsys) -> None:
+def test_corrupt_truncated_or_incomplete_exports_are_refused_in_one_line(
+    exported: Path, tmp_path: Path, capsys
+) -> None:
     import shutil
 
     source = tmp_path / "input.txt"
@@ -103,7 +136,9 @@ def test_corrupt_truncated_or_incomplete_exports_are_refused_in_one_line(exporte
         assert "lm_1.onnx" in err and "\n" not in err and "Traceback" not in err, err
 
 
-def test_export_refuses_what_it_cannot_export_and_a_used_folder(tmp_path: Path, exported: Path, conllpp_slice: Path, capsys) -> None:
+def test_export_refuses_what_it_cannot_export_and_a_used_folder(
+    tmp_path: Path, exported: Path, conllpp_slice: Path, capsys
+) -> None:
     from flair.data import Dictionary
     from flair.embeddings import CharacterEmbeddings
     from flair.models import SequenceTagger
@@ -126,7 +161,9 @@ def test_export_refuses_what_it_cannot_export_and_a_used_folder(tmp_path: Path, 
     assert not list(tmp_path.glob(".*export-*"))  # no staging folder left behind
 
 
-def test_benchmark_speed_reports_words_per_second_with_an_interval(exported: Path, tiny_run, conllpp_slice: Path, capsys) -> None:
+def test_benchmark_speed_reports_words_per_second_with_an_interval(
+    exported: Path, tiny_run, conllpp_slice: Path, capsys
+) -> None:
     import re
 
     for model in (exported, tiny_run.output_dir):
@@ -150,11 +187,16 @@ def test_serve_runs_an_export_folder_on_the_onnx_engine(exported: Path, tiny_run
     assert isinstance(onnx_model.engine, OnnxEngine) and type(torch_model.engine).__name__ == "TorchEngine"
     client = TestClient(create_app([onnx_model, torch_model]))
     records = [{"text": line, "n": n} for n, line in enumerate(TEXT.splitlines())]
-    answers = {name: client.post(f"/predict?model={name}", json=records).json() for name in (str(exported), str(tiny_run.output_dir))}
+    answers = {
+        name: client.post(f"/predict?model={name}", json=records).json()
+        for name in (str(exported), str(tiny_run.output_dir))
+    }
     assert answers[str(exported)] == answers[str(tiny_run.output_dir)] and len(answers[str(exported)]) == len(records)
 
 
-def test_an_export_below_the_required_agreement_is_not_written(tiny_run, conllpp_slice: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_an_export_below_the_required_agreement_is_not_written(
+    tiny_run, conllpp_slice: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     import flair_ner.predict.export
 
     monkeypatch.setitem(flair_ner.predict.export.MINIMUM_AGREEMENT, "none", 1.01)  # no export can reach it

@@ -69,12 +69,21 @@ def test_own_files_produce_the_full_results_folder(own_run: Path) -> None:
     assert set(metrics.index) == {*NAMES.values(), "micro avg", "macro avg", "weighted avg", "token accuracy"}
     manifest = json.loads((own_run / "manifest.json").read_text())
     assert manifest["status"] == "complete"
-    assert manifest["data"]["dev"].startswith("30 sentences (10%) held out of") and "with seed 1" in manifest["data"]["dev"]
-    assert manifest["data"]["tag_scheme"]["train"].startswith("bioes (") and "a BIOES tag" in manifest["data"]["tag_scheme"]["train"]
+    assert (
+        manifest["data"]["dev"].startswith("30 sentences (10%) held out of")
+        and "with seed 1" in manifest["data"]["dev"]
+    )
+    assert (
+        manifest["data"]["tag_scheme"]["train"].startswith("bioes (")
+        and "a BIOES tag" in manifest["data"]["tag_scheme"]["train"]
+    )
     sizes = pd.read_csv(own_run / "dataset_sizes.csv", keep_default_na=False).set_index("split")
     assert sizes.loc["train", "sentences"] == 300 and sizes.loc["test", "sentences"] == 80
     assert (sizes["status"] == "n/a").all()
-    assert "Test data not provided" in (log := (own_run / "training.log").read_text()) and "flair-ner: flair's test score above is 0" in log
+    assert (
+        "Test data not provided" in (log := (own_run / "training.log").read_text())
+        and "flair-ner: flair's test score above is 0" in log
+    )
 
 
 def test_own_files_without_test_skip_evaluation(tmp_path: Path, mirror: Path, tiny_glove: Path) -> None:
@@ -99,7 +108,10 @@ def test_a_language_without_resources_trains_on_the_scratch_stack(tmp_path: Path
     ])  # fmt: skip
     assert code == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["embeddings"] == ["0-Char", "1-one-hot-text"]  # nothing English, nothing downloaded; words last (embeddings.py says why)
+    assert manifest["embeddings"] == [
+        "0-Char",
+        "1-one-hot-text",
+    ]  # nothing English, nothing downloaded; words last (embeddings.py says why)
     assert "held out of" in manifest["data"]["dev"] and manifest["data"]["test"].endswith("hi_dev.conll")
     scores = json.loads((out / "metrics.json").read_text())["multiconer2-hi"]["scores"]
     assert {"micro avg", "macro avg", "weighted avg"} <= set(scores)
@@ -108,7 +120,9 @@ def test_a_language_without_resources_trains_on_the_scratch_stack(tmp_path: Path
 def test_evaluate_scores_a_model_like_seqeval(tiny_run, conllpp_slice: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "scored"
     test = conllpp_slice / "conllpp_test.txt"
-    assert main(["evaluate", "--model", str(tiny_run.output_dir), "--test-file", str(test), "--output-dir", str(out)]) == 0
+    assert (
+        main(["evaluate", "--model", str(tiny_run.output_dir), "--test-file", str(test), "--output-dir", str(out)]) == 0
+    )
     printed = capsys.readouterr().out
     assert "weighted avg" in printed and "token accuracy:" in printed
     predictions = pd.read_csv(out / "predictions_test.tsv", sep="\t", keep_default_na=False)
@@ -121,7 +135,9 @@ def test_evaluate_scores_a_model_like_seqeval(tiny_run, conllpp_slice: Path, tmp
         assert ours.loc[label, "precision"] == pytest.approx(theirs[label]["precision"]), label
     assert (out / "per_type_f1.png").is_file() and (out / "errors.html").is_file()
     # scoring into a folder that has metrics already is refused
-    assert main(["evaluate", "--model", str(tiny_run.output_dir), "--test-file", str(test), "--output-dir", str(out)]) == 2
+    assert (
+        main(["evaluate", "--model", str(tiny_run.output_dir), "--test-file", str(test), "--output-dir", str(out)]) == 2
+    )
     assert "already holds metrics.json" in capsys.readouterr().err
 
 
@@ -167,7 +183,9 @@ def test_lm_pretraining_on_a_plain_text_folder(tmp_path: Path, monkeypatch: pyte
     texts.mkdir()
     words = "नमस्ते दुनिया यह एक छोटा पाठ है और इसमें कई शब्द हैं".split()
     for part in range(3):
-        documents = ["\n".join(" ".join(words[(d + i) % len(words)] for i in range(40)) for _ in range(3)) for d in range(20)]
+        documents = [
+            "\n".join(" ".join(words[(d + i) % len(words)] for i in range(40)) for _ in range(3)) for d in range(20)
+        ]
         (texts / f"part{part}.txt").write_text("\n\n".join(documents), encoding="utf-8")
     corpus, out = tmp_path / "corpus", tmp_path / "lm"
     code = main([
@@ -210,7 +228,9 @@ def test_a_saved_scratch_model_scores_as_it_did_in_training(tmp_path: Path, conl
     ])  # fmt: skip
     assert code == 0
     logged = pd.read_csv(out / "loss.tsv", sep="\t")["DEV_F1"]
-    assert logged.max() > 0 and logged.iloc[-1] > logged.iloc[0]  # dev scores move with training, not with stale features
+    assert (
+        logged.max() > 0 and logged.iloc[-1] > logged.iloc[0]
+    )  # dev scores move with training, not with stale features
     tagger = SequenceTagger.load(out / "best-model.pt")
     dev = load_sentences(conllpp_slice / "conllpp_dev.txt")[:60]
     score = tagger.evaluate(dev, gold_label_type="ner", mini_batch_size=64).main_score

@@ -96,14 +96,22 @@ def test_random_unicode_lines_one_record_each_with_true_offsets(tagger, lines: l
 def test_text_lines_are_documents_split_into_sentences(tagger) -> None:
     text = "Peter Blackburn lives in Brussels. He works for the EU.\n\nJapan beat Syria .\n"
     records = jsonl(tagger, text)
-    assert [r["text"] for r in records] == ["Peter Blackburn lives in Brussels. He works for the EU.", "", "Japan beat Syria ."]
+    assert [r["text"] for r in records] == [
+        "Peter Blackburn lives in Brussels. He works for the EU.",
+        "",
+        "Japan beat Syria .",
+    ]
     assert records[1]["entities"] == []
     assert [len(s) for s in segment(records[0]["text"])] == [6, 6]
 
 
 def test_only_newline_ends_a_record(tagger) -> None:
     data = "form\x0cfeed here\r\nline\u2028separator\nnext\x85line and\x1evt\x0bhere\n"
-    assert [r["text"] for r in jsonl(tagger, data)] == ["form\x0cfeed here", "line\u2028separator", "next\x85line and\x1evt\x0bhere"]
+    assert [r["text"] for r in jsonl(tagger, data)] == [
+        "form\x0cfeed here",
+        "line\u2028separator",
+        "next\x85line and\x1evt\x0bhere",
+    ]
     raw_separator = '{"text": "A\u2028B", "id": 1}\n'  # valid JSON: U+2028 need not be escaped
     assert jsonl(tagger, raw_separator, "jsonl")[0]["text"] == "A\u2028B"
 
@@ -177,7 +185,11 @@ def test_bad_records_do_not_cost_the_others(tagger) -> None:
     assert [record.get("line") for record in records] == [None, 2, 3, 4, 5, None]
     assert all(record["entities"] == [] for record in records if "error" in record)
     conll, _ = run(tagger, b"Japan\nbeat\n\n\xff\n\nSyria\n", "conll", "conll")
-    assert [line.split()[0] for line in conll.splitlines() if line] == ["Japan", "beat", "Syria"]  # CoNLL: no place for it
+    assert [line.split()[0] for line in conll.splitlines() if line] == [
+        "Japan",
+        "beat",
+        "Syria",
+    ]  # CoNLL: no place for it
     assert bad == [
         "input:2: not JSON (Expecting property name enclosed in double quotes)",
         'input:3: token 1 is ""; expected a non-blank string',
@@ -192,11 +204,30 @@ def test_cli_bad_records_exit_1_and_strict_tags_nothing(tiny_run, tmp_path: Path
     target = tmp_path / "out.jsonl"
     assert main(["predict", "--model", str(tiny_run.final_model), "--input", str(source), "--output", str(target)]) == 1
     err = capsys.readouterr().err
-    assert f"{source}:2: not JSON" in err and "1 bad record(s) reported above were written as records with an error field; the other 2" in err
+    assert (
+        f"{source}:2: not JSON" in err
+        and "1 bad record(s) reported above were written as records with an error field; the other 2" in err
+    )
     lines = [json.loads(line) for line in target.read_text().splitlines()]
-    assert [line.get("text") for line in lines] == ["Japan beat Syria .", None, "Peter Blackburn"] and lines[1]["line"] == 2
+    assert [line.get("text") for line in lines] == ["Japan beat Syria .", None, "Peter Blackburn"] and lines[1][
+        "line"
+    ] == 2
     strict = tmp_path / "strict.jsonl"
-    assert main(["predict", "--model", str(tiny_run.final_model), "--input", str(source), "--output", str(strict), "--strict"]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tiny_run.final_model),
+                "--input",
+                str(source),
+                "--output",
+                str(strict),
+                "--strict",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert f"{source}:2: not JSON" in err and "nothing tagged (--strict)" in err and not strict.exists()
     assert list(tmp_path.glob(".*.tmp")) == []  # nothing half-written
@@ -282,7 +313,8 @@ def test_cli_bad_model_is_one_line(tmp_path: Path, capsys) -> None:
 def test_plain_flair_example_script(tiny_run) -> None:
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "predict_example.py"), str(tiny_run.final_model), "Japan beat Syria ."],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Japan beat Syria ." in result.stdout
@@ -293,12 +325,15 @@ def test_cli_stdout_carries_only_predictions(tiny_run, tmp_path: Path) -> None:
     source.write_text("Japan beat Syria .\nPeter Blackburn\n")
     result = subprocess.run(
         [sys.executable, "-m", "flair_ner", "predict", "--model", str(tiny_run.final_model), "--input", str(source)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     records = [json.loads(line) for line in result.stdout.splitlines()]  # every line is JSON
     assert [r["text"] for r in records] == ["Japan beat Syria .", "Peter Blackburn"]
-    assert "tagged 2 records" in result.stderr and "SequenceTagger predicts" not in result.stderr  # flair's tag list: -v only
+    assert (
+        "tagged 2 records" in result.stderr and "SequenceTagger predicts" not in result.stderr
+    )  # flair's tag list: -v only
 
 
 @settings(max_examples=300, deadline=None)
@@ -313,7 +348,7 @@ def test_the_kits_segtok_tokens_are_flairs(text: str) -> None:
 
 
 def test_reading_and_writing_records_needs_no_flair_torch_or_pandas() -> None:
-    code = ("import sys, io; from flair_ner.predict.tagging import records; "
+    code = ("import sys, io; from flair_ner.predict import records; "
             "list(records.read_records([b'Peter lives in Berlin.'], 'text')); "
             "print(sorted(m for m in ('torch', 'flair', 'pandas') if m in sys.modules))")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)

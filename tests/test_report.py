@@ -40,7 +40,12 @@ def test_csvs_are_written_and_readable(report) -> None:
     differences = pd.read_csv(report.paths[1])
     assert report.paths[1].name == TEST_DIFF_CSV
     assert list(differences.columns) == [
-        "index", "original_line", "corrected_line", "tokens", "original_spans", "corrected_spans"
+        "index",
+        "original_line",
+        "corrected_line",
+        "tokens",
+        "original_spans",
+        "corrected_spans",
     ]
     assert len(differences) == len(report.differences)
     assert "sentences differ" in report.render() and "match" in report.render()
@@ -106,7 +111,9 @@ def test_bad_config_key_is_one_line(tmp_path: Path) -> None:
     config.write_text('dataset = "conllpp"\nepochs = 3\n')
     result = subprocess.run(
         [sys.executable, str(REPO / "experiments" / "conllpp.py"), "--config", str(config)],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"flair-ner: error: {config}: unknown option 'epochs'")

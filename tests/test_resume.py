@@ -18,6 +18,7 @@ import pytest
 import torch
 from helpers import train
 
+
 @pytest.fixture(scope="module")
 def options(tmp_path_factory, mirror: Path, tiny_glove: Path) -> list[str]:
     data = tmp_path_factory.mktemp("data")
@@ -140,14 +141,21 @@ def uninterrupted_lm(tmp_path_factory, tiny_lm_corpus: Path) -> Path:
 def assert_same_lm(run: Path, reference: Path) -> None:
     finals = [pd.read_csv(folder / "final_eval.tsv", sep="\t") for folder in (run, reference)]
     pd.testing.assert_frame_equal(*finals)
-    logs = [pd.read_csv(folder / "training_log.tsv", sep="\t").drop(columns=["seconds", "hours_trained"]) for folder in (run, reference)]
+    logs = [
+        pd.read_csv(folder / "training_log.tsv", sep="\t").drop(columns=["seconds", "hours_trained"])
+        for folder in (run, reference)
+    ]
     pd.testing.assert_frame_equal(*logs)
-    ours, theirs = (torch.load(f / "best-lm.pt", map_location="cpu", weights_only=False)["state_dict"] for f in (run, reference))
+    ours, theirs = (
+        torch.load(f / "best-lm.pt", map_location="cpu", weights_only=False)["state_dict"] for f in (run, reference)
+    )
     assert all(torch.equal(ours[name], theirs[name]) for name in theirs)
 
 
 @pytest.mark.parametrize("call", [2, 3])  # 2: mid-epoch (after split 1 of 2); 3: at the epoch boundary
-def test_lm_killed_and_resumed_is_exact(tmp_path: Path, tiny_lm_corpus: Path, uninterrupted_lm: Path, call: int) -> None:
+def test_lm_killed_and_resumed_is_exact(
+    tmp_path: Path, tiny_lm_corpus: Path, uninterrupted_lm: Path, call: int
+) -> None:
     out = tmp_path / "run"
     killed = train_lm_process(out, tiny_lm_corpus, stop=(call, signal.SIGKILL))
     assert killed.returncode == -signal.SIGKILL and not (out / "final_eval.tsv").exists()

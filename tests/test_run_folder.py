@@ -45,7 +45,10 @@ def one_error_line(capsys) -> str:
         (["--anneal-factor", "1.5"], "option 'anneal_factor' must be less than 1"),
         (["--storage-mode", "disk"], "option 'storage_mode' must be one of none, cpu, gpu"),
         (["--dataset", "conll2004"], "option 'dataset' must be one of conllpp, conll2003"),
-        (["--transformer", "/no/model"], "option 'transformer' is neither minilm, e5-small nor an existing model folder"),
+        (
+            ["--transformer", "/no/model"],
+            "option 'transformer' is neither minilm, e5-small nor an existing model folder",
+        ),
         (["--mirror", "/no/mirror"], "option 'mirror' is neither an http(s) URL nor an existing folder"),
     ],
 )

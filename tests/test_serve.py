@@ -56,7 +56,9 @@ def test_predict_answers_as_predict_writes(server: str) -> None:
         for entity in record["entities"]:
             assert record["text"][entity["start"] : entity["end"]] == entity["text"]
             assert 0 < entity["confidence"] <= 1
-    status, answer, _ = serve_load.post(f"{server}/predict?model=conllpp", {"tokens": ["Angela", "Merkel", "visited", "Paris"]})
+    status, answer, _ = serve_load.post(
+        f"{server}/predict?model=conllpp", {"tokens": ["Angela", "Merkel", "visited", "Paris"]}
+    )
     assert status == 200 and answer["entities"][0]["token_start"] == 0 and answer["entities"][0]["token_end"] == 2
 
 
@@ -81,7 +83,10 @@ def test_demo_page_and_api_docs_in_a_browser(server: str, chromium, tmp_path: Pa
     chromium.find_element(By.ID, "text").send_keys("George Washington went to Washington.")
     chromium.find_element(By.ID, "tag").click()
     marks = WebDriverWait(chromium, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result .ent"))
-    found = [(m.get_attribute("data-type"), chromium.execute_script("return arguments[0].firstChild.textContent", m)) for m in marks]
+    found = [
+        (m.get_attribute("data-type"), chromium.execute_script("return arguments[0].firstChild.textContent", m))
+        for m in marks
+    ]
     assert found == [("PER", "George Washington"), ("LOC", "Washington")]
     assert all(0 < float(m.get_attribute("data-confidence")) <= 1 for m in marks)
     assert chromium.find_element(By.ID, "status").text == "2 entities"

@@ -31,7 +31,10 @@ def test_loaded_by_name_it_tags_people_and_places() -> None:
 def test_plain_flair_loads_it_by_path() -> None:
     sentence = Sentence("Peter Blackburn met EU officials in Brussels .")
     SequenceTagger.load(MODEL).predict(sentence)
-    assert {(span.text, span.tag) for span in sentence.get_spans("ner")} >= {("Peter Blackburn", "PER"), ("Brussels", "LOC")}
+    assert {(span.text, span.tag) for span in sentence.get_spans("ner")} >= {
+        ("Peter Blackburn", "PER"),
+        ("Brussels", "LOC"),
+    }
 
 
 def test_predict_command_by_name() -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from flair_ner.training.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
+from flair_ner.training.speed import (
+    LengthBucketSampler,
+    all_static,
+    amp_supported,
+    dev_in_length_order,
+    precompute_embeddings,
+)
 
 
 class Sized:

@@ -50,13 +50,19 @@ def test_no_test_module_imports_another() -> None:
     imports = []
     for path in sorted(TESTS.glob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             imports += [f"{path.name} imports {name}" for name in names if name.startswith("test_")]
     assert imports == []
 
 
 def test_the_check_itself_refuses_what_does_not_count() -> None:
-    source = '''
+    source = """
 def test_nested():
     def inner():
         assert True
@@ -67,6 +73,6 @@ def test_real(value):
 def test_raises():
     with pytest.raises(ValueError):
         int("x")
-'''
+"""
     found = {node.name: asserts(node) for node in ast.parse(source).body}
     assert found == {"test_nested": False, "test_mock": False, "test_real": True, "test_raises": True}

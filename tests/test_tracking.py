@@ -46,7 +46,11 @@ def test_a_tracked_run_reads_back_from_mlflow(tmp_path: Path, conllpp_slice: Pat
     # every config value is a parameter
     assert run.data.params["hidden_size"] == "16" and run.data.params["max_epochs"] == "3"
     assert set(run.data.params) >= set(manifest["config"])
-    assert run.data.tags["dataset"] == "test" and run.data.tags["seed"] == "1" and run.data.tags["git_commit"] == manifest["git_commit"]
+    assert (
+        run.data.tags["dataset"] == "test"
+        and run.data.tags["seed"] == "1"
+        and run.data.tags["git_commit"] == manifest["git_commit"]
+    )
     # the final metrics are metrics.json's
     metrics = json.loads((out / "metrics.json").read_text())["test"]
     for average in ("micro", "macro", "weighted"):
@@ -74,7 +78,9 @@ def test_an_interrupted_run_continues_its_mlflow_run(tmp_path: Path, conllpp_sli
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     run = only_run(store)  # the same MLflow run, finished, with every epoch once
     assert run.info.status == "FINISHED"
-    history = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}").get_metric_history(run.info.run_id, "train/loss")
+    history = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}").get_metric_history(
+        run.info.run_id, "train/loss"
+    )
     assert sorted({m.step for m in history}) == [1, 2, 3] and len(history) == 3
 
 
@@ -89,5 +95,10 @@ def test_grid_cells_are_tagged_with_grid_and_variant(tmp_path: Path, conllpp_sli
         ray.shutdown()
     assert all(status == "complete" for status in outcome.statuses.values())
     runs = search(store)
-    assert sorted(zip(runs["tags.variant"], runs["tags.seed"])) == [("base", "1"), ("base", "2"), ("small", "1"), ("small", "2")]
+    assert sorted(zip(runs["tags.variant"], runs["tags.seed"])) == [
+        ("base", "1"),
+        ("base", "2"),
+        ("small", "1"),
+        ("small", "2"),
+    ]
     assert set(runs["tags.grid"]) == {"tiny"} and set(runs["status"]) == {"FINISHED"}

@@ -45,7 +45,9 @@ def positive(kind: type) -> Callable[[str], object]:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
         if not value > 0:
             raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
         return value
@@ -55,7 +57,8 @@ def positive(kind: type) -> Callable[[str], object]:
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data-dir", help=f"the cache of downloads and converted files (default: ${DATA_DIR_ENV}, else {DEFAULT_DATA_DIR})",
+        "--data-dir",
+        help=f"the cache of downloads and converted files (default: ${DATA_DIR_ENV}, else {DEFAULT_DATA_DIR})",
         default=None,
     )
     parser.add_argument(
@@ -81,7 +84,11 @@ def _report(args: argparse.Namespace) -> None:
     read = _read_own_files(config)
     from flair_ner.runs.experiment import run_sanity_report  # imports flair and torch: after the input was checked
 
-    print(run_sanity_report(config, blocks=read and {split: column_file.blocks for split, column_file in read.items()}).render())
+    print(
+        run_sanity_report(
+            config, blocks=read and {split: column_file.blocks for split, column_file in read.items()}
+        ).render()
+    )
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -139,13 +146,17 @@ def _grid(args: argparse.Namespace) -> None:
     for name, status in outcome.failed.items():
         print(f"flair-ner: cell {name} {status}", file=sys.stderr)
     if outcome.failed:
-        raise GridCellsFailed(f"{len(outcome.failed)} of {len(grid.cells)} cells failed (listed above); run the same command to retry them")
+        raise GridCellsFailed(
+            f"{len(outcome.failed)} of {len(grid.cells)} cells failed (listed above); run the same command to retry them"
+        )
 
 
 def _evaluate(args: argparse.Namespace) -> None:
     config = load_config(EvaluateConfig, args.config, overrides_from(args, EvaluateConfig))
     from flair_ner.cli.console import quiet_third_party
-    from flair_ner.runs.experiment import run_evaluation  # imports flair and torch: after the config is known to be valid
+    from flair_ner.runs.experiment import (
+        run_evaluation,
+    )  # imports flair and torch: after the config is known to be valid
 
     quiet_third_party(args.verbose)
     run_evaluation(config)
@@ -155,7 +166,11 @@ def _pretrain_lm(args: argparse.Namespace) -> None:
     config = load_config(LMConfig, args.config, overrides_from(args, LMConfig))
     if not args.ship:
         _refuse_busy_folder(Path(config.output_dir))
-    from flair_ner.lm.train import record_command, ship_lm, train_lm  # imports flair and torch: after the config is valid
+    from flair_ner.lm.train import (
+        record_command,
+        ship_lm,
+        train_lm,
+    )  # imports flair and torch: after the config is valid
     from flair_ner.lm.corpus import build_text_corpus, prepare_reuters_corpus
 
     if args.ship:
@@ -165,7 +180,9 @@ def _pretrain_lm(args: argparse.Namespace) -> None:
     if config.text_dir:
         build_text_corpus(config.text_dir, config.corpus_dir, config.corpus_seed)
     else:
-        prepare_reuters_corpus(config.corpus_dir, config.data_dir, config.mirror, config.corpus_seed, config.ner_train_text)
+        prepare_reuters_corpus(
+            config.corpus_dir, config.data_dir, config.mirror, config.corpus_seed, config.ner_train_text
+        )
     record_command(Path(config.output_dir), ["python", *sys.argv])
     print(train_lm(config, fresh=args.fresh).to_string(index=False))
 
@@ -250,13 +267,15 @@ def _export(args: argparse.Namespace) -> None:
     quiet_third_party(args.verbose)
     description = export_model(args.model, args.output, args.quantize, args.opset, sample)
     agreement = description["agreement"]
-    print(f"{args.output}: {description['size_bytes'] / 1e6:.1f} MB, {description['export_seconds']:.0f} s; token agreement "
-          f"with the torch model {100 * agreement['token_agreement']:.3f} % on {agreement['tokens']} tokens "
-          f"({agreement['identical_sentences']} of {agreement['sentences']} sentences identical)")
+    print(
+        f"{args.output}: {description['size_bytes'] / 1e6:.1f} MB, {description['export_seconds']:.0f} s; token agreement "
+        f"with the torch model {100 * agreement['token_agreement']:.3f} % on {agreement['tokens']} tokens "
+        f"({agreement['identical_sentences']} of {agreement['sentences']} sentences identical)"
+    )
 
 
 def _prepare(args: argparse.Namespace) -> None:
-    from flair_ner.embeddings.stacks import e5_small
+    from flair_ner.embeddings import e5_small
 
     if args.verify:
         sentences = e5_small.verification_sentences(args.verify, args.data_dir, args.mirror)  # before the slow part
@@ -369,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
         "datasets",
         nargs="*",
         metavar="DATASET",
-        help="data sets to fetch: " + "; ".join(f"{d.name} ({d.description})" for d in DATASETS.values())
+        help="data sets to fetch: "
+        + "; ".join(f"{d.name} ({d.description})" for d in DATASETS.values())
         + " (default: all)",
     )
     add_data_options(download)
@@ -434,7 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grid.add_argument("--grid", type=Path, required=True, help="the grid TOML file (see flair_ner/grids/grid.py)")
     grid.add_argument("--output-dir", type=Path, default=None, help="the grid folder (default: the file's output_dir)")
-    grid.add_argument("--address", default=None, help="join a Ray cluster: auto or ray://HOST:PORT (default: a local Ray)")
+    grid.add_argument(
+        "--address", default=None, help="join a Ray cluster: auto or ray://HOST:PORT (default: a local Ray)"
+    )
     grid.add_argument("--cpus-per-run", type=float, default=None, help="CPUs per cell (default: all of one node)")
     grid.add_argument("--gpus-per-run", type=float, default=0, help="GPUs per cell (default: 0)")
     grid.add_argument("--dry-run", action="store_true", help="list the cells, their status and the estimated cost")
@@ -497,14 +519,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="jsonl: each input record with its entities (text, type, start, end, confidence; token_start and "
         "token_end for token input); conll: the input columns plus the predicted IOB2 tag (default: jsonl)",
     )
-    predict.add_argument("--output", default=None, help="output file, written whole or not at all (default: standard output)")
+    predict.add_argument(
+        "--output", default=None, help="output file, written whole or not at all (default: standard output)"
+    )
     predict.add_argument(
         "--strict",
         action="store_true",
         help="check every record first and tag nothing if any is bad (default: tag the good ones, report the bad)",
     )
     predict.add_argument(
-        "--batch-size", type=positive(int), default=None,
+        "--batch-size",
+        type=positive(int),
+        default=None,
         help="sentences per prediction batch, at least 1 (default: 32 for torch, 64 for onnx, the faster here)",
     )
     predict.add_argument(
@@ -541,7 +567,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--sample", type=Path, default=None,
                         help="a CoNLL column file (token first) to measure the agreement on (default: the first "
                         "500 sentences of CoNLL++ test, from the cache or mirror)")  # fmt: skip
-    export.add_argument("--sample-size", type=positive(int), default=500, help="sentences of the sample used (default: 500)")
+    export.add_argument(
+        "--sample-size", type=positive(int), default=500, help="sentences of the sample used (default: 500)"
+    )
     add_data_options(export)
     export.set_defaults(handler=_export)
 
@@ -574,9 +602,15 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--input", required=True, help="a text, JSONL or CoNLL file, read as predict reads it")
     speed.add_argument("--input-format", choices=["text", "conll", "jsonl"], default=None,
                        help="as predict's (default: from the file extension, else text)")  # fmt: skip
-    speed.add_argument("--engine", choices=("auto", "torch", "onnx"), default="auto", help="as predict's (default: auto)")
-    speed.add_argument("--batch-size", type=positive(int), default=None, help="sentences per batch (default: as predict's)")
-    speed.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32", help="torch engine: as predict's")
+    speed.add_argument(
+        "--engine", choices=("auto", "torch", "onnx"), default="auto", help="as predict's (default: auto)"
+    )
+    speed.add_argument(
+        "--batch-size", type=positive(int), default=None, help="sentences per batch (default: as predict's)"
+    )
+    speed.add_argument(
+        "--precision", choices=("fp32", "bf16", "int8"), default="fp32", help="torch engine: as predict's"
+    )
     speed.add_argument("--threads", type=positive(int), default=None, help="onnx engine: onnxruntime's threads")
     speed.set_defaults(handler=_benchmark_speed)
 
@@ -622,7 +656,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"larger request bodies get 413 (default: {DEFAULT_MAX_BODY_BYTES})")  # fmt: skip
     serve.add_argument("--max-records", type=positive(int), default=DEFAULT_MAX_RECORDS,
                        help=f"records one request may hold (default: {DEFAULT_MAX_RECORDS})")  # fmt: skip
-    serve.add_argument("--batch-size", type=positive(int), default=None, help="sentences per prediction batch (default: as predict's)")
+    serve.add_argument(
+        "--batch-size", type=positive(int), default=None, help="sentences per prediction batch (default: as predict's)"
+    )
     serve.set_defaults(handler=_serve)
     return parser
 

@@ -1,2 +1,1 @@
-"""Options: every configuration field with its default, check and help (one dataclass per concern).
-"""
+"""Options: every configuration field with its default, check and help (one dataclass per concern)."""

@@ -111,19 +111,28 @@ class TrainConfig:
     hidden_size: int = option(256, "BiLSTM hidden size (stack)", minimum=1)
     use_crf: Optional[bool] = option(None, "CRF decoder on top; unset: on for stack, off for fine-tune (FLERT)")
     learning_rate: Optional[float] = option(
-        None, f"unset: {METHOD_DEFAULTS['stack']['learning_rate']} (stack, SGD) or "
-        f"{METHOD_DEFAULTS['fine-tune']['learning_rate']} (fine-tune, AdamW)", above=0
+        None,
+        f"unset: {METHOD_DEFAULTS['stack']['learning_rate']} (stack, SGD) or "
+        f"{METHOD_DEFAULTS['fine-tune']['learning_rate']} (fine-tune, AdamW)",
+        above=0,
     )
     mini_batch_size: Optional[int] = option(
-        None, f"sentences per mini-batch; unset: {METHOD_DEFAULTS['stack']['mini_batch_size']} (stack) or "
-        f"{METHOD_DEFAULTS['fine-tune']['mini_batch_size']} (fine-tune)", minimum=1
+        None,
+        f"sentences per mini-batch; unset: {METHOD_DEFAULTS['stack']['mini_batch_size']} (stack) or "
+        f"{METHOD_DEFAULTS['fine-tune']['mini_batch_size']} (fine-tune)",
+        minimum=1,
     )
     max_epochs: Optional[int] = option(
-        None, f"maximum epochs; unset: {METHOD_DEFAULTS['stack']['max_epochs']} (stack; the Flair paper trained 150) "
-        f"or {METHOD_DEFAULTS['fine-tune']['max_epochs']} (fine-tune)", minimum=1
+        None,
+        f"maximum epochs; unset: {METHOD_DEFAULTS['stack']['max_epochs']} (stack; the Flair paper trained 150) "
+        f"or {METHOD_DEFAULTS['fine-tune']['max_epochs']} (fine-tune)",
+        minimum=1,
     )
     warmup_fraction: float = option(
-        0.1, "fine-tune: share of all training steps over which the learning rate rises linearly from 0", minimum=0, below=1
+        0.1,
+        "fine-tune: share of all training steps over which the learning rate rises linearly from 0",
+        minimum=0,
+        below=1,
     )
     use_context: bool = option(
         False, "fine-tune: the transformer also reads up to 64 tokens of the neighbouring sentences (FLERT context)"
@@ -134,16 +143,20 @@ class TrainConfig:
     seed: int = option(1, "random seed (flair.set_seed)", minimum=0)
     device: Optional[str] = option(None, "cuda or cpu; unset: cuda when available")
     storage_mode: Optional[str] = option(
-        None, "where embeddings are kept between epochs: gpu, cpu or none; unset: gpu with CUDA, else cpu", choices=STORAGE_MODES
+        None,
+        "where embeddings are kept between epochs: gpu, cpu or none; unset: gpu with CUDA, else cpu",
+        choices=STORAGE_MODES,
     )
     precompute: bool = option(
-        True, "compute the frozen embeddings once before epoch 1 (needs every embedding static); off: flair embeds in epoch 1"
+        True,
+        "compute the frozen embeddings once before epoch 1 (needs every embedding static); off: flair embeds in epoch 1",
     )
     bucket_batches: bool = option(
         True, "mini-batches of similar-length sentences in training and dev evaluation (flair's: random / stored order)"
     )
     amp: Optional[bool] = option(
-        None, "mixed precision in training (bfloat16 autocast on CPU); unset: on where the hardware supports it natively"
+        None,
+        "mixed precision in training (bfloat16 autocast on CPU); unset: on where the hardware supports it natively",
     )
     eval_batch_size: int = option(64, "sentences per batch when evaluating on dev (flair's default: 64)", minimum=1)
     train_limit: Optional[int] = option(None, "use only the first N training sentences (smoke runs)", minimum=1)
@@ -175,7 +188,10 @@ class TrainConfig:
                 yield "lms", f"names {name!r}, which is neither a known LM ({known}) nor an existing LM file"
         if self.transformer and self.transformer not in KNOWN_TRANSFORMERS and not Path(self.transformer).is_dir():
             if self.method != "fine-tune":  # the frozen variant reads local folders only
-                yield "transformer", f"is neither {', '.join(KNOWN_TRANSFORMERS)} nor an existing model folder: {self.transformer!r}"
+                yield (
+                    "transformer",
+                    f"is neither {', '.join(KNOWN_TRANSFORMERS)} nor an existing model folder: {self.transformer!r}",
+                )
             elif not HUB_NAME.fullmatch(self.transformer):
                 yield "transformer", (f"is neither {', '.join(KNOWN_TRANSFORMERS)}, an existing model folder nor a "
                                       f"Hugging Face model name: {self.transformer!r}")  # fmt: skip
@@ -211,7 +227,6 @@ def _device_problem(device: Optional[str]) -> Optional[str]:
     return None
 
 
-
 @dataclass
 class ColumnOptions:
     """How column files are read (your own files; a registered data set brings its own layout)."""
@@ -224,7 +239,9 @@ class ColumnOptions:
     document_separator: Optional[str] = option(
         DOCSTART, "first token of a document-marker line; empty: the files have no document markers"
     )
-    comment_prefix: Optional[str] = option(None, "skip lines starting with this (e.g. '# id ' in MultiCoNER); unset: none")
+    comment_prefix: Optional[str] = option(
+        None, "skip lines starting with this (e.g. '# id ' in MultiCoNER); unset: none"
+    )
     label_map: Optional[dict] = option(
         None,
         "entity type -> type to use (TOML table, or TYPE=TYPE,... on the command line); O drops a type; "
@@ -255,7 +272,10 @@ class ColumnOptions:
         if self.label_map is not None:
             bad = [f"{k!r} = {v!r}" for k, v in self.label_map.items() if not isinstance(v, str) or not v.strip()]
             if bad or not self.label_map:
-                yield "label_map", f"must map entity types to type names (or O), got {', '.join(bad) or 'an empty table'}"
+                yield (
+                    "label_map",
+                    f"must map entity types to type names (or O), got {', '.join(bad) or 'an empty table'}",
+                )
 
 
 @dataclass
@@ -269,18 +289,22 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
     dev_file: Optional[str] = option(None, "your dev file; unset: 10% of train is held out with the seed")
     test_file: Optional[str] = option(None, "your test file; unset: no test evaluation")
     compare_with: Optional[str] = option(
-        None, "CoNLL++ only: the original release (conll2003) whose test set is compared with CoNLL++'s and evaluated too"
+        None,
+        "CoNLL++ only: the original release (conll2003) whose test set is compared with CoNLL++'s and evaluated too",
     )
     data_dir: Optional[str] = option(
         None, "the cache of downloads and converted files; unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
     )
     mirror: Optional[str] = option(
-        None, "local folder or http(s) URL laid out as <mirror>/<dataset>/<file>; unset: $FLAIR_NER_MIRROR, else upstream"
+        None,
+        "local folder or http(s) URL laid out as <mirror>/<dataset>/<file>; unset: $FLAIR_NER_MIRROR, else upstream",
     )
     download_deadline: Optional[float] = option(
         None, "seconds one data file's download may take in all; unset: $FLAIR_NER_DOWNLOAD_DEADLINE, else 900", above=0
     )
-    output_dir: str = option("runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest")
+    output_dir: str = option(
+        "runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest"
+    )
     glove_rows: int = option(
         DEFAULT_GLOVE_ROWS,
         "the saved model keeps the N most frequent word-vector rows plus every training word's row (GloVe 6B 50d: "
@@ -327,9 +351,12 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
         if self.tracking_uri and "://" in self.tracking_uri:
             scheme = self.tracking_uri.split("://", 1)[0].split("+", 1)[0].lower()
             if scheme not in TRACKING_SCHEMES:
-                yield "tracking_uri", (
-                    f"{self.tracking_uri!r} is not an MLflow store: give a folder, file://FOLDER, or a URI "
-                    f"starting with {', '.join(s + '://' for s in TRACKING_SCHEMES if s != 'file')}"
+                yield (
+                    "tracking_uri",
+                    (
+                        f"{self.tracking_uri!r} is not an MLflow store: give a folder, file://FOLDER, or a URI "
+                        f"starting with {', '.join(s + '://' for s in TRACKING_SCHEMES if s != 'file')}"
+                    ),
                 )
         if self.mirror and not self.mirror.startswith(("http://", "https://")) and not Path(self.mirror).is_dir():
             yield "mirror", f"is neither an http(s) URL nor an existing folder: {self.mirror!r}"
@@ -407,7 +434,9 @@ class LMConfig:
     sequence_length: int = option(250, "characters per truncated-BPTT step", minimum=1)
     mini_batch_size: int = option(100, "parallel character streams", minimum=1)
     learning_rate: float = option(20.0, "SGD learning rate (flair's default for LMs)", above=0)
-    anneal_factor: float = option(0.25, "factor applied to the learning rate when validation loss stalls", above=0, below=1)
+    anneal_factor: float = option(
+        0.25, "factor applied to the learning rate when validation loss stalls", above=0, below=1
+    )
     patience: int = option(3, "splits without improvement before annealing", minimum=0)
     max_epochs: int = option(1, "passes over the training text", minimum=1)
     min_epoch_gain_bpc: Optional[float] = option(
@@ -416,10 +445,14 @@ class LMConfig:
         "unset: train max_epochs",
         above=0,
     )
-    budget_minutes: Optional[float] = option(None, "stop after the split that crosses this many minutes (this run)", above=0)
+    budget_minutes: Optional[float] = option(
+        None, "stop after the split that crosses this many minutes (this run)", above=0
+    )
     min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>", minimum=1)
     seed: int = option(1, "random seed", minimum=0)
-    data_dir: Optional[str] = option(None, "the cache (the LM corpus goes there too); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner")
+    data_dir: Optional[str] = option(
+        None, "the cache (the LM corpus goes there too); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
+    )
     mirror: Optional[str] = option(None, "data mirror folder or URL; unset: $FLAIR_NER_MIRROR, else upstream")
     corpus_seed: int = option(42, "seed of the document shuffle that makes the LM corpus's train/valid/test")
 
@@ -597,7 +630,9 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type) -> None:
             dest=f.name,
             default=None,
             metavar=_field_type(cls, f.name).__name__.upper(),
-            help=f"{f.metadata.get('help', '')} (default: {default!r})".replace("%", "%%"),  # argparse formats help with %
+            help=f"{f.metadata.get('help', '')} (default: {default!r})".replace(
+                "%", "%%"
+            ),  # argparse formats help with %
         )
 
 

@@ -16,7 +16,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 from flair_ner.errors import ConfigError, DataFileError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.data.registry import (  # noqa: F401 - the data descriptions are part of this module's interface
@@ -37,6 +37,9 @@ from flair_ner.data.registry import (  # noqa: F401 - the data descriptions are 
 from flair_ner.data.registry import Span, entity_spans  # noqa: F401 - part of this module's interface
 from flair_ner.data.fetch import fetch_dataset
 from flair_ner.files import decode_utf8
+
+if TYPE_CHECKING:  # flair loads only where a Corpus is built
+    from flair.data import Corpus
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ def _breaks_scheme(previous: str, tag: str, scheme: str) -> Optional[str]:
     """Why ``tag`` cannot follow ``previous`` under ``scheme``, or ``None`` when it can."""
     same_type = previous[2:] == tag[2:]
     if scheme in ("iob1", "iob2") and tag[:2] in ("E-", "S-"):
-        return f"{tag} is a BIOES tag, but the file is declared {scheme} (set tag_scheme = \"bioes\")"
+        return f'{tag} is a BIOES tag, but the file is declared {scheme} (set tag_scheme = "bioes")'
     if scheme == "iob2" and tag.startswith("I-") and not (previous[:2] in ("B-", "I-") and same_type):
         return f"{tag} after {previous}: in IOB2 an entity starts with B- (is this IOB1? set tag_scheme)"
     if scheme == "iob1" and tag.startswith("B-") and not (previous[:2] in ("B-", "I-") and same_type):
@@ -209,7 +212,9 @@ def read_column_file(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat())
                 "expected O or B-/I-/E-/S- plus a type (is the file damaged?)"
             )
         if not _TAG.match(tag):
-            raise CorpusFormatError(f"{path}:{number}: tag {tag!r} is not O or B-/I-/E-/S- plus a type: {' '.join(fields)!r}")
+            raise CorpusFormatError(
+                f"{path}:{number}: tag {tag!r} is not O or B-/I-/E-/S- plus a type: {' '.join(fields)!r}"
+            )
         if current is None:
             current = Block([], [], number)
             blocks.append(current)

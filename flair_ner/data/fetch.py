@@ -56,7 +56,9 @@ _CROSSWEIGH = "https://raw.githubusercontent.com/ZihanWangKi/CrossWeigh/77d0c2d/
 _HSCRF = "https://raw.githubusercontent.com/ZhixiuYe/HSCRF-pytorch/3479f4594af3a704da85689c0b1a67cee1b600de/data/"
 _REUTERS_TARBALL = "https://kdd.ics.uci.edu/databases/reuters21578/reuters21578.tar.gz"
 _WNUT17 = "https://raw.githubusercontent.com/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603/"
-_MULTICONER2 = "https://raw.githubusercontent.com/honghanhh/templateNER/1c9835509d3c4ea8f47f20226ea1490360929465/public_data/"
+_MULTICONER2 = (
+    "https://raw.githubusercontent.com/honghanhh/templateNER/1c9835509d3c4ea8f47f20226ea1490360929465/public_data/"
+)
 # MultiCoNER II public data: language code -> (folder upstream, SHA-256 of train, SHA-256 of dev)
 _MULTICONER2_FILES = {
     "en": (
@@ -110,7 +112,9 @@ class DeadlineDownloader:
             self.stop_at = time.monotonic() + self.deadline
         left = self._left()
         try:
-            with requests.get(url, stream=True, timeout=(min(self.timeout[0], left), min(self.timeout[1], left))) as response:
+            with requests.get(
+                url, stream=True, timeout=(min(self.timeout[0], left), min(self.timeout[1], left))
+            ) as response:
                 watchdog = threading.Timer(self._left(), response.close)
                 watchdog.daemon = True
                 watchdog.start()
@@ -299,9 +303,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             name="reuters21578",
             description="Reuters-21578 newswire (SGML), text for pretraining the character LMs",
-            files=tuple(
-                DataFile(f"reut2-{index:03d}.sgm", digest) for index, digest in enumerate(_REUTERS_SHA256)
-            ),
+            files=tuple(DataFile(f"reut2-{index:03d}.sgm", digest) for index, digest in enumerate(_REUTERS_SHA256)),
             archive_url=_REUTERS_TARBALL,
         ),
     )
@@ -518,7 +520,9 @@ def fetch_dataset(
             failures.append(str(error))
     if failures:
         hint = "" if source is not None else f"; no network? set a mirror with --mirror PATH_OR_URL or ${MIRROR_ENV}"
-        count = f" ({len(failures)} of {len(dataset.files)} files of {dataset.name} failed)" if len(failures) > 1 else ""
+        count = (
+            f" ({len(failures)} of {len(dataset.files)} files of {dataset.name} failed)" if len(failures) > 1 else ""
+        )
         raise DownloadError("; ".join(failures) + count + hint)
     return {data_file.name: paths[data_file.name] for data_file in dataset.files}
 

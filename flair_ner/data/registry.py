@@ -199,5 +199,3 @@ MULTICONER_COARSE = {
     **dict.fromkeys(("Clothing", "Vehicle", "Food", "Drink", "OtherPROD"), "PROD"),
     **dict.fromkeys(("Medication/Vaccine", "MedicalProcedure", "AnatomicalStructure", "Symptom", "Disease"), "MED"),
 }
-
-

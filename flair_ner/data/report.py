@@ -19,6 +19,7 @@ import pandas as pd
 
 from flair_ner.runs.layout import SIZES_CSV, TEST_DIFF_CSV
 from flair_ner.data.corpus import Block, CorpusFiles, iter_sentences, validate_files
+from flair_ner.errors import DataFileError
 from flair_ner.files import write_csv
 
 # Table 1 of the CoNLL-2003 paper (English): sentences are counted with the
@@ -29,7 +30,6 @@ CONLL2003_TABLE1: dict[str, dict[str, int]] = {
     "test": {"sentences_with_docstart": 3684, "documents": 231, "tokens": 46435},
 }
 CONLL_TYPES = ("PER", "LOC", "ORG", "MISC")
-
 
 
 def split_sizes(blocks: list[Block]) -> dict[str, int]:
@@ -89,9 +89,6 @@ def _fixed_columns(frame: pd.DataFrame) -> set[str]:
     return fixed | {c for c in frame.columns if c.startswith("paper_")}
 
 
-from flair_ner.errors import DataFileError
-
-
 class AlignmentError(DataFileError):
     """Two test sets cannot be compared sentence by sentence."""
 
@@ -147,7 +144,9 @@ class SanityReport:
         """The report as readable text for the terminal."""
         shown = self.sizes.set_index("split").T
         compared = any(column.startswith("paper_") for column in self.sizes.columns)
-        text = ("Dataset sizes (paper = Table 1 of the CoNLL-2003 paper)\n" if compared else "Dataset sizes\n") + shown.to_string()
+        text = (
+            "Dataset sizes (paper = Table 1 of the CoNLL-2003 paper)\n" if compared else "Dataset sizes\n"
+        ) + shown.to_string()
         if self.differences is not None:
             text += (
                 f"\n\nCoNLL-2003 vs CoNLL++ test: {len(self.differences)} sentences differ in entity spans"

@@ -140,7 +140,9 @@ def read_e5_file(path: Union[str, Path]) -> E5File:
         dtype = reader.take(1)[0]
         count, offset, size = reader.unpack("IQQ")
         if offset + size > len(data):
-            raise ResourceError(f"{path}: tensor {name} ends at byte {offset + size}, the file at {len(data)} (truncated?)")
+            raise ResourceError(
+                f"{path}: tensor {name} ends at byte {offset + size}, the file at {len(data)} (truncated?)"
+            )
         raw = data[offset : offset + size]
         if dtype == 0:
             tensors[name] = np.frombuffer(raw, dtype="<f4", count=count).copy()
@@ -224,7 +226,9 @@ def build_tokenizer(model: E5File):
 
     keys = set(model.normalization)
     if any(cp in keys for outputs in model.normalization.values() for cp in outputs):
-        raise ResourceError("the normalisation map replaces a character by one it maps again: one pass is not a sequence")
+        raise ResourceError(
+            "the normalisation map replaces a character by one it maps again: one pass is not a sequence"
+        )
     by_output: dict[tuple[int, ...], list[int]] = {}
     for code_point, outputs in model.normalization.items():
         by_output.setdefault(outputs, []).append(code_point)
@@ -498,8 +502,12 @@ def verification_problems(report: dict) -> list[str]:
         if result["tokens_equal"] != result["sentences"]:
             problems.append(f"{language}: {result['sentences'] - result['tokens_equal']} sentences tokenised otherwise")
         if result["below_0.999"]:
-            problems.append(f"{language}: {result['below_0.999']} sentences below cosine 0.999 (min {result['cosine_min']})")
+            problems.append(
+                f"{language}: {result['below_0.999']} sentences below cosine 0.999 (min {result['cosine_min']})"
+            )
     for pair in report.get("translation_pairs", []):
         if pair["cosine"] <= pair["unrelated_mean"]:
-            problems.append(f"translation pair {pair['pair'][0]!r}: cosine {pair['cosine']} <= unrelated {pair['unrelated_mean']}")
+            problems.append(
+                f"translation pair {pair['pair'][0]!r}: cosine {pair['cosine']} <= unrelated {pair['unrelated_mean']}"
+            )
     return problems

@@ -157,8 +157,9 @@ def flair_embeddings(name: str):
     return FlairEmbeddings(str(path))
 
 
-def transformer_embeddings(name: str, fine_tune: bool = False, use_context: bool = False,
-                           data_dir: Union[str, Path, None] = None):
+def transformer_embeddings(
+    name: str, fine_tune: bool = False, use_context: bool = False, data_dir: Union[str, Path, None] = None
+):
     """A transformer's last layer, one vector per token (its first sub-token), as flair embeddings.
 
     Args:

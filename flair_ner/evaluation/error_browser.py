@@ -181,8 +181,8 @@ def error_page(test_sets: Sequence[TestSetPredictions], title: str) -> str:
         summaries.append(
             f'<section class="set-summary" data-set="{index}"><h2>Test set {html.escape(test_set.name)}</h2>'
             f'<p id="totals-{index}">{len(sentences)} sentences, {int(micro["support"])} gold entities, '
-            f'{int(micro["tp"] + micro["fp"])} predicted: {int(micro["tp"])} correct, {int(micro["fp"])} false positives, '
-            f'{int(micro["fn"])} false negatives; micro-F1 {100 * micro["f1"]:.2f} (the figures of {METRICS_CSV})</p>'
+            f"{int(micro['tp'] + micro['fp'])} predicted: {int(micro['tp'])} correct, {int(micro['fp'])} false positives, "
+            f"{int(micro['fn'])} false negatives; micro-F1 {100 * micro['f1']:.2f} (the figures of {METRICS_CSV})</p>"
             f"<details open><summary>Scores per type</summary>"
             f"{_score_table(test_set.scores, test_set.token_accuracy, len(test_set.predictions), f'scores-{index}')}</details>"
             f"<details><summary>Errors by kind and the entity confusion counts</summary>"
@@ -226,7 +226,9 @@ def run_test_sets(run_dir: Path) -> list[TestSetPredictions]:
     for name in sorted(by_name, key=lambda n: order.index(n) if n in order else len(order)):
         rows = metrics[metrics["test_set"] == name]
         if rows.empty:
-            raise RunFolderError(f"{metrics_path}: has no rows for test set {name!r}, whose {by_name[name].name} is in the folder")
+            raise RunFolderError(
+                f"{metrics_path}: has no rows for test set {name!r}, whose {by_name[name].name} is in the folder"
+            )
         predictions = read_predictions(by_name[name])
         scores = rows[rows["label"] != ACCURACY].drop(columns="test_set").reset_index(drop=True)
         # runs from before metrics.csv had the row: the same share, from the predictions
@@ -240,7 +242,9 @@ def run_test_sets(run_dir: Path) -> list[TestSetPredictions]:
 
 def _same_sentences(name: str, a: list[TaggedSentence], b: list[TaggedSentence], runs: tuple[Path, Path]) -> None:
     if len(a) != len(b):
-        raise RunFolderError(f"{runs[0]} and {runs[1]} scored different test sets {name!r}: {len(a)} against {len(b)} sentences")
+        raise RunFolderError(
+            f"{runs[0]} and {runs[1]} scored different test sets {name!r}: {len(a)} against {len(b)} sentences"
+        )
     for left, right in zip(a, b):
         if left.tokens != right.tokens or left.gold != right.gold:
             what = "tokens" if left.tokens != right.tokens else "gold entities"
@@ -275,7 +279,9 @@ def compare_page(run_a: Path, run_b: Path) -> str:
             if set(left.predicted) == set(right.predicted):
                 continue
             gold = set(left.gold)
-            verdict = A_RIGHT if set(left.predicted) == gold else B_RIGHT if set(right.predicted) == gold else BOTH_WRONG
+            verdict = (
+                A_RIGHT if set(left.predicted) == gold else B_RIGHT if set(right.predicted) == gold else BOTH_WRONG
+            )
             differing = set(left.predicted) ^ set(right.predicted)
             payload.append({
                 "id": left.id, "lines": left.lines, "tokens": left.tokens, "note": verdict,
@@ -297,7 +303,10 @@ def compare_page(run_a: Path, run_b: Path) -> str:
 
 def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[TaggedSentence]) -> str:
     """The paired-bootstrap difference and the wins and losses per type of one test set."""
-    from flair_ner.grids.summary import BOOTSTRAP_SAMPLES, paired_bootstrap  # the grid's statistics (summary loads grid)
+    from flair_ner.grids.summary import (
+        BOOTSTRAP_SAMPLES,
+        paired_bootstrap,
+    )  # the grid's statistics (summary loads grid)
 
     difference, low, high, p_value = paired_bootstrap([entity_counts(a)], [entity_counts(b)])
     scores_a = score_spans([s.gold for s in a], [s.predicted for s in a]).set_index("label")
@@ -335,4 +344,3 @@ def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[
 def write_compare_page(run_a: Path, run_b: Path, output: Path) -> Path:
     """``compare.html`` (or ``output``) for two runs, written whole or not at all."""
     return write_text(Path(output), compare_page(run_a, run_b))
-

@@ -58,14 +58,18 @@ def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
     if "LEARNING_RATE" in history:
         rates = history["LEARNING_RATE"]
         for index in range(1, len(history)):
-            if rates[index] < rates[index - 1] * 0.99 and (index == len(history) - 1 or rates[index] < rates[index - 1] * 0.75):
+            if rates[index] < rates[index - 1] * 0.99 and (
+                index == len(history) - 1 or rates[index] < rates[index - 1] * 0.75
+            ):
                 # an annealing step (a linear schedule's smooth decay is not marked epoch by epoch)
                 loss_axis.axvline(epochs[index] - 0.5, color="grey", linestyle=":", linewidth=1)
                 # halfway up, where the falling loss and the rising F1 curves rarely are
                 loss_axis.annotate(f"lr {rates[index]:.3g}", (epochs[index] - 0.5, 0.5), xycoords=("data", "axes fraction"),
                                    rotation=90, va="center", ha="right", fontsize=7, color="grey")  # fmt: skip
     # below the plot: inside it would cover a curve or a mark somewhere
-    loss_axis.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, fontsize=8, frameon=False)
+    loss_axis.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, fontsize=8, frameon=False
+    )
     loss_axis.set_title("Learning curve (dotted: learning-rate drops)")
     figure.tight_layout()
     path = save_figure(figure, Path(output))
@@ -135,7 +139,10 @@ def entity_confusion(predictions: pd.DataFrame) -> pd.DataFrame:
             else:
                 key = (outcome.type, column_of.get(outcome.kind) or outcome.predicted.type)
             counts[key] = counts.get(key, 0) + 1
-    types = sorted({key[0] for key in counts if key[0] != SPURIOUS} | {key[1] for key in counts if key[1] not in (MISSED, BOUNDARY)})
+    types = sorted(
+        {key[0] for key in counts if key[0] != SPURIOUS}
+        | {key[1] for key in counts if key[1] not in (MISSED, BOUNDARY)}
+    )
     table = pd.DataFrame(0, index=types + [SPURIOUS], columns=types + [BOUNDARY, MISSED])
     for (row, column), count in counts.items():
         table.loc[row, column] = count
@@ -164,7 +171,9 @@ def plot_entity_confusion(predictions_tsv: Path, output: Path, title: str = "") 
             count = int(counts[row, column])
             if count:
                 dark = norm(count) > 0.6
-                axis.text(column, row, str(count), ha="center", va="center", fontsize=7, color="white" if dark else "black")
+                axis.text(
+                    column, row, str(count), ha="center", va="center", fontsize=7, color="white" if dark else "black"
+                )
     axis.set_title(title or "Entities: gold type against prediction")
     figure.tight_layout()
     path = save_figure(figure, Path(output))

@@ -184,7 +184,12 @@ def render_scores(result: EvaluationResult) -> str:
     rule = "-" * max(len(line) for line in lines)
     tokens = len(result.predictions)
     return "\n".join(
-        [*lines[: 1 + types], rule, *lines[1 + types :], f"{ACCURACY}: {100 * result.token_accuracy:.2f} ({tokens} tokens)"]
+        [
+            *lines[: 1 + types],
+            rule,
+            *lines[1 + types :],
+            f"{ACCURACY}: {100 * result.token_accuracy:.2f} ({tokens} tokens)",
+        ]
     )
 
 
@@ -236,7 +241,9 @@ def tagged_sentences(predictions: pd.DataFrame, source: str = "predictions table
     """
     missing = [column for column in PREDICTION_COLUMNS if column not in predictions.columns]
     if missing:
-        raise RunFolderError(f"{source}: expected the columns {', '.join(PREDICTION_COLUMNS)}; missing {', '.join(missing)}")
+        raise RunFolderError(
+            f"{source}: expected the columns {', '.join(PREDICTION_COLUMNS)}; missing {', '.join(missing)}"
+        )
     ids = predictions["sentence"].tolist()
     tokens, gold, predicted = (predictions[column].astype(str).tolist() for column in ("token", "gold", "predicted"))
     sentences: list[TaggedSentence] = []
@@ -246,7 +253,9 @@ def tagged_sentences(predictions: pd.DataFrame, source: str = "predictions table
         if index < len(ids) and ids[index] == ids[start]:
             continue
         if ids[start] in seen:
-            raise RunFolderError(f"{source}:{start + 2}: sentence {ids[start]} again; expected each sentence's rows together")
+            raise RunFolderError(
+                f"{source}:{start + 2}: sentence {ids[start]} again; expected each sentence's rows together"
+            )
         seen.add(ids[start])
         sentences.append(TaggedSentence(int(ids[start]), tokens[start:index], entity_spans(gold[start:index]),
                                         entity_spans(predicted[start:index]), (start + 2, index + 1)))  # fmt: skip
@@ -270,7 +279,9 @@ def read_predictions(path: Path) -> pd.DataFrame:
     table = pd.read_csv(path, sep="\t", keep_default_na=False, dtype={"token": str, "gold": str, "predicted": str})
     missing = [column for column in PREDICTION_COLUMNS if column not in table.columns]
     if missing:
-        raise RunFolderError(f"{path}: expected the columns {', '.join(PREDICTION_COLUMNS)}; missing {', '.join(missing)}")
+        raise RunFolderError(
+            f"{path}: expected the columns {', '.join(PREDICTION_COLUMNS)}; missing {', '.join(missing)}"
+        )
     return table
 
 

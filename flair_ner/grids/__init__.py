@@ -1,2 +1,1 @@
-"""On top of runs: ``grid`` (many runs on Ray, resumable) and ``summary`` (mean +- std, paired bootstrap).
-"""
+"""On top of runs: ``grid`` (many runs on Ray, resumable) and ``summary`` (mean +- std, paired bootstrap)."""

@@ -160,7 +160,9 @@ def load_grid(path: Path, output_dir: Optional[Path] = None) -> Grid:
         raise ConfigError(f"{path}: cannot read the grid: {error}") from None
     unknown = set(table) - GRID_KEYS
     if unknown:
-        raise ConfigError(f"{path}: unknown grid key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(GRID_KEYS))}")
+        raise ConfigError(
+            f"{path}: unknown grid key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(GRID_KEYS))}"
+        )
     name = table.get("name", path.stem)
     grid_dir = Path(output_dir or table.get("output_dir") or Path("runs") / "grids" / name).resolve()
     base = table.get("base")
@@ -228,12 +230,16 @@ def adopt(grid: Grid, folder: Path, dry_run: bool = False) -> Cell:
         raise ConfigError(f"{folder}: no {MANIFEST} there; only a run folder the kit wrote can be adopted")
     status = manifest.get("status", FINISHED)
     if status != FINISHED or not isinstance(manifest.get("config"), dict):
-        raise ConfigError(f"{folder}: the run is {status}, not complete; finish it (run its command again) before adopting it")
+        raise ConfigError(
+            f"{folder}: the run is {status}, not complete; finish it (run its command again) before adopting it"
+        )
     # the grid's cells name files by absolute path; the run's relative ones are read from the working directory
     config = {key: _absolute(value) if key in PATH_OPTIONS and key not in NOT_SHAPING else value
               for key, value in manifest["config"].items()}  # fmt: skip
     defaults = {**dataclasses.asdict(ExperimentConfig()), **BEFORE_THE_OPTION}
-    changes = {cell.name: config_changes(config, dataclasses.asdict(cell.config), defaults=defaults) for cell in grid.cells}
+    changes = {
+        cell.name: config_changes(config, dataclasses.asdict(cell.config), defaults=defaults) for cell in grid.cells
+    }
     matching = [cell for cell in grid.cells if not changes[cell.name]]
     if not matching:
         closest = min(grid.cells, key=lambda cell: changes[cell.name].count(" -> "))

@@ -175,11 +175,18 @@ def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
                                           low, high, p_value)  # fmt: skip
             rows.append(
                 {
-                    "dataset": dataset, "test_set": test_set, **dict(zip(extra, values)),
-                    "variant": variant, "baseline": grid.baseline,
-                    "seeds": " ".join(map(str, seeds)), "difference": difference.mean,
-                    "seed_std": difference.seed_std, "ci_low": difference.low, "ci_high": difference.high,
-                    "p_value": difference.p_value, "verdict": "shown" if difference.shown else "not shown",
+                    "dataset": dataset,
+                    "test_set": test_set,
+                    **dict(zip(extra, values)),
+                    "variant": variant,
+                    "baseline": grid.baseline,
+                    "seeds": " ".join(map(str, seeds)),
+                    "difference": difference.mean,
+                    "seed_std": difference.seed_std,
+                    "ci_low": difference.low,
+                    "ci_high": difference.high,
+                    "p_value": difference.p_value,
+                    "verdict": "shown" if difference.shown else "not shown",
                 }  # fmt: skip
             )
     return pd.DataFrame(rows)
@@ -190,7 +197,11 @@ def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     keys = ["variant", "dataset", "test_set", *extra_axes(scores)]
     summary = scores.groupby(keys).agg(
         n=("seed", "count"),
-        **{f"{metric}_{stat}": (metric, stat) for metric in ("micro_f1", "macro_f1", "weighted_f1") for stat in ("mean", "std")},
+        **{
+            f"{metric}_{stat}": (metric, stat)
+            for metric in ("micro_f1", "macro_f1", "weighted_f1")
+            for stat in ("mean", "std")
+        },
         training_minutes=("training_minutes", "mean"),
     )
     return summary.reset_index()
@@ -206,7 +217,10 @@ def _points(value: float) -> str:
 
 def render_markdown(grid: Grid, summary: pd.DataFrame, comparison: pd.DataFrame) -> str:
     lines = [f"# Grid {grid.name}", "", f"Baseline: `{grid.baseline}`. F1 in %, mean ± sample std over seeds.", ""]
-    lines += ["| variant | data set | test set | n | micro F1 | macro F1 | weighted F1 | training min |", "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| variant | data set | test set | n | micro F1 | macro F1 | weighted F1 | training min |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in summary.itertuples():
         lines.append(
             f"| {row.variant} | {row.dataset} | {row.test_set} | {row.n} | {_pm(row.micro_f1_mean, row.micro_f1_std)} | "

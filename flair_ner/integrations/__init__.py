@@ -1,2 +1,1 @@
-"""Optional integrations, imported only when used: ``tracking`` (MLflow).
-"""
+"""Optional integrations, imported only when used: ``tracking`` (MLflow)."""

@@ -35,8 +35,16 @@ log = logging.getLogger(__name__)
 MAX_PARAM_LENGTH = 6000
 # Files of a finished run that go to MLflow as artifacts (models stay in the run folder: they are large).
 ARTIFACTS = (
-    layout.METRICS_CSV, layout.METRICS_JSON, layout.MANIFEST, layout.LEARNING_CURVE, layout.PER_TYPE_F1,
-    layout.confusion_plot("*"), layout.SIZES_CSV, layout.TEST_DIFF_CSV, layout.LOSS_FILE, layout.EPOCH_REPORT,
+    layout.METRICS_CSV,
+    layout.METRICS_JSON,
+    layout.MANIFEST,
+    layout.LEARNING_CURVE,
+    layout.PER_TYPE_F1,
+    layout.confusion_plot("*"),
+    layout.SIZES_CSV,
+    layout.TEST_DIFF_CSV,
+    layout.LOSS_FILE,
+    layout.EPOCH_REPORT,
     layout.TRAINING_LOG,
 )
 
@@ -103,8 +111,10 @@ class MlflowRun:
         with _store_lock(uri):
             self.client = MlflowClient(tracking_uri=uri)
             found = self.client.get_experiment_by_name(experiment)
-            experiment_id = found.experiment_id if found else self.client.create_experiment(
-                experiment, artifact_location=_local_artifacts(uri)
+            experiment_id = (
+                found.experiment_id
+                if found
+                else self.client.create_experiment(experiment, artifact_location=_local_artifacts(uri))
             )
         if run_id:
             self.run_id = run_id

@@ -206,7 +206,9 @@ def build_text_corpus(
         return existing
     documents = read_text_documents(files)
     if len(documents) < 3:
-        raise DataFileError(f"{folder}: {len(documents)} documents; need at least 3 (train, valid, test) separated by blank lines")
+        raise DataFileError(
+            f"{folder}: {len(documents)} documents; need at least 3 (train, valid, test) separated by blank lines"
+        )
     return write_lm_corpus(documents, output_dir, names, seed, train_splits=train_splits)
 
 
@@ -287,7 +289,9 @@ def describe_corpus(info: Optional[LMCorpusInfo]) -> str:
     other = [name for name in info.source_files if name not in reuters and ":" not in name]
     parts = (["Reuters-21578 bodies"] if reuters else []) + [f"the {name} training split's text" for name in ner]
     if other:
-        parts.append(f"plain text ({len(other)} file{'s' if len(other) > 1 else ''}: {', '.join(other[:3])}{', ...' if len(other) > 3 else ''})")
+        parts.append(
+            f"plain text ({len(other)} file{'s' if len(other) > 1 else ''}: {', '.join(other[:3])}{', ...' if len(other) > 3 else ''})"
+        )
     return " + ".join(parts)
 
 

@@ -39,7 +39,15 @@ from flair.models import LanguageModel
 from flair.trainers import language_model_trainer as lm_trainer_module
 from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
 
-from flair_ner.runs.layout import LM_BEST_MODEL, LM_CHECKPOINT, LM_COMMANDS, LM_DICTIONARY, LM_FINAL_EVAL, LM_LOSS, LM_SPLIT_LOG
+from flair_ner.runs.layout import (
+    LM_BEST_MODEL,
+    LM_CHECKPOINT,
+    LM_COMMANDS,
+    LM_DICTIONARY,
+    LM_FINAL_EVAL,
+    LM_LOSS,
+    LM_SPLIT_LOG,
+)
 from flair_ner.errors import DataFileError
 from flair_ner.runs.checkpoint import CheckpointError, capture_rng, read_checkpoint_file, restore_rng
 from flair_ner.config.options import LMConfig  # noqa: F401 - the LM run's options, part of this module's interface
@@ -51,7 +59,13 @@ from flair_ner.runs.folder import LOCK, RunFolderError, config_changes, locked, 
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT, BEST_MODEL, SPLIT_LOG, FINAL_EVAL, DICTIONARY = LM_CHECKPOINT, LM_BEST_MODEL, LM_SPLIT_LOG, LM_FINAL_EVAL, LM_DICTIONARY
+CHECKPOINT, BEST_MODEL, SPLIT_LOG, FINAL_EVAL, DICTIONARY = (
+    LM_CHECKPOINT,
+    LM_BEST_MODEL,
+    LM_SPLIT_LOG,
+    LM_FINAL_EVAL,
+    LM_DICTIONARY,
+)
 
 
 def build_char_dictionary(corpus_dir: Path, min_count: int = 1):
@@ -393,7 +407,9 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
             "" if gain is None else f" ({gain:+.4f} on epoch {at_epoch})",
         )  # fmt: skip
         if gain is not None and config.min_epoch_gain_bpc is not None and gain < config.min_epoch_gain_bpc:
-            log.info("epoch %d gained less than %s bits per character: stopping", at_epoch + 1, config.min_epoch_gain_bpc)
+            log.info(
+                "epoch %d gained less than %s bits per character: stopping", at_epoch + 1, config.min_epoch_gain_bpc
+            )
             return True
         return False
 
@@ -488,7 +504,11 @@ def ship_lm(run_dir: Path, destination: Path, corpus_dir: Path, config: LMConfig
     with atomic_path(destination / "lm.pt") as temporary:
         shutil.copyfile(best, temporary)
     hours = history["seconds"].sum() / 3600 if not history.empty else 0.0
-    epochs = f"{history['epoch'].max()} (last split {history['split'].iloc[-1]}/{history['splits'].iloc[-1]})" if not history.empty else "0"
+    epochs = (
+        f"{history['epoch'].max()} (last split {history['split'].iloc[-1]}/{history['splits'].iloc[-1]})"
+        if not history.empty
+        else "0"
+    )
     corpus = describe_corpus(info)
     card = f"""# {destination.name}: a {config.direction} character LM pretrained on {corpus}
 
@@ -498,13 +518,13 @@ through the kit, `flair_ner.embeddings.stacks.flair_embeddings("{destination.nam
 | | |
 |---|---|
 | direction | {config.direction} |
-| architecture | 1-layer LSTM{'' if config.nlayers == 1 else f' x{config.nlayers}'}, hidden {config.hidden_size}, character embedding {config.embedding_size}, dropout {config.dropout} |
+| architecture | 1-layer LSTM{"" if config.nlayers == 1 else f" x{config.nlayers}"}, hidden {config.hidden_size}, character embedding {config.embedding_size}, dropout {config.dropout} |
 | training | SGD lr {config.learning_rate}, anneal x{config.anneal_factor} after {config.patience} stalled splits, sequence length {config.sequence_length}, batch {config.mini_batch_size} |
-| corpus | {corpus}, `{Path(corpus_dir).name}` (seed {info.seed if info else '?'}), train {info.characters['train'] if info else '?'} characters |
-| corpus SHA-256 | `{info.sha256 if info else 'unknown'}` |
+| corpus | {corpus}, `{Path(corpus_dir).name}` (seed {info.seed if info else "?"}), train {info.characters["train"] if info else "?"} characters |
+| corpus SHA-256 | `{info.sha256 if info else "unknown"}` |
 | trained | {hours:.2f} hours on CPU, epochs {epochs} |
-| validation | perplexity {final.loc['valid', 'ppl']:.3f}, {final.loc['valid', 'bpc']:.4f} bits per character ({final.loc['valid', 'characters']} characters) |
-| test | perplexity {final.loc['test', 'ppl']:.3f}, {final.loc['test', 'bpc']:.4f} bits per character ({final.loc['test', 'characters']} characters) |
+| validation | perplexity {final.loc["valid", "ppl"]:.3f}, {final.loc["valid", "bpc"]:.4f} bits per character ({final.loc["valid", "characters"]} characters) |
+| test | perplexity {final.loc["test", "ppl"]:.3f}, {final.loc["test", "bpc"]:.4f} bits per character ({final.loc["test", "characters"]} characters) |
 | date | {date.today().isoformat()} |
 
 The character dictionary was built from the training text (no `common-chars` download).

@@ -35,6 +35,7 @@ import numpy as np
 from flair_ner.errors import KitError, RunFolderError
 from flair_ner.runs.layout import METRICS_JSON, MODEL_CARD
 from flair_ner.runs.manifest import sha256_of
+
 # the folder's file names and format: the runtime's, which reads them (it imports no torch, so it is safe here)
 from flair_ner.predict.runtime import EXPORT_JSON, FORMAT_VERSION, LM_ONNX, TAGGER_ONNX, WORDS_JSON
 
@@ -57,8 +58,12 @@ def _lstm_weights(lstm, layer: int, reverse: bool = False) -> tuple[np.ndarray, 
     weight_hh = getattr(lstm, f"weight_hh_{suffix}").detach().float().numpy()
     hidden = weight_hh.shape[1]
     order = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in (0, 3, 1, 2)])  # i f g o -> i o f c
-    bias_ih = getattr(lstm, f"bias_ih_{suffix}").detach().float().numpy() if lstm.bias else np.zeros(4 * hidden, np.float32)
-    bias_hh = getattr(lstm, f"bias_hh_{suffix}").detach().float().numpy() if lstm.bias else np.zeros(4 * hidden, np.float32)
+    bias_ih = (
+        getattr(lstm, f"bias_ih_{suffix}").detach().float().numpy() if lstm.bias else np.zeros(4 * hidden, np.float32)
+    )
+    bias_hh = (
+        getattr(lstm, f"bias_hh_{suffix}").detach().float().numpy() if lstm.bias else np.zeros(4 * hidden, np.float32)
+    )
     return weight_ih[order], weight_hh[order], np.concatenate([bias_ih[order], bias_hh[order]])
 
 
@@ -68,11 +73,18 @@ def _lstm_node(helper, numpy_helper, lstm, layer: int, x: str, out: str, prefix:
     directions = 2 if lstm.bidirectional else 1
     parts = [_lstm_weights(lstm, layer)] + ([_lstm_weights(lstm, layer, reverse=True)] if directions == 2 else [])
     for name, index in (("W", 0), ("R", 1), ("B", 2)):
-        initializers.append(numpy_helper.from_array(np.stack([part[index] for part in parts]).astype(np.float32), f"{prefix}_{name}"))
+        initializers.append(
+            numpy_helper.from_array(np.stack([part[index] for part in parts]).astype(np.float32), f"{prefix}_{name}")
+        )
     hidden = lstm.hidden_size
     nodes = [
-        helper.make_node("LSTM", [x, f"{prefix}_W", f"{prefix}_R", f"{prefix}_B", sequence_lens], [f"{prefix}_Y"],
-                         hidden_size=hidden, direction="bidirectional" if directions == 2 else "forward"),  # fmt: skip
+        helper.make_node(
+            "LSTM",
+            [x, f"{prefix}_W", f"{prefix}_R", f"{prefix}_B", sequence_lens],
+            [f"{prefix}_Y"],
+            hidden_size=hidden,
+            direction="bidirectional" if directions == 2 else "forward",
+        ),  # fmt: skip
         # Y [T, D, B, H] -> [T, B, D, H] -> [T, B, D*H] (torch's order: forward, then backward)
         helper.make_node("Transpose", [f"{prefix}_Y"], [f"{prefix}_Yt"], perm=[0, 2, 1, 3]),
         helper.make_node("Reshape", [f"{prefix}_Yt", "shape_TB_minus1"], [out]),
@@ -124,7 +136,9 @@ def tagger_graph(tagger, word_embedding, lm_sizes: Sequence[int], order: Sequenc
     initializers = [numpy_helper.from_array(word_embedding.embedding.weight.detach().float().numpy(), "word_rows_matrix"),
                     _shape_constant(numpy_helper)]  # fmt: skip
     inputs = [helper.make_tensor_value_info("word_rows", TensorProto.INT64, ["B", "T"])]
-    inputs += [helper.make_tensor_value_info(f"lm_{i}", TensorProto.FLOAT, ["B", "T", size]) for i, size in enumerate(lm_sizes)]
+    inputs += [
+        helper.make_tensor_value_info(f"lm_{i}", TensorProto.FLOAT, ["B", "T", size]) for i, size in enumerate(lm_sizes)
+    ]
     inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT32, ["B"]))
     nodes = [helper.make_node("Gather", ["word_rows_matrix", "word_rows"], ["words"])]
     nodes.append(helper.make_node("Concat", list(order), ["stacked"], axis=2))  # the stack's order
@@ -135,7 +149,17 @@ def tagger_graph(tagger, word_embedding, lm_sizes: Sequence[int], order: Sequenc
     nodes.append(helper.make_node("Transpose", [current], ["time_major"], perm=[1, 0, 2]))
     current = "time_major"
     for layer in range(tagger.rnn.num_layers):
-        nodes += _lstm_node(helper, numpy_helper, tagger.rnn, layer, current, f"rnn{layer + 1}", f"rnn_l{layer}", initializers, "lengths")
+        nodes += _lstm_node(
+            helper,
+            numpy_helper,
+            tagger.rnn,
+            layer,
+            current,
+            f"rnn{layer + 1}",
+            f"rnn_l{layer}",
+            initializers,
+            "lengths",
+        )
         current = f"rnn{layer + 1}"
     nodes.append(helper.make_node("Transpose", [current], ["batch_major"], perm=[1, 0, 2]))
     nodes += _linear(helper, numpy_helper, tagger.linear, "batch_major", "emissions", "linear", initializers)
@@ -167,7 +191,9 @@ def stack_parts(tagger) -> StackParts:
 
     if not tagger.use_crf or not tagger.use_rnn or tagger.rnn_type != "LSTM":
         refuse("it has no CRF or no LSTM")
-    embeddings = tagger.embeddings.embeddings if isinstance(tagger.embeddings, StackedEmbeddings) else [tagger.embeddings]
+    embeddings = (
+        tagger.embeddings.embeddings if isinstance(tagger.embeddings, StackedEmbeddings) else [tagger.embeddings]
+    )
     word, lms, order = None, [], []
     for embedding in embeddings:
         if isinstance(embedding, WordEmbeddings) and word is None:
@@ -240,7 +266,9 @@ def export_model(model: str, output: Path, quantize: str = "none", opset: int = 
     parts = stack_parts(tagger)
     started = time.monotonic()
     tagger.eval()
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.export-", dir=output.parent))  # renamed to output at the end
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{output.name}.export-", dir=output.parent)
+    )  # renamed to output at the end
     try:
         with torch.no_grad():
             for index, embedding in enumerate(parts.lms):
@@ -260,11 +288,18 @@ def export_model(model: str, output: Path, quantize: str = "none", opset: int = 
             "source_sha256": sha256_of([source])[str(source)],
             "quantize": quantize,
             "opset": opset,
-            "versions": {"flair": flair.__version__, "torch": torch.__version__, "onnx": onnx.__version__,
-                         "onnxruntime": onnxruntime.__version__},  # fmt: skip
+            "versions": {
+                "flair": flair.__version__,
+                "torch": torch.__version__,
+                "onnx": onnx.__version__,
+                "onnxruntime": onnxruntime.__version__,
+            },  # fmt: skip
             "stack": parts.order,
-            "word_embedding": {"name": parts.word.name, "rows": int(parts.word.embedding.weight.shape[0]),
-                               "unknown_row": len(parts.word.vocab)},  # fmt: skip
+            "word_embedding": {
+                "name": parts.word.name,
+                "rows": int(parts.word.embedding.weight.shape[0]),
+                "unknown_row": len(parts.word.vocab),
+            },  # fmt: skip
             "lms": [_lm_description(embedding) for embedding in parts.lms],
             "tags": tags,
             "tag_format": tagger.tag_format,
@@ -315,7 +350,9 @@ def agreement(reference, candidate, sentences: Sequence[list[str]]) -> dict:
             "identical_sentences": identical_sentences}  # fmt: skip
 
 
-def sample_sentences(path: Optional[Path], size: int, data_dir: Optional[str] = None, mirror: Optional[str] = None) -> list[list[str]]:
+def sample_sentences(
+    path: Optional[Path], size: int, data_dir: Optional[str] = None, mirror: Optional[str] = None
+) -> list[list[str]]:
     """The first ``size`` sentences (token lists) of a CoNLL column file, by default CoNLL++ test (fetched into
     the cache, or from the mirror, as every command fetches it)."""
     from itertools import islice
@@ -337,7 +374,9 @@ def model_card(description: dict, source: Path) -> str:
     """MODEL_CARD.md of an export folder: what was exported, how, the agreement measured, how to use it, its
     limits, and the source model's own card (``MODEL_CARD.md`` beside it) or its run's scores (``metrics.json``)."""
     agreement = description.get("agreement") or {}
-    lms = ", ".join(f"{'forward' if lm['forward'] else 'backward'} LM hidden {lm['hidden_size']}" for lm in description["lms"])
+    lms = ", ".join(
+        f"{'forward' if lm['forward'] else 'backward'} LM hidden {lm['hidden_size']}" for lm in description["lms"]
+    )
     lines = [
         f"# ONNX export of {source.name}",
         "",

@@ -236,7 +236,9 @@ def load_engine(model: str, engine: str = "auto", batch_size: Optional[int] = No
     """
     if chosen_engine(model, engine) == "onnx":
         if precision != "fp32":
-            raise PredictInputError("--precision is the torch engine's; an ONNX export has its own (flair-ner export --quantize)")
+            raise PredictInputError(
+                "--precision is the torch engine's; an ONNX export has its own (flair-ner export --quantize)"
+            )
         from flair_ner.predict.runtime import DEFAULT_BATCH_SIZE, OnnxEngine
 
         return OnnxEngine(model, batch_size or DEFAULT_BATCH_SIZE, threads)

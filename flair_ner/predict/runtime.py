@@ -93,7 +93,9 @@ def spans_from_bioes(tags: list[str], scores: list[float]) -> list[PredictedSpan
     return found
 
 
-def viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: int, stop: int) -> tuple[list, list]:
+def viterbi(
+    emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: int, stop: int
+) -> tuple[list, list]:
     """flair's ``ViterbiDecoder.decode`` for a batch: each sentence's best tag path and each token's confidence
     (the largest softmax of its Viterbi scores, as flair computes it).
 
@@ -136,7 +138,9 @@ class OnnxEngine:
             running side by side, and the tagger graph uses them all.
     """
 
-    def __init__(self, folder: Union[str, Path], mini_batch_size: int = DEFAULT_BATCH_SIZE, threads: Optional[int] = None) -> None:
+    def __init__(
+        self, folder: Union[str, Path], mini_batch_size: int = DEFAULT_BATCH_SIZE, threads: Optional[int] = None
+    ) -> None:
         folder = Path(folder)
         description_path = folder / EXPORT_JSON
         if not description_path.is_file():
@@ -187,10 +191,14 @@ class OnnxEngine:
         if (points >= len(table) - 1).any():  # code points beyond the table: looked up one by one
             characters = self.lms[index][1]
             for row, column in zip(*np.nonzero(points >= len(table) - 1)):
-                ids[row, column] = characters.get(chr(points[row, column]), lm["unknown"] if lm["unknown"] is not None else -1)
+                ids[row, column] = characters.get(
+                    chr(points[row, column]), lm["unknown"] if lm["unknown"] is not None else -1
+                )
         if (ids < 0).any():
             row, column = (int(x[0]) for x in np.nonzero(ids < 0))
-            raise OnnxModelError(f"character {texts[row][column]!r} is not in the LM's dictionary (which has no unknown entry)")
+            raise OnnxModelError(
+                f"character {texts[row][column]!r} is not in the LM's dictionary (which has no unknown entry)"
+            )
         return np.ascontiguousarray(ids.T)
 
     def _lm_vectors(self, index: int, sentences: Sequence[list[str]]) -> np.ndarray:
@@ -232,7 +240,9 @@ class OnnxEngine:
         emissions = self.tagger.run(None, feeds)[0]
         start, stop = self.description["start_tag"], self.description["stop_tag"]
         paths, confidences = viterbi(emissions, lengths, self.transitions, start, stop)
-        return [spans_from_bioes([self.tags[i] for i in path], confidence) for path, confidence in zip(paths, confidences)]
+        return [
+            spans_from_bioes([self.tags[i] for i in path], confidence) for path, confidence in zip(paths, confidences)
+        ]
 
     def tag(self, sentences: Sequence[list[str]]) -> list[list[PredictedSpan]]:
         """The entities of each sentence, in input order (empty sentences have none)."""

@@ -80,7 +80,10 @@ def _align(tokens: Sequence[str], text: str, position: int) -> list[TokenSpan] |
 
 def whitespace_tokens(text: str, start: int = 0, end: int | None = None) -> list[TokenSpan]:
     """Tokens split at whitespace, with exact offsets (the fallback when segtok's tokens do not align)."""
-    return [TokenSpan(m.group(), m.start(), m.end()) for m in _NON_SPACE.finditer(text, start, len(text) if end is None else end)]
+    return [
+        TokenSpan(m.group(), m.start(), m.end())
+        for m in _NON_SPACE.finditer(text, start, len(text) if end is None else end)
+    ]
 
 
 def segtok_tokens(text: str) -> list[str]:

@@ -113,7 +113,9 @@ async def _read_body(request: "Request", limit: int) -> bytes:
         elif size > DRAIN_BYTES:
             break
     if size > limit:
-        raise RequestProblem(413, f"the body is {declared_size or f'over {limit}'} bytes; this server takes at most {limit}", "body")
+        raise RequestProblem(
+            413, f"the body is {declared_size or f'over {limit}'} bytes; this server takes at most {limit}", "body"
+        )
     return b"".join(chunks)
 
 
@@ -130,13 +132,17 @@ def parse_request(body: bytes, max_records: int) -> "tuple[list[InputRecord], bo
     except UnicodeDecodeError as error:
         raise RequestProblem(400, f"the body is not UTF-8 (byte {error.start})", "body") from None
     except json.JSONDecodeError as error:
-        raise RequestProblem(400, f"the body is not JSON ({error.msg} at line {error.lineno} column {error.colno})", "body") from None
+        raise RequestProblem(
+            400, f"the body is not JSON ({error.msg} at line {error.lineno} column {error.colno})", "body"
+        ) from None
     many = isinstance(value, list)
     values = value if many else [value]
     if many and not values:
         raise RequestProblem(422, "the array holds no record", "body")
     if len(values) > max_records:
-        raise RequestProblem(422, f"{len(values)} records in one request; this server takes at most {max_records}", "body")
+        raise RequestProblem(
+            422, f"{len(values)} records in one request; this server takes at most {max_records}", "body"
+        )
     records = []
     for index, item in enumerate(values):
         record = json_record(index + 1, item)

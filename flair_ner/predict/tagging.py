@@ -158,8 +158,12 @@ def tag_sentences(
 def sentence_spans(sentence: Sentence, label_type: str = LABEL_TYPE) -> list[PredictedSpan]:
     """A tagged flair Sentence's entities as :class:`~flair_ner.predict.records.PredictedSpan` (token offsets, end exclusive)."""
     return [
-        PredictedSpan(span.tokens[0].idx - 1, span.tokens[-1].idx, span.get_label(label_type).value,
-                      float(span.get_label(label_type).score))  # fmt: skip
+        PredictedSpan(
+            span.tokens[0].idx - 1,
+            span.tokens[-1].idx,
+            span.get_label(label_type).value,
+            float(span.get_label(label_type).score),
+        )  # fmt: skip
         for span in sentence.get_spans(label_type)
     ]
 

@@ -28,6 +28,7 @@ FORMAT = 2
 def capture_rng() -> dict[str, Any]:
     """The state of every random-number generator training draws from."""
     import torch  # here, not at the top: the CLI checks a run folder before torch loads
+
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -37,6 +38,7 @@ def capture_rng() -> dict[str, Any]:
 def restore_rng(state: dict[str, Any]) -> None:
     """Put back the generators saved by :func:`capture_rng`."""
     import torch  # here, not at the top: the CLI checks a run folder before torch loads
+
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
@@ -73,6 +75,7 @@ class TrainingState:
     def save(self, path: Path) -> None:
         """Write atomically; a signal during the write is held back until the file is complete."""
         import torch  # here, not at the top: the CLI checks a run folder before torch loads
+
         with critical(), atomic_path(path) as temporary:
             torch.save({"format": FORMAT, **self.__dict__}, temporary, pickle_protocol=4)
 
@@ -84,10 +87,13 @@ def read_checkpoint_file(path: Path, marker: Any) -> dict[str, Any]:
         CheckpointError: the file is truncated, corrupt or not a checkpoint of this kit (one line naming it).
     """
     import torch  # here, not at the top: the CLI checks a run folder before torch loads
+
     try:
         raw = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises several types for a torn or foreign file
-        raise CheckpointError(f"{path}: cannot read the checkpoint, it is truncated or corrupt ({type(error).__name__})") from None
+        raise CheckpointError(
+            f"{path}: cannot read the checkpoint, it is truncated or corrupt ({type(error).__name__})"
+        ) from None
     if not isinstance(raw, dict) or raw.get("format") != marker:
         raise CheckpointError(f"{path}: not a checkpoint of this version of flair-ner (no format {marker} marker)")
     return raw

@@ -169,7 +169,10 @@ class RunRecord:
 
 
 def run_experiment(
-    config: ExperimentConfig, fresh: bool = False, tags: Optional[dict] = None, read: Optional[dict] = None,
+    config: ExperimentConfig,
+    fresh: bool = False,
+    tags: Optional[dict] = None,
+    read: Optional[dict] = None,
     command: Optional[str] = None,
 ) -> ExperimentResult:
     """Run the whole experiment into ``config.output_dir``, or resume it there.
@@ -226,7 +229,10 @@ def run_experiment(
                     else "interrupted before training began; run the same command to start again"
                 )
             record.event(
-                "interrupted", "interrupted", signal=signal.Signals(interrupted.signum).name, after_epoch=interrupted.epoch,
+                "interrupted",
+                "interrupted",
+                signal=signal.Signals(interrupted.signum).name,
+                after_epoch=interrupted.epoch,
                 **peak_memory(),
             )
             raise
@@ -257,7 +263,11 @@ def _start_tracking(config: ExperimentConfig, record: RunRecord, tags: Optional[
 
 
 def _run(
-    config: ExperimentConfig, output_dir: Path, state, record: RunRecord, tracker: Optional["MlflowRun"] = None,
+    config: ExperimentConfig,
+    output_dir: Path,
+    state,
+    record: RunRecord,
+    tracker: Optional["MlflowRun"] = None,
     read: Optional[dict] = None,
 ) -> ExperimentResult:
     started = time.monotonic()
@@ -295,7 +305,9 @@ def _run(
 
     _step(4, "evaluate on the test sets")
     model_path = trained.final_model if config.train_with_dev or trained.best_model is None else trained.best_model
-    kept_models = [model_path] + ([trained.final_model] if config.keep_final_model and trained.final_model != model_path else [])
+    kept_models = [model_path] + (
+        [trained.final_model] if config.keep_final_model and trained.final_model != model_path else []
+    )
     # what is evaluated is the file that is kept: trimmed first (trimming again in a resumed run changes nothing)
     vocabulary = {token.text for split in (corpus.train, corpus.dev if config.train_with_dev else None) if split
                   for sentence in split for token in sentence}  # fmt: skip
@@ -348,15 +360,20 @@ def _run(
         epoch_seconds=trained.epoch_seconds,
         training_seconds=trained.total_seconds,
         # epochs trained by this process and the ones before a resume, over the whole training time
-        train_sentences_per_second=round(trained.epochs * trained.train_sentences / max(sum(trained.epoch_seconds), 1e-9), 1),
+        train_sentences_per_second=round(
+            trained.epochs * trained.train_sentences / max(sum(trained.epoch_seconds), 1e-9), 1
+        ),
         total_seconds=time.monotonic() - started,
         **peaks,
         data=record.data,
         micro_f1={result.name: result.micro_f1 for result in results},
         model_rows=model_rows,
         # what stays once _tidy has run, in bytes
-        model_files={path.name: path.stat().st_size for path in kept_models + (
-            [output_dir / CHECKPOINT] if config.keep_checkpoint and (output_dir / CHECKPOINT).is_file() else [])},
+        model_files={
+            path.name: path.stat().st_size
+            for path in kept_models
+            + ([output_dir / CHECKPOINT] if config.keep_checkpoint and (output_dir / CHECKPOINT).is_file() else [])
+        },
     )
     _tidy(output_dir, kept_models, config.keep_checkpoint)
     write_model_card(output_dir)
@@ -410,7 +427,10 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
         write_results([result], output_dir)
         write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {config.test_file}")
         plot_per_type_f1(pd.read_csv(output_dir / METRICS_CSV), output_dir / PER_TYPE_F1)
-        plot_entity_confusion(output_dir / predictions_file("test"), output_dir / confusion_plot("test"),
-                              confusion_title(config.test_file))
+        plot_entity_confusion(
+            output_dir / predictions_file("test"),
+            output_dir / confusion_plot("test"),
+            confusion_title(config.test_file),
+        )
     print(f"{config.test_file} scored with {config.model}:\n{render_scores(result)}\nResults in {output_dir}")
     return result

@@ -37,8 +37,19 @@ log = logging.getLogger(__name__)
 # Options that decide where and how fast a run goes, not the model it makes: a resume may change them.
 NOT_SHAPING = frozenset(
     {
-        "output_dir", "data_dir", "mirror", "download_deadline", "device", "storage_mode", "precompute", "eval_batch_size",
-        "keep_final_model", "keep_checkpoint", "track", "tracking_uri", "tracking_experiment",
+        "output_dir",
+        "data_dir",
+        "mirror",
+        "download_deadline",
+        "device",
+        "storage_mode",
+        "precompute",
+        "eval_batch_size",
+        "keep_final_model",
+        "keep_checkpoint",
+        "track",
+        "tracking_uri",
+        "tracking_experiment",
     }  # fmt: skip
 )
 # Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.
@@ -127,7 +138,9 @@ def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
             f"{path}: the output folder's manifest is corrupt ({error}); pass --fresh to move the old run aside"
         ) from None
     if not isinstance(manifest, dict):
-        raise RunFolderError(f"{path}: the output folder's manifest is not a JSON object; pass --fresh to move it aside")
+        raise RunFolderError(
+            f"{path}: the output folder's manifest is not a JSON object; pass --fresh to move it aside"
+        )
     return manifest
 
 

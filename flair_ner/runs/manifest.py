@@ -49,7 +49,12 @@ def cpu_model() -> str:
 def machine() -> dict[str, Any]:
     """Platform, CPU model, core count and the process's nice value, as recorded in every manifest (a niced
     process yields the cores to anything else running, which its times then show)."""
-    return {"platform": platform.platform(), "processor": cpu_model(), "cpu_count": os.cpu_count(), "niceness": os.nice(0)}
+    return {
+        "platform": platform.platform(),
+        "processor": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "niceness": os.nice(0),
+    }
 
 
 def peak_rss_mb() -> float:
@@ -78,9 +83,7 @@ def sha256_of(paths: Iterable[Path]) -> dict[str, str]:
     return digests
 
 
-def write_manifest(
-    output_dir: Path, config: Any, data_files: Iterable[Path], code_commit: str, **run: Any
-) -> Path:
+def write_manifest(output_dir: Path, config: Any, data_files: Iterable[Path], code_commit: str, **run: Any) -> Path:
     """Write ``manifest.json``.
 
     Args:

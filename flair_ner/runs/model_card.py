@@ -32,7 +32,10 @@ def _percent(value: float) -> str:
 
 
 def _scores(metrics: pd.DataFrame) -> list[str]:
-    rows = ["| test set | micro-F1 | macro-F1 | weighted-F1 | precision | recall | entities |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| test set | micro-F1 | macro-F1 | weighted-F1 | precision | recall | entities |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for test_set, table in metrics.groupby("test_set", sort=False):
         by_label = table.set_index("label")
         micro = by_label.loc["micro avg"]
@@ -77,15 +80,20 @@ def run_model_card(folder: Union[str, Path]) -> str:
     lines = [
         f"# {folder.name}: a {method} for named entities, trained by flair-ner",
         "",
-        "Load it with plain flair: `SequenceTagger.load(\"<this folder>/" + str(manifest.get("evaluated_model")) + "\")`, "
+        'Load it with plain flair: `SequenceTagger.load("<this folder>/'
+        + str(manifest.get("evaluated_model"))
+        + '")`, '
         "or with the kit: `flair-ner predict --model <this folder>`, `flair-ner serve --model <this folder>`, "
         "`flair-ner export --model <this folder>` (ONNX, stacked taggers).",
         "",
         "| | |",
         "|---|---|",
         f"| data set | {name} |",
-        *([f"| train | `{data.get('train')}` |", f"| dev | {data.get('dev')} |", f"| test | `{data.get('test')}` |"]
-          if data else ["| files | see *Data files* below (an older run: its manifest names no splits) |"]),
+        *(
+            [f"| train | `{data.get('train')}` |", f"| dev | {data.get('dev')} |", f"| test | `{data.get('test')}` |"]
+            if data
+            else ["| files | see *Data files* below (an older run: its manifest names no splits) |"]
+        ),
         f"| entity types | {', '.join(types) if types else '-'} |",
         f"| model | {method}; embeddings: {', '.join(str(e) for e in manifest.get('embeddings') or []) or '-'} |",
         f"| file | {manifest.get('evaluated_model')} ({'the best dev epoch' if manifest.get('evaluated_model') == 'best-model.pt' else 'after the last epoch'}) |",
@@ -108,14 +116,23 @@ def run_model_card(folder: Union[str, Path]) -> str:
         "",
         "## How it was trained",
         "",
-        *([f"    {command}" for command in commands] or [
-            "The command was not recorded (a grid cell, or a run older than the record); this one has the same "
-            "configuration:", "", f"    {equivalent_command(config)}"]),  # fmt: skip
+        *(
+            [f"    {command}" for command in commands]
+            or [
+                "The command was not recorded (a grid cell, or a run older than the record); this one has the same "
+                "configuration:",
+                "",
+                f"    {equivalent_command(config)}",
+            ]
+        ),  # fmt: skip
         "",
         "| option | value |",
         "|---|---|",
-        *[f"| {key} | {config[key]} |" for key in MODEL_KEYS[config.get("method", "stack")]
-          if key in config and config[key] is not None],
+        *[
+            f"| {key} | {config[key]} |"
+            for key in MODEL_KEYS[config.get("method", "stack")]
+            if key in config and config[key] is not None
+        ],
         "",
         "## Intended use and limits",
         "",

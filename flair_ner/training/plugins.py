@@ -383,4 +383,3 @@ class ResumePlugin(TrainerPlugin):
 
     def get_state(self) -> dict[str, Any]:
         return {**super().get_state(), "base_path": str(self.base_path), "maximize": self.maximize}
-

@@ -47,7 +47,13 @@ from flair_ner.training.plugins import (
     ResumePlugin,
     TestPassNotePlugin,
 )
-from flair_ner.training.speed import LengthBucketSampler, all_static, amp_supported, dev_in_length_order, precompute_embeddings
+from flair_ner.training.speed import (
+    LengthBucketSampler,
+    all_static,
+    amp_supported,
+    dev_in_length_order,
+    precompute_embeddings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +90,9 @@ def build_tagger(corpus, config: TrainConfig, data_dir=None):
     if config.method == "fine-tune":
         return SequenceTagger(
             hidden_size=config.hidden_size,  # unused without an RNN
-            embeddings=transformer_embeddings(config.transformer, fine_tune=True, use_context=config.use_context,
-                                              data_dir=data_dir),
+            embeddings=transformer_embeddings(
+                config.transformer, fine_tune=True, use_context=config.use_context, data_dir=data_dir
+            ),
             tag_dictionary=label_dictionary,
             tag_type="ner",
             use_crf=config.use_crf,
@@ -199,7 +206,9 @@ def train_tagger(
     flair.device = torch.device(device)
     fine_tune = config.method == "fine-tune"
     # fine-tuned embeddings change every step: storing them between epochs would only cost memory
-    storage_mode = "none" if fine_tune and config.storage_mode is None else choose_storage_mode(config.storage_mode, device)
+    storage_mode = (
+        "none" if fine_tune and config.storage_mode is None else choose_storage_mode(config.storage_mode, device)
+    )
     corpus = limit_corpus(corpus, config.train_limit, config.eval_limit)
     if config.bucket_batches:
         corpus = dev_in_length_order(corpus)
@@ -278,7 +287,11 @@ def train_tagger(
                     *([] if corpus.test is not None else [TestPassNotePlugin()]),
                     # precomputed vectors are compact already; otherwise flair stores views into LM outputs
                     *([] if precompute or fine_tune else [CompactEmbeddingsPlugin()]),
-                    *([DropTrainedDevEmbeddingsPlugin(trained_names)] if trained_names and storage_mode != "none" else []),
+                    *(
+                        [DropTrainedDevEmbeddingsPlugin(trained_names)]
+                        if trained_names and storage_mode != "none"
+                        else []
+                    ),
                     *plugins,
                 ],
             )
@@ -289,8 +302,7 @@ def train_tagger(
         (output_dir / FINAL_MODEL).unlink(missing_ok=True)
         interrupted.epoch = resume.saved_epoch
         interrupted.message = (
-            f"interrupted after epoch {resume.saved_epoch} of {config.max_epochs}; "
-            "run the same command to resume"
+            f"interrupted after epoch {resume.saved_epoch} of {config.max_epochs}; run the same command to resume"
             if resume.saved_epoch
             else "interrupted before the first epoch ended; run the same command to start again"
         )
