@@ -109,7 +109,7 @@ Loadable by name through the kit (`python -m flair_ner predict --model conllpp`,
 
 When the kit's default stack improves, this model is retrained with it and shipped again.
 """
-    write_text(target.with_name("MODEL_CARD.md"), card)
+    write_text(target.with_name(layout.MODEL_CARD), card)
     print(f"written: {target} ({target.stat().st_size / 1e6:.1f} MB) and its MODEL_CARD.md")
     return 0
 

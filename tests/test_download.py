@@ -144,7 +144,7 @@ def test_dead_network_fails_fast_with_hint(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_unknown_dataset(tmp_path: Path) -> None:
-    known = "conllpp, conll2003, wnut17, multiconer2-en, multiconer2-hi, multiconer2-bn, reuters21578"
+    known = "conllpp, conll2003, cleanconll, wnut17, multiconer2-en, multiconer2-hi, multiconer2-bn, reuters21578"
     with pytest.raises(DownloadError, match=f"unknown data set 'nope'; known: {known}"):
         fetch_dataset("nope", tmp_path)
 

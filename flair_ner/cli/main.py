@@ -154,9 +154,9 @@ def _grid(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     config = load_config(EvaluateConfig, args.config, overrides_from(args, EvaluateConfig))
     from flair_ner.cli.console import quiet_third_party
-    from flair_ner.runs.experiment import (
-        run_evaluation,
-    )  # imports flair and torch: after the config is known to be valid
+
+    # imports flair and torch: after the config is known to be valid
+    from flair_ner.runs.experiment import run_evaluation
 
     quiet_third_party(args.verbose)
     run_evaluation(config)
@@ -166,11 +166,8 @@ def _pretrain_lm(args: argparse.Namespace) -> None:
     config = load_config(LMConfig, args.config, overrides_from(args, LMConfig))
     if not args.ship:
         _refuse_busy_folder(Path(config.output_dir))
-    from flair_ner.lm.train import (
-        record_command,
-        ship_lm,
-        train_lm,
-    )  # imports flair and torch: after the config is valid
+    # imports flair and torch: after the config is valid
+    from flair_ner.lm.train import record_command, ship_lm, train_lm
     from flair_ner.lm.corpus import build_text_corpus, prepare_reuters_corpus
 
     if args.ship:

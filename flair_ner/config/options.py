@@ -26,7 +26,15 @@ from typing import Any, Iterator, Optional, TypeVar, Union
 
 from flair_ner.errors import ConfigError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.assets import KNOWN_TRANSFORMERS, ONLINE_LMS, SHIPPED_LMS
-from flair_ner.data.registry import DOCSTART, KNOWN_LAYOUTS, SCHEME_CHOICES, ColumnFormat, CorpusFiles, parse_columns
+from flair_ner.data.registry import (
+    DOCSTART,
+    KNOWN_LAYOUTS,
+    SCHEME_CHOICES,
+    ColumnFormat,
+    CorpusFiles,
+    evaluation_only,
+    parse_columns,
+)
 from flair_ner.data.fetch import resolve_data_dir
 
 
@@ -339,6 +347,14 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
             yield "dataset", f"is {self.dataset!r} and train_file is set too; give one of them"
         if self.dataset and self.dataset not in KNOWN_LAYOUTS:
             yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
+        elif self.dataset and evaluation_only(self.dataset):
+            yield (
+                "dataset",
+                (
+                    f"names {self.dataset}, which has no training split here (only dev and test): score a model on it "
+                    f"with flair-ner evaluate --dataset {self.dataset}"
+                ),
+            )
         for name in ("dev_file", "test_file"):
             if getattr(self, name) and not self.train_file:
                 yield name, "is set, but train_file is not (name all your files, or use a registered dataset)"
@@ -372,14 +388,33 @@ class EvaluateConfig(ColumnOptions):
 
     model: Optional[str] = option(None, "the model file (best-model.pt / final-model.pt) or a run folder")
     test_file: Optional[str] = option(None, "the column file to score the model on")
+    dataset: Optional[str] = option(
+        None,
+        "instead of test_file: a registered data set's test set (e.g. cleanconll, conll2003), read in its own "
+        "layout (the column options do not apply; label_map does)",
+    )
+    data_dir: Optional[str] = option(
+        None, "the download cache (with dataset); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
+    )
+    mirror: Optional[str] = option(
+        None, "data mirror folder or URL (with dataset); unset: $FLAIR_NER_MIRROR, else upstream"
+    )
     output_dir: Optional[str] = option(None, "where metrics, predictions and the per-type plot go")
     batch_size: int = option(64, "sentences per prediction batch", minimum=1)
 
     def problems(self) -> Iterator[tuple[str, str]]:
         yield from self.column_problems()
-        for name in ("model", "test_file", "output_dir"):
+        for name in ("model", "output_dir"):
             if not getattr(self, name):
                 yield name, "is required"
+        if not self.test_file and not self.dataset:
+            yield "test_file", "is required (or dataset, a registered data set's test set)"
+        if self.test_file and self.dataset:
+            yield "dataset", f"is {self.dataset!r} and test_file is set too; give one of them"
+        if self.dataset and self.dataset not in KNOWN_LAYOUTS:
+            yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
+        if self.mirror and not self.mirror.startswith(("http://", "https://")) and not Path(self.mirror).is_dir():
+            yield "mirror", f"is neither an http(s) URL nor an existing folder: {self.mirror!r}"
         if self.model and not Path(self.model).exists():
             yield "model", f"names {self.model!r}, which does not exist"
         if self.test_file and not Path(self.test_file).is_file():
@@ -470,6 +505,8 @@ class LMConfig:
             yield "text_dir", f"names {self.text_dir!r}, which is not a folder"
         if self.ner_train_text and self.ner_train_text not in KNOWN_LAYOUTS:
             yield "ner_train_text", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.ner_train_text!r}"
+        elif self.ner_train_text and evaluation_only(self.ner_train_text):
+            yield "ner_train_text", f"names {self.ner_train_text}, which has no training split here"
         if self.ner_train_text and self.text_dir:
             yield "ner_train_text", "adds to the Reuters corpus; it cannot be combined with text_dir"
 

@@ -22,12 +22,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 import pooch
 import requests
 import urllib3
 
+from flair_ner.data import cleanconll
 from flair_ner.errors import DownloadError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.files import one_line
 
@@ -55,6 +56,7 @@ RETRIES = 1
 _CROSSWEIGH = "https://raw.githubusercontent.com/ZihanWangKi/CrossWeigh/77d0c2d/data/"
 _HSCRF = "https://raw.githubusercontent.com/ZhixiuYe/HSCRF-pytorch/3479f4594af3a704da85689c0b1a67cee1b600de/data/"
 _REUTERS_TARBALL = "https://kdd.ics.uci.edu/databases/reuters21578/reuters21578.tar.gz"
+_CLEANCONLL = "https://raw.githubusercontent.com/flairNLP/CleanCoNLL/bedc569f0983ddd39c2c729fb5df64be710bcab4/data/"
 _WNUT17 = "https://raw.githubusercontent.com/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603/"
 _MULTICONER2 = (
     "https://raw.githubusercontent.com/honghanhh/templateNER/1c9835509d3c4ea8f47f20226ea1490360929465/public_data/"
@@ -183,12 +185,17 @@ class Dataset:
             of their own. Its own digest is not pinned (no trusted copy of the
             archive exists to take it from); the extracted files are verified.
         description: one line for ``--help`` and the README.
+        built_from: another data set whose files ``build`` needs (fetched first, verified).
+        build: writes files derived from this data set's and ``built_from``'s files into this data set's
+            folder, verified, and returns them by name (e.g. CleanCoNLL: annotations + CoNLL-2003 tokens).
     """
 
     name: str
     files: tuple[DataFile, ...]
     archive_url: Optional[str] = None
     description: str = ""
+    built_from: Optional[str] = None
+    build: Optional[Callable[[Path, dict[str, Path]], dict[str, Path]]] = None
 
     def file(self, name: str) -> DataFile:
         for data_file in self.files:
@@ -266,6 +273,35 @@ DATASETS: dict[str, Dataset] = {
                     _HSCRF + "eng.testb",
                 ),
             ),
+        ),
+        Dataset(
+            name="cleanconll",
+            description="CleanCoNLL dev and test (Ruecker & Akbik 2023): CoNLL-2003 relabelled, IOB2, rebuilt from "
+            "the CoNLL-2003 tokens; no train split here (evaluation only)",
+            files=(
+                DataFile(
+                    "cleanconll_annotations.dev",
+                    "404ff652ab5a3c95d706f11404e4082be122788ee415b5900b25fd92fa00e81f",
+                    _CLEANCONLL + "cleanconll_annotations/cleanconll_annotations.dev",
+                ),
+                DataFile(
+                    "cleanconll_annotations.test",
+                    "89092bb1964c32498bfcbaa46e7641900d139465cfbdce9e9d377a0ba09e9ea0",
+                    _CLEANCONLL + "cleanconll_annotations/cleanconll_annotations.test",
+                ),
+                DataFile(
+                    "dev_tokens.patch",
+                    "b0adf80bfa3a1d058d87656b5c1bf4265d1a70d5e6144fd5ffe9a1306066faa0",
+                    _CLEANCONLL + "patch_files/dev_tokens.patch",
+                ),
+                DataFile(
+                    "test_tokens.patch",
+                    "ffd5f3a26525d241ce46cc407ada55fd95858620234fc88ddd2f6503866e72dc",
+                    _CLEANCONLL + "patch_files/test_tokens.patch",
+                ),
+            ),
+            built_from="conll2003",
+            build=cleanconll.build,
         ),
         Dataset(
             name="wnut17",
@@ -469,7 +505,8 @@ def fetch_dataset(
         deadline: seconds one file's transfer may take; default ``$FLAIR_NER_DOWNLOAD_DEADLINE`` or 900.
 
     Returns:
-        File name -> path of the verified file in the cache.
+        File name -> path of the verified file in the cache (and of the files built from them, if the data set
+        builds any: CleanCoNLL's rebuilt dev and test sets).
 
     Raises:
         DownloadError: after trying every file, one line naming each file that could not be
@@ -524,7 +561,10 @@ def fetch_dataset(
             f" ({len(failures)} of {len(dataset.files)} files of {dataset.name} failed)" if len(failures) > 1 else ""
         )
         raise DownloadError("; ".join(failures) + count + hint)
-    return {data_file.name: paths[data_file.name] for data_file in dataset.files}
+    paths = {data_file.name: paths[data_file.name] for data_file in dataset.files}
+    if dataset.build is not None:
+        paths.update(dataset.build(folder, fetch_dataset(dataset.built_from, data_dir, mirror, deadline)))
+    return paths
 
 
 def _mirror_location(mirror: str, dataset: str, file_name: str) -> str:

@@ -128,14 +128,14 @@ class CorpusFiles:
 
     Args:
         folder: folder holding the files (file names may also be absolute paths or relative to it).
-        train: training file.
+        train: training file (``None`` only for a registered data set that is for evaluation only: CleanCoNLL).
         dev: development file (``None``: :data:`DEV_FRACTION` of train is held out).
         test: test file (``None``: no test evaluation).
         format: column layout, scheme, encoding, markers and label map.
     """
 
     folder: Path
-    train: str
+    train: Optional[str]
     dev: Optional[str]
     test: Optional[str]
     format: ColumnFormat = ColumnFormat()
@@ -153,6 +153,17 @@ def conllpp_files(folder: Union[str, Path]) -> CorpusFiles:
 def conll2003_files(folder: Union[str, Path]) -> CorpusFiles:
     """The original CoNLL-2003 English release (IOB1)."""
     return CorpusFiles(Path(folder), "eng.train", "eng.testa", "eng.testb", ColumnFormat(tag_scheme="iob1"))
+
+
+def cleanconll_files(folder: Union[str, Path]) -> CorpusFiles:
+    """CleanCoNLL dev and test as rebuilt by ``flair_ner.data.cleanconll`` (final NER column, IOB2; no train)."""
+    fmt = ColumnFormat(text_column=0, tag_column=4)
+    return CorpusFiles(Path(folder), None, "cleanconll_dev.txt", "cleanconll_test.txt", fmt)
+
+
+def evaluation_only(dataset: str) -> bool:
+    """Whether a registered data set has no training split here (it can be tested on, not trained on)."""
+    return KNOWN_LAYOUTS[dataset](Path(".")).train is None
 
 
 def wnut17_files(folder: Union[str, Path]) -> CorpusFiles:
@@ -181,6 +192,7 @@ COMPARED_WITH = {"conllpp": "conll2003"}
 KNOWN_LAYOUTS = {
     "conllpp": conllpp_files,
     "conll2003": conll2003_files,
+    "cleanconll": cleanconll_files,
     "wnut17": wnut17_files,
     "multiconer2-en": multiconer_files("en"),
     "multiconer2-hi": multiconer_files("hi"),

@@ -303,10 +303,8 @@ def compare_page(run_a: Path, run_b: Path) -> str:
 
 def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[TaggedSentence]) -> str:
     """The paired-bootstrap difference and the wins and losses per type of one test set."""
-    from flair_ner.grids.summary import (
-        BOOTSTRAP_SAMPLES,
-        paired_bootstrap,
-    )  # the grid's statistics (summary loads grid)
+    # the grid's statistics (summary loads grid)
+    from flair_ner.grids.summary import BOOTSTRAP_SAMPLES, paired_bootstrap
 
     difference, low, high, p_value = paired_bootstrap([entity_counts(a)], [entity_counts(b)])
     scores_a = score_spans([s.gold for s in a], [s.predicted for s in a]).set_index("label")

@@ -47,6 +47,7 @@ from flair_ner.runs.layout import (
     LM_FINAL_EVAL,
     LM_LOSS,
     LM_SPLIT_LOG,
+    MODEL_CARD,
 )
 from flair_ner.errors import DataFileError
 from flair_ner.runs.checkpoint import CheckpointError, capture_rng, read_checkpoint_file, restore_rng
@@ -539,5 +540,5 @@ Figures above were measured by `flair_ner.lm.train.evaluate_lm` on the best mode
 (lowest validation loss); the per-split history is in the run folder's
 `training_log.tsv`.
 """
-    write_text(destination / "MODEL_CARD.md", card)
+    write_text(destination / MODEL_CARD, card)
     return destination / "lm.pt"

@@ -408,29 +408,34 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
     output_dir = Path(config.output_dir)
     if (output_dir / METRICS_JSON).exists():
         raise RunFolderError(f"output folder {output_dir} already holds metrics.json; choose another --output-dir")
-    blocks = read_blocks(config.test_file, config.column_format())
+    if config.dataset:
+        files = fetch_corpus_files(config.dataset, config.data_dir, config.mirror)
+        test_file, column_format = files.paths()["test"], files.format.with_label_map(config.label_map)
+    else:
+        test_file, column_format = Path(config.test_file), config.column_format()
+    blocks = read_blocks(test_file, column_format)
     tagger = load_tagger(config.model)
     learned, found = model_entity_types(tagger), {span.type for block in blocks for span in block.spans}
     if found and not found & learned:
         raise CorpusFormatError(
-            f"{config.test_file}: none of its entity types ({', '.join(sorted(found))}) is one the model predicts "
+            f"{test_file}: none of its entity types ({', '.join(sorted(found))}) is one the model predicts "
             f"({', '.join(sorted(learned))}); is this the right file, or does it need a label_map?"
         )
     if found - learned:
         log.warning(
             "%s: types the model never learned, so every mention of them counts as missed: %s",
-            config.test_file,
+            test_file,
             ", ".join(sorted(found - learned)),
         )
     with locked(output_dir):
         result = evaluate_sentences(tagger, to_sentences(blocks), "test", config.batch_size)
         write_results([result], output_dir)
-        write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {config.test_file}")
+        write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {test_file}")
         plot_per_type_f1(pd.read_csv(output_dir / METRICS_CSV), output_dir / PER_TYPE_F1)
         plot_entity_confusion(
             output_dir / predictions_file("test"),
             output_dir / confusion_plot("test"),
-            confusion_title(config.test_file),
+            confusion_title(test_file),
         )
-    print(f"{config.test_file} scored with {config.model}:\n{render_scores(result)}\nResults in {output_dir}")
+    print(f"{test_file} scored with {config.model}:\n{render_scores(result)}\nResults in {output_dir}")
     return result

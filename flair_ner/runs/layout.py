@@ -24,9 +24,8 @@ LEARNING_CURVE = "learning_curve.png"
 PER_TYPE_F1 = "per_type_f1.png"
 ENTITY_CONFUSION = "entity_confusion_{}.png"  # per test set
 ERRORS_HTML = "errors.html"  # the error browser: every test sentence, gold against predicted (error_browser.py)
-MODEL_CARD = (
-    "MODEL_CARD.md"  # what the model is, its data, scores, training and limits (model_card.py; export folders too)
-)
+# what the model is, its data, scores, training and limits (model_card.py; export folders and shipped LMs too)
+MODEL_CARD = "MODEL_CARD.md"
 COMPARE_HTML = "compare.html"  # flair-ner compare's default output (in the current folder, not a run folder)
 SIZES_CSV = "dataset_sizes.csv"  # the sanity report
 TEST_DIFF_CSV = "conll2003_vs_conllpp_test.csv"  # CoNLL++ only: the test sentences the two releases label differently
