@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from flair_ner.data.cleanconll import REBUILT_SHA256
 from flair_ner.data.fetch import DATASETS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,10 +46,12 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
         "metrics.json",
         "predictions_conllpp.tsv",
         "predictions_conll2003.tsv",
+        "predictions_cleanconll.tsv",
         "learning_curve.png",
         "per_type_f1.png",
         "entity_confusion_conllpp.png",
         "entity_confusion_conll2003.png",
+        "entity_confusion_cleanconll.png",
         "epochs.csv",
         "manifest.json",
         "errors.html",
@@ -73,7 +76,7 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     assert not (out / "final-model.pt").exists() and not (out / "checkpoint.pt").exists()
 
     metrics = pd.read_csv(out / "metrics.csv")
-    assert set(metrics["test_set"]) == {"conllpp", "conll2003"}
+    assert set(metrics["test_set"]) == {"conllpp", "conll2003", "cleanconll"}
     assert set(metrics["label"]) == {
         "PER",
         "LOC",
@@ -103,12 +106,13 @@ def test_quick_profile_end_to_end(tmp_path: Path, mirror: Path) -> None:
     assert (out / "best-model.pt").stat().st_size < 70e6  # about 100 MB with all 400,000 rows
     assert len(manifest["epoch_seconds"]) == 1 and manifest["total_seconds"] > manifest["training_seconds"] > 0
     pinned = {f.sha256 for name in ("conllpp", "conll2003") for f in DATASETS[name].files}
+    pinned |= set(REBUILT_SHA256.values())  # CleanCoNLL's test set is read from its rebuilt files
     assert set(manifest["data_sha256"].values()) == pinned
     assert manifest["micro_f1"]["conllpp"] == micro["conllpp"]
 
     # the model card: the run's own scores, data digests, the command that made it, and its limits
     card = (out / "MODEL_CARD.md").read_text()
-    for test_set in ("conllpp", "conll2003"):
+    for test_set in ("conllpp", "conll2003", "cleanconll"):
         assert f"| {test_set} | **{100 * micro[test_set]:.2f}** |" in card
     assert all(digest in card for digest in pinned)
     assert (

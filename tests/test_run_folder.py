@@ -50,6 +50,7 @@ def one_error_line(capsys) -> str:
             "option 'transformer' is neither minilm, e5-small nor an existing model folder",
         ),
         (["--mirror", "/no/mirror"], "option 'mirror' is neither an http(s) URL nor an existing folder"),
+        (["--compare-with", "conll2003, nope"], "option 'compare_with' names 'nope'; each must be one of conllpp"),
     ],
 )
 def test_config_errors_come_first_and_write_nothing(tmp_path: Path, capsys, options, expected) -> None:

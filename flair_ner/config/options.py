@@ -298,7 +298,8 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
     test_file: Optional[str] = option(None, "your test file; unset: no test evaluation")
     compare_with: Optional[str] = option(
         None,
-        "CoNLL++ only: the original release (conll2003) whose test set is compared with CoNLL++'s and evaluated too",
+        "registered data sets (comma-separated) whose test sets are evaluated too; CoNLL++ runs: conll2003,cleanconll "
+        "(the first is also compared sentence by sentence with the run's test set in the sanity report)",
     )
     data_dir: Optional[str] = option(
         None, "the cache of downloads and converted files; unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
@@ -340,6 +341,11 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
         """The registered data set's name, or ``test`` for your own files."""
         return "test" if self.train_file else self.dataset or DEFAULT_DATASET
 
+    @property
+    def compared_sets(self) -> list[str]:
+        """``compare_with`` as a list of data set names, in its order (empty: none)."""
+        return [name.strip() for name in (self.compare_with or "").split(",") if name.strip()]
+
     def problems(self) -> Iterator[tuple[str, str]]:
         yield from super().problems()
         yield from self.column_problems()
@@ -362,8 +368,9 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
             path = getattr(self, name)
             if path and not Path(path).is_file():
                 yield name, f"names {path!r}, which is not a file"
-        if self.compare_with and self.compare_with not in KNOWN_LAYOUTS:
-            yield "compare_with", f"must be one of {', '.join(KNOWN_LAYOUTS)} or empty, got {self.compare_with!r}"
+        for name in self.compared_sets:
+            if name not in KNOWN_LAYOUTS:
+                yield "compare_with", f"names {name!r}; each must be one of {', '.join(KNOWN_LAYOUTS)}"
         if self.tracking_uri and "://" in self.tracking_uri:
             scheme = self.tracking_uri.split("://", 1)[0].split("+", 1)[0].lower()
             if scheme not in TRACKING_SCHEMES:

@@ -188,7 +188,7 @@ def multiconer_files(language: str):
 
 # Column layouts of the data sets that flair_ner.data.fetch knows, by data set name.
 # A registered data set's other release, whose test set its sanity report compares with and a run evaluates too
-COMPARED_WITH = {"conllpp": "conll2003"}
+COMPARED_WITH = {"conllpp": "conll2003,cleanconll"}
 KNOWN_LAYOUTS = {
     "conllpp": conllpp_files,
     "conll2003": conll2003_files,

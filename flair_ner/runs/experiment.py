@@ -62,8 +62,9 @@ log = logging.getLogger(__name__)
 STEPS = 5
 
 
-def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, Optional[CorpusFiles]]:
-    """The run's data and, if configured, the original release whose test set is compared and evaluated too.
+def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, dict[str, CorpusFiles]]:
+    """The run's data and the registered data sets of ``compare_with``, whose test sets are evaluated too (the
+    first is also compared with the run's test set in the sanity report: for CoNLL++, the original release).
 
     Your own files are described by the config's column options; a registered
     data set is fetched (verified) and brings its own layout, to which the
@@ -73,8 +74,7 @@ def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, Option
         files = config.own_files()
     else:
         files = _registered(config.dataset or DEFAULT_DATASET, config)
-    original = _registered(config.compare_with, config) if config.compare_with else None
-    return files, original
+    return files, {name: _registered(name, config) for name in config.compared_sets}
 
 
 def _registered(name: str, config: ExperimentConfig) -> CorpusFiles:
@@ -84,7 +84,7 @@ def _registered(name: str, config: ExperimentConfig) -> CorpusFiles:
 
 def run_sanity_report(
     config: ExperimentConfig,
-    data: Optional[tuple[CorpusFiles, Optional[CorpusFiles]]] = None,
+    data: Optional[tuple[CorpusFiles, dict[str, CorpusFiles]]] = None,
     blocks: Optional[dict[str, list[Block]]] = None,
 ) -> SanityReport:
     """Download the data (unless ``data`` holds it already) and write the sanity CSVs.
@@ -92,7 +92,8 @@ def run_sanity_report(
     Only CoNLL-2003 and CoNLL++ have published sizes to compare with (Table 1 of the CoNLL-2003 paper).
     ``blocks``: the data's splits as read already (a run reads them once).
     """
-    files, original = data or fetch_experiment_data(config)
+    files, compared = data or fetch_experiment_data(config)
+    original = next(iter(compared.values()), None)  # the first compared data set: the original release
     expected = CONLL2003_TABLE1 if config.data_name in ("conllpp", "conll2003") and not config.label_map else None
     return write_sanity_report(files, Path(config.output_dir), original, expected, blocks)
 
@@ -272,17 +273,16 @@ def _run(
 ) -> ExperimentResult:
     started = time.monotonic()
     _step(1, "download, read + dataset-size sanity report")
-    files, original = fetch_experiment_data(config)
+    files, compared = fetch_experiment_data(config)
     # read and validated once: the report, training and the test set (own files: by the command line, before flair loaded)
     loaded = read_corpus(files, seed=config.seed, read=read if config.train_file else None)
-    report = run_sanity_report(config, (files, original), loaded.blocks)
+    report = run_sanity_report(config, (files, compared), loaded.blocks)
     print(report.render())
     if not report.all_match:
         log.warning("the corpus does not match the CoNLL-2003 paper's figures; see %s", report.paths[0])
     test_sets = {config.data_name: files} if files.test else {}
-    if original is not None:
-        test_sets[config.compare_with] = original
-    record.data_files = [path for data in (files, original) if data for path in data.paths().values()]
+    test_sets.update(compared)
+    record.data_files = [path for data in (files, *compared.values()) for path in data.paths().values()]
 
     _step(2, "corpus")
     record.data = {

@@ -50,6 +50,7 @@ NOT_SHAPING = frozenset(
         "track",
         "tracking_uri",
         "tracking_experiment",
+        "compare_with",  # which other test sets are scored after training, not what is trained
     }  # fmt: skip
 )
 # Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.
