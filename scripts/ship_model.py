@@ -1,10 +1,10 @@
-"""Ship a trained CoNLL++ run's model with the kit: trimmed, scored on both test sets, with a model card.
+"""Ship a trained CoNLL++ run's model with the kit: trimmed, scored on the three CoNLL test sets, with a model card.
 
     python scripts/ship_model.py --run runs/conllpp --glove-rows 25000
 
 Copies the run's evaluated model (best-model.pt, else final-model.pt), keeps the ``--glove-rows`` most
 frequent GloVe rows plus every CoNLL++ training word's row (``flair_ner.embeddings.model_size``), scores the trimmed
-file on the CoNLL++ and CoNLL-2003 test sets with the kit's evaluation, and writes it with its
+file on the CoNLL++, CoNLL-2003 and CleanCoNLL test sets with the kit's evaluation, and writes it with its
 MODEL_CARD.md into flair_ner/resources/models/conllpp/, where ``predict --model conllpp`` and
 ``flair_ner.load_tagger("conllpp")`` find it. Retrain and ship again when the default stack improves.
 """
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         report = trim_model_file(model, vocabulary, args.glove_rows)[0]
         tagger = load_tagger(model)
         scores = {}
-        for name, test in (("CoNLL++", files), ("CoNLL-2003", original)):
+        cleanconll = fetch_corpus_files("cleanconll", mirror=mirror)
+        for name, test in (("CoNLL++", files), ("CoNLL-2003", original), ("CleanCoNLL", cleanconll)):
             sentences = load_sentences(test.paths()["test"], test.format)
             scores[name] = 100 * evaluate_sentences(tagger, sentences, name).micro_f1
             print(f"{name} test micro-F1 {scores[name]:.2f}", flush=True)
@@ -103,6 +104,7 @@ Loadable by name through the kit (`python -m flair_ner predict --model conllpp`,
 | file | {target.stat().st_size / 1e6:.1f} MB |
 | CoNLL++ test micro-F1 | **{scores["CoNLL++"]:.2f}** (this file{f"; {100 * run_f1['conllpp']:.2f} for the run's own model file" if own_scores and "conllpp" in run_f1 else ""}) |
 | CoNLL-2003 test micro-F1 | **{scores["CoNLL-2003"]:.2f}** (this file{f"; {100 * run_f1['conll2003']:.2f} for the run's own model file" if own_scores and "conll2003" in run_f1 else ""}) |
+| CleanCoNLL test micro-F1 | **{scores["CleanCoNLL"]:.2f}** (this file{f"; {100 * run_f1['cleanconll']:.2f} for the run's own model file" if own_scores and "cleanconll" in run_f1 else ""}) |
 | trained by | `python experiments/conllpp.py --embeddings offline --seed {config["seed"]}` at commit `{manifest.get("git_commit")}` |
 | shipped by | `python scripts/ship_model.py --run {args.run} --glove-rows {args.glove_rows}{f" --model <copy of best-model.pt> --epoch {args.epoch}" if args.model else ""}` |
 | date | {date.today().isoformat()} |

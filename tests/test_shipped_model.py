@@ -19,6 +19,7 @@ def test_the_shipped_model_is_small_and_has_its_card() -> None:
     assert MODEL.is_file() and MODEL.stat().st_size <= 30e6
     card = MODEL.with_name("MODEL_CARD.md").read_text(encoding="utf-8")
     assert "CoNLL++ test micro-F1" in card and "CoNLL-2003 test micro-F1" in card and "ship_model.py" in card
+    assert "CleanCoNLL test micro-F1" in card
 
 
 def test_loaded_by_name_it_tags_people_and_places() -> None:
