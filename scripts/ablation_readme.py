@@ -113,7 +113,7 @@ def fp32_verdict(a, b):
         f"fp32 seed 1 scores {100 * seed1:.2f} on CoNLL++ test, still {100 * (flair_path - seed1):.2f} below the "
         f"same seed along flair's own path ({100 * flair_path:.2f}, `results/conllpp-flair-path/metrics.json`, "
         "with all GloVe rows, which are worth 0.05–0.11 here): bf16 does not account for that gap; the "
-        "length-bucketed batches or seed noise remain (`--bucket-batches false` would tell)."
+        "length-bucketed batches or seed noise remain (`--no-bucket-batches` would tell)."
     )
 
 

@@ -92,7 +92,7 @@ def test_an_argparse_error_is_short(capsys) -> None:
     [
         (["predict", "--model", "m", "--batch-size", "0"], "argument --batch-size: must be above 0, got 0"),
         (["predict", "--model", "m", "--batch-size", "-1"], "argument --batch-size: must be above 0, got -1"),
-        (["download", "--deadline", "-5"], "argument --deadline: must be above 0, got -5"),
+        (["download", "--download-deadline", "-5"], "argument --download-deadline/--deadline: must be above 0, got -5"),
     ],
 )
 def test_option_values_are_checked_before_anything_runs(argv: list[str], message: str, capsys) -> None:

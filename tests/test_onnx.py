@@ -82,7 +82,7 @@ def test_onnx_engine_writes_the_same_jsonl_as_torch(
     )  # it tags something
     # CoNLL input and output, and engine "auto" choosing ONNX for an export folder
     for name, model in (("torch", tiny_run.output_dir), ("auto", exported)):
-        assert main(["predict", "--model", str(model), "--input", str(conllpp_slice / "conllpp_dev.txt"), "--format", "conll",
+        assert main(["predict", "--model", str(model), "--input", str(conllpp_slice / "conllpp_dev.txt"), "--output-format", "conll",
                      "--output", str(tmp_path / f"{name}.conll")]) == 0  # fmt: skip
     assert (tmp_path / "auto.conll").read_bytes() == (tmp_path / "torch.conll").read_bytes()
 

@@ -198,3 +198,22 @@ def test_training_files_without_a_manifest_are_refused(tmp_path: Path) -> None:
     (tmp_path / "loss.tsv").unlink()
     (tmp_path / "dataset_sizes.csv").write_text("x")  # what `report` writes: fine to start in
     assert check_run_folder(tmp_path, CONFIG) is None
+
+
+def test_every_option_has_a_help_group_and_booleans_read_both_ways() -> None:
+    import argparse
+    import dataclasses
+
+    from flair_ner.config.options import OPTION_GROUPS, EvaluateConfig, LMConfig, add_config_options, overrides_from
+
+    placed = [name for names in OPTION_GROUPS.values() for name in names]
+    assert len(placed) == len(set(placed))
+    for cls in (ExperimentConfig, EvaluateConfig, LMConfig):
+        assert {f.name for f in dataclasses.fields(cls)} <= set(placed), cls.__name__
+    parser = argparse.ArgumentParser()
+    add_config_options(parser, ExperimentConfig)
+    titles = [group.title for group in parser._action_groups[2:]]
+    assert titles[:2] == ["data (override the config file)", "embeddings and model (override the config file)"]
+    for argv, expected in ((["--no-amp"], "false"), (["--amp"], "true"), (["--amp", "false"], "false"), ([], None)):
+        assert overrides_from(parser.parse_args(argv), ExperimentConfig).get("amp") == expected, argv
+    assert load_config(ExperimentConfig, None, {"amp": "false", "use_crf": "true"}).amp is False

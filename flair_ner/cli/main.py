@@ -391,11 +391,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_options(download)
     download.add_argument(
-        "--deadline",
+        "--download-deadline",
+        "--deadline",  # its first name, kept for commands written before run's name was used here too
+        dest="deadline",
         type=positive(float),
         default=None,
         metavar="SECONDS",
-        help=f"overall time one file may take (default: ${DEADLINE_ENV}, else {DEFAULT_DEADLINE:g})",
+        help=f"overall time one file may take (default: ${DEADLINE_ENV}, else {DEFAULT_DEADLINE:g}); "
+        "run's --download-deadline",
     )
     download.set_defaults(handler=_download)
 
@@ -510,7 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="text input: the whole input is one document (offsets count from its start)",
     )
     predict.add_argument(
-        "--format",
+        "--output-format",
+        "--format",  # its first name, kept for commands written before
+        dest="format",
         choices=["jsonl", "conll"],
         default="jsonl",
         help="jsonl: each input record with its entities (text, type, start, end, confidence; token_start and "

@@ -664,20 +664,55 @@ def load_config(cls: type[C], path: Optional[Union[str, Path]] = None, overrides
     return config
 
 
+# --help's groups, most used first; within a group, options in this order. Every field of the config classes is
+# named once here (tests/test_run_folder.py checks it), so a new option has to be placed.
+OPTION_GROUPS: dict[str, tuple[str, ...]] = {
+    "data": (
+        "dataset", "train_file", "dev_file", "test_file", "compare_with", "model", "direction", "text_dir",
+        "ner_train_text", "corpus_dir", "columns", "tag_scheme", "label_map", "encoding", "document_separator",
+        "comment_prefix", "data_dir", "mirror", "download_deadline", "corpus_seed", "min_char_count",
+    ),
+    "embeddings and model": (
+        "embeddings", "glove", "lms", "method", "transformer", "use_context", "hidden_size", "nlayers",
+        "embedding_size", "dropout", "use_crf",
+    ),
+    "training": (
+        "max_epochs", "learning_rate", "mini_batch_size", "sequence_length", "warmup_fraction", "patience",
+        "anneal_factor", "min_epoch_gain_bpc", "budget_minutes", "train_with_dev", "seed", "train_limit", "eval_limit",
+    ),
+    "speed and device": ("device", "amp", "storage_mode", "precompute", "bucket_batches", "eval_batch_size", "batch_size"),
+    "output and tracking": (
+        "output_dir", "glove_rows", "keep_final_model", "keep_checkpoint", "track", "tracking_uri",
+        "tracking_experiment",
+    ),
+}  # fmt: skip
+
+
 def add_config_options(parser: argparse.ArgumentParser, cls: type) -> None:
-    """Add ``--<field-name>`` for every field of ``cls``, with its help and default."""
-    group = parser.add_argument_group(f"{cls.__name__} options (override the config file)")
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else None
-        group.add_argument(
-            "--" + f.name.replace("_", "-"),
-            dest=f.name,
-            default=None,
-            metavar=_field_type(cls, f.name).__name__.upper(),
-            help=f"{f.metadata.get('help', '')} (default: {default!r})".replace(
-                "%", "%%"
-            ),  # argparse formats help with %
-        )
+    """Add ``--<field-name>`` for every field of ``cls``, with its help and default, in :data:`OPTION_GROUPS`'s
+    groups and order. A true/false option is ``--name`` (true), ``--no-name`` (false) or ``--name true|false``."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    placed = {name for names in OPTION_GROUPS.values() for name in names}
+    groups = {**OPTION_GROUPS, "other": tuple(name for name in fields if name not in placed)}
+    for title, names in groups.items():
+        present = [name for name in names if name in fields]
+        if not present:
+            continue
+        group = parser.add_argument_group(f"{title} (override the config file)")
+        for name in present:
+            f = fields[name]
+            default = f.default if f.default is not dataclasses.MISSING else None
+            flag = "--" + name.replace("_", "-")
+            # argparse formats help with %
+            text = f"{f.metadata.get('help', '')} (default: {default!r})".replace("%", "%%")
+            if _field_type(cls, name) is bool:
+                group.add_argument(flag, dest=name, default=None, nargs="?", const="true", metavar="true|false",
+                                   help=f"{text}; --no-{flag[2:]}: false")  # fmt: skip
+                group.add_argument("--no-" + flag[2:], dest=name, action="store_const", const="false",
+                                   help=argparse.SUPPRESS)  # fmt: skip
+            else:
+                group.add_argument(flag, dest=name, default=None, metavar=_field_type(cls, name).__name__.upper(),
+                                   help=text)  # fmt: skip
 
 
 def overrides_from(args: argparse.Namespace, cls: type) -> dict[str, Any]:
