@@ -217,3 +217,11 @@ def test_every_option_has_a_help_group_and_booleans_read_both_ways() -> None:
     for argv, expected in ((["--no-amp"], "false"), (["--amp"], "true"), (["--amp", "false"], "false"), ([], None)):
         assert overrides_from(parser.parse_args(argv), ExperimentConfig).get("amp") == expected, argv
     assert load_config(ExperimentConfig, None, {"amp": "false", "use_crf": "true"}).amp is False
+
+
+def test_the_option_reference_is_what_the_config_classes_say() -> None:
+    from flair_ner.config.options import options_reference
+
+    reference = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text(encoding="utf-8")
+    assert reference == options_reference(), "docs/options.md is out of date: run python scripts/options_doc.py"
+    assert "| `compare_with` | `unset` |" in reference and "| `amp` | `unset` |" in reference

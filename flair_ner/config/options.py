@@ -16,6 +16,7 @@ import argparse
 import codecs
 import dataclasses
 import difflib
+import json
 import os
 import re
 import tomllib
@@ -713,6 +714,50 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type) -> None:
             else:
                 group.add_argument(flag, dest=name, default=None, metavar=_field_type(cls, name).__name__.upper(),
                                    help=text)  # fmt: skip
+
+
+# The option reference in docs/options.md: (section title, command, config class name), written by
+# scripts/options_doc.py from the classes themselves, so it cannot drift from --help (a test compares them).
+REFERENCE_SECTIONS = (
+    ("run (alias train)", "flair-ner run", "ExperimentConfig"),
+    ("evaluate", "flair-ner evaluate", "EvaluateConfig"),
+    ("pretrain-lm", "flair-ner pretrain-lm", "LMConfig"),
+)
+
+
+def options_reference() -> str:
+    """docs/options.md: every option of run, evaluate and pretrain-lm, in ``--help``'s groups and order."""
+    lines = [
+        "# Options",
+        "",
+        "Every option of the commands that take a config file, in `--help`'s groups and order. A key of the TOML",
+        "config file (`key = value`) or, on the command line, `--key-with-dashes VALUE`; a true/false option is",
+        "`--name` / `--no-name` there. Written by `python scripts/options_doc.py` from `flair_ner/config/options.py`;",
+        "`tests/test_run_folder.py` checks that this file is what it writes.",
+    ]
+    for title, command, name in REFERENCE_SECTIONS:
+        cls = globals()[name]
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        lines += ["", f"## {title}", "", f"`{command} [--config FILE] [options]`: {(cls.__doc__ or '').strip()}"]
+        placed = {key for names in OPTION_GROUPS.values() for key in names}
+        groups = {**OPTION_GROUPS, "other": tuple(key for key in fields if key not in placed)}
+        for group, names in groups.items():
+            present = [key for key in names if key in fields]
+            if not present:
+                continue
+            lines += ["", f"### {group}", "", "| option | default | what it does |", "|---|---|---|"]
+            for key in present:
+                f = fields[key]
+                default = f.default if f.default is not dataclasses.MISSING else None
+                kind = _field_type(cls, key)
+                shown = "unset" if default is None else str(default).lower() if kind is bool else repr(default)
+                shown = json.dumps(default) if isinstance(default, str) else shown  # as TOML writes it
+                text = str(f.metadata.get("help", "")).replace("|", "\\|")
+                choices = f.metadata.get("choices")
+                if choices:
+                    text += f" (one of: {', '.join(map(str, choices))})"
+                lines.append(f"| `{key}` | `{shown}` | {text} |")
+    return "\n".join(lines) + "\n"
 
 
 def overrides_from(args: argparse.Namespace, cls: type) -> dict[str, Any]:
