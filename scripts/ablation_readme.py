@@ -1,4 +1,4 @@
-"""Rewrite README's "Ablation of the default stack" section from results/grids/ablation.
+"""Rewrite docs/results.md's "Ablation of the default stack" section from results/grids/ablation.
 
 Run from the repository root after `python -m flair_ner grid --grid experiments/grids/ablation.toml --summary-only`:
     python scripts/ablation_readme.py
@@ -48,10 +48,10 @@ for v in variants:
         epoch_rows.append(f"| {v} | {len(meds)} | {' / '.join(f'{x:.1f}' for x in meds)} |")
 
 parts = []
-parts.append("""### Ablation of the default stack (a grid over seeds)
+parts.append("""## Ablation of the default stack (a grid over seeds)
 
 `python -m flair_ner grid --grid experiments/grids/ablation.toml` (see
-[Grids](#grids-seeds--variants--data-sets-on-ray)): the full default run
+[Grids](../README.md#grids-seeds--variants--data-sets-on-ray)): the full default run
 (`full`, the baseline) against the same run without both character LMs
 (`glove-only`, `lms = "none"`) and with bf16 mixed precision off (`fp32`,
 `amp = false`), 3 seeds each, every cell a complete 50-epoch run. The cells'
@@ -134,14 +134,14 @@ each cell's commit says which). The median epoch is the cleaner speed measure
 The `full` seeds reach the same best dev F1 at the same epoch as the three
 runs of `benchmarks/results/accuracy_train.json` and score 0.05–0.11 lower on
 test, most likely the GloVe trimming (see
-[What a finished run keeps](#what-a-finished-run-keeps)).
+[What a finished run keeps](../README.md#what-a-finished-run-keeps)).
 
-![ablation grid](results/grids/ablation/grid_conllpp.png)
+![ablation grid](../results/grids/ablation/grid_conllpp.png)
 
 """)
 section = "\n".join(parts)
-readme = Path("README.md").read_text()
-start = readme.index("### Ablation of the default stack")
-end = readme.index("### Fine-tuned MiniLM against the stacks")  # the next section, scripts/fine_tune_readme.py's
-Path("README.md").write_text(readme[:start] + section + readme[end:])
+readme = Path("docs/results.md").read_text()
+start = readme.index("## Ablation of the default stack")
+end = readme.index("## Fine-tuned MiniLM against the stacks")  # the next section, scripts/fine_tune_readme.py's
+Path("docs/results.md").write_text(readme[:start] + section + readme[end:])
 print(section)

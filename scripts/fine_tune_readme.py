@@ -1,4 +1,4 @@
-"""Rewrite README's "Fine-tuned MiniLM against the stacks" section from the committed runs.
+"""Rewrite docs/results.md's "Fine-tuned MiniLM against the stacks" section from the committed runs.
 
 Run from the repository root after `python -m flair_ner grid --grid experiments/grids/fine_tune.toml --summary-only`:
     python scripts/fine_tune_readme.py
@@ -94,10 +94,10 @@ def main() -> None:
 
     missing = [seed for seed in SEEDS if seed not in tuned]
     parts = [
-        """### Fine-tuned MiniLM against the stacks
+        """## Fine-tuned MiniLM against the stacks
 
 `python -m flair_ner grid --grid experiments/grids/fine_tune.toml`: all-MiniLM-L6-v2
-fine-tuned for NER with the defaults of [Fine-tuning a transformer](#fine-tuning-a-transformer)
+fine-tuned for NER with the defaults of [Fine-tuning a transformer](../README.md#fine-tuning-a-transformer)
 (FLERT: AdamW at 5e-5, linear warmup over 10 % of the steps then decay, batch 16,
 10 epochs, linear layer, no CRF, no context; bf16 autocast, as in every run on this CPU), 3 seeds, beside the default stack
 (the `full` cells of the ablation grid above) and the stack plus frozen MiniLM
@@ -127,7 +127,7 @@ cells record their own peak (one figure per seed, in a Ray worker like the `fp32
     if differences:
         parts.append(
             """Fine-tuned MiniLM minus the default stack, paired over seeds and test sentences (points; the
-95 % paired bootstrap interval of [How variants are compared](#grids-seeds--variants--data-sets-on-ray)):
+95 % paired bootstrap interval of [How variants are compared](../README.md#grids-seeds--variants--data-sets-on-ray)):
 
 | test set | seeds | difference | 95 % interval | p | |
 |---|---|---|---|---|---|
@@ -157,10 +157,10 @@ models (XLM-RoBERTa large); online, `--transformer xlm-roberta-large` or `bert-b
 same recipe.
 """)
     section = "\n".join(parts) + "\n"
-    readme = Path("README.md").read_text()
-    start = readme.index("### Fine-tuned MiniLM against the stacks")
-    end = readme.index("### Other data sets")
-    Path("README.md").write_text(readme[:start] + section + readme[end:])
+    readme = Path("docs/results.md").read_text()
+    start = readme.index("## Fine-tuned MiniLM against the stacks")
+    end = readme.index("## Other data sets")
+    Path("docs/results.md").write_text(readme[:start] + section + readme[end:])
     print(section)
 
 
