@@ -18,7 +18,7 @@ from typing import Optional
 import pandas as pd
 
 from flair_ner.runs.layout import SIZES_CSV, TEST_DIFF_CSV
-from flair_ner.data.corpus import Block, CorpusFiles, iter_sentences, validate_files
+from flair_ner.data.corpus import Block, CorpusFiles, iter_sentences, read_blocks, validate_files
 from flair_ner.errors import DataFileError
 from flair_ner.files import write_csv
 
@@ -161,6 +161,7 @@ def write_sanity_report(
     original: Optional[CorpusFiles] = None,
     expected: Optional[dict[str, dict[str, int]]] = CONLL2003_TABLE1,
     blocks: Optional[dict[str, list[Block]]] = None,
+    original_test: Optional[list[Block]] = None,
 ) -> SanityReport:
     """Compute the sizes table (and, given ``original``, the test-set comparison) and write the CSVs.
 
@@ -170,13 +171,15 @@ def write_sanity_report(
         original: the original CoNLL-2003 release, to compare its test set with ``files``'s.
         expected: published figures per split, or ``None``.
         blocks: ``files``'s splits as read already (validated); ``None``: read them here.
+        original_test: ``original``'s test split as read already; ``None``: read it here (only it).
     """
     blocks = blocks or validate_files(files)
     sizes = sizes_table(files, expected, blocks)
     paths = [write_csv(Path(output_dir) / SIZES_CSV, sizes)]
     differences = None
     if original is not None:
-        original_test = validate_files(original)["test"]
+        if original_test is None:
+            original_test = read_blocks(original.paths()["test"], original.format)
         differences = compare_test_sets(original_test, blocks["test"], (original.test, files.test))
         paths.append(write_csv(Path(output_dir) / TEST_DIFF_CSV, differences))
     return SanityReport(sizes, differences, paths)

@@ -30,7 +30,6 @@ from flair_ner.data.corpus import (
     CorpusFiles,
     CorpusFormatError,
     fetch_corpus_files,
-    load_sentences,
     read_blocks,
     read_corpus,
     to_sentences,
@@ -86,6 +85,7 @@ def run_sanity_report(
     config: ExperimentConfig,
     data: Optional[tuple[CorpusFiles, dict[str, CorpusFiles]]] = None,
     blocks: Optional[dict[str, list[Block]]] = None,
+    compared_tests: Optional[dict[str, list[Block]]] = None,
 ) -> SanityReport:
     """Download the data (unless ``data`` holds it already) and write the sanity CSVs.
 
@@ -93,9 +93,10 @@ def run_sanity_report(
     ``blocks``: the data's splits as read already (a run reads them once).
     """
     files, compared = data or fetch_experiment_data(config)
-    original = next(iter(compared.values()), None)  # the first compared data set: the original release
+    first = next(iter(compared), None)  # the first compared data set: the original release
+    original, original_test = (compared[first], (compared_tests or {}).get(first)) if first else (None, None)
     expected = CONLL2003_TABLE1 if config.data_name in ("conllpp", "conll2003") and not config.label_map else None
-    return write_sanity_report(files, Path(config.output_dir), original, expected, blocks)
+    return write_sanity_report(files, Path(config.output_dir), original, expected, blocks, original_test)
 
 
 @dataclass
@@ -276,7 +277,9 @@ def _run(
     files, compared = fetch_experiment_data(config)
     # read and validated once: the report, training and the test set (own files: by the command line, before flair loaded)
     loaded = read_corpus(files, seed=config.seed, read=read if config.train_file else None)
-    report = run_sanity_report(config, (files, compared), loaded.blocks)
+    # each compared test set is read once too: for the sanity report's comparison and for step 4
+    compared_tests = {name: read_blocks(data.paths()["test"], data.format) for name, data in compared.items()}
+    report = run_sanity_report(config, (files, compared), loaded.blocks, compared_tests)
     print(report.render())
     if not report.all_match:
         log.warning("the corpus does not match the CoNLL-2003 paper's figures; see %s", report.paths[0])
@@ -318,10 +321,9 @@ def _run(
     tagger = SequenceTagger.load(model_path)
     results = []
     for name, test_files in test_sets.items():
-        if test_files is files:  # the run's own test split was read with the others: fresh Sentences from it
-            sentences = to_sentences(loaded.blocks["test"])[: config.eval_limit]
-        else:
-            sentences = load_sentences(test_files.paths()["test"], test_files.format)[: config.eval_limit]
+        # every test split was read once already: fresh Sentences from its blocks
+        read = loaded.blocks["test"] if test_files is files else compared_tests[name]
+        sentences = to_sentences(read)[: config.eval_limit]
         results.append(evaluate_sentences(tagger, sentences, name))
         print(f"\nTest set {name} ({test_files.paths()['test']}):\n{render_scores(results[-1])}")
     if results:
