@@ -149,6 +149,11 @@ class TrainConfig:
     patience: int = option(3, "epochs without dev-F1 improvement before the learning rate is annealed", minimum=0)
     anneal_factor: float = option(0.5, "factor applied to the learning rate on annealing", above=0, below=1)
     train_with_dev: bool = option(False, "train on train+dev (no model selection; final model is used)")
+    sentence_weights: Optional[str] = option(
+        None,
+        "a weights file (header sentence<TAB>weight, a row per weighted training sentence, numbered from 0 in the "
+        "training file; e.g. CrossWeigh's): each training sentence's loss times its weight; CRF taggers only",
+    )
     seed: int = option(1, "random seed (flair.set_seed)", minimum=0)
     device: Optional[str] = option(None, "cuda or cpu; unset: cuda when available")
     storage_mode: Optional[str] = option(
@@ -189,6 +194,10 @@ class TrainConfig:
 
     def problems(self) -> Iterator[tuple[str, str]]:
         """(option, what is wrong) for every value that would only fail later: missing files, unknown names, devices."""
+        if self.sentence_weights and not Path(self.sentence_weights).is_file():
+            yield "sentence_weights", f"names {self.sentence_weights!r}, which is not a file"
+        if self.sentence_weights and (self.method == "fine-tune" or self.use_crf is False):
+            yield "sentence_weights", "needs the CRF loss: method = stack with use_crf = true"
         if self.glove is not None and self.glove not in ("online", "offline") and not Path(self.glove).is_file():
             yield "glove", f"is neither online, offline nor an existing vectors file: {self.glove!r}"
         for name in self.lm_names() or []:
@@ -354,6 +363,8 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
             yield "dataset", f"is {self.dataset!r} and train_file is set too; give one of them"
         if self.dataset and self.dataset not in KNOWN_LAYOUTS:
             yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
+        elif self.dataset and self.sentence_weights and KNOWN_LAYOUTS[self.dataset](Path(".")).dev is None:
+            yield "sentence_weights", f"needs a dev file, and {self.dataset} holds dev out of train (renumbering it)"
         elif self.dataset and evaluation_only(self.dataset):
             yield (
                 "dataset",
@@ -362,6 +373,8 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
                     f"with flair-ner evaluate --dataset {self.dataset}"
                 ),
             )
+        if self.sentence_weights and self.train_file and not self.dev_file:
+            yield "sentence_weights", "needs a dev_file: with dev held out of train, sentences would be renumbered"
         for name in ("dev_file", "test_file"):
             if getattr(self, name) and not self.train_file:
                 yield name, "is set, but train_file is not (name all your files, or use a registered dataset)"
@@ -679,7 +692,8 @@ OPTION_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "training": (
         "max_epochs", "learning_rate", "mini_batch_size", "sequence_length", "warmup_fraction", "patience",
-        "anneal_factor", "min_epoch_gain_bpc", "budget_minutes", "train_with_dev", "seed", "train_limit", "eval_limit",
+        "anneal_factor", "min_epoch_gain_bpc", "budget_minutes", "train_with_dev", "sentence_weights", "seed",
+        "train_limit", "eval_limit",
     ),
     "speed and device": ("device", "amp", "storage_mode", "precompute", "bucket_batches", "eval_batch_size", "batch_size"),
     "output and tracking": (

@@ -286,6 +286,8 @@ def _run(
     test_sets = {config.data_name: files} if files.test else {}
     test_sets.update(compared)
     record.data_files = [path for data in (files, *compared.values()) for path in data.paths().values()]
+    if config.sentence_weights:  # what the training read, with its digest
+        record.data_files.append(Path(config.sentence_weights))
 
     _step(2, "corpus")
     record.data = {

@@ -11,6 +11,7 @@ autocast) live in :mod:`flair_ner.training.speed`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import signal
@@ -209,6 +210,11 @@ def train_tagger(
     storage_mode = (
         "none" if fine_tune and config.storage_mode is None else choose_storage_mode(config.storage_mode, device)
     )
+    weights = None
+    if config.sentence_weights:  # checked before anything slow; numbered in the whole training file
+        from flair_ner.training.sentence_weights import read_sentence_weights
+
+        weights = read_sentence_weights(config.sentence_weights, len(corpus.train))
     corpus = limit_corpus(corpus, config.train_limit, config.eval_limit)
     if config.bucket_batches:
         corpus = dev_in_length_order(corpus)
@@ -260,8 +266,14 @@ def train_tagger(
         output_dir, schedule, eta, dataclasses.asdict(config), restore=state, maximize=not config.train_with_dev
     )
     trainer = ModelTrainer(tagger, corpus)
+    weighting = contextlib.nullcontext()
+    if weights is not None:
+        from flair_ner.training.sentence_weights import attach_weights, weighted
+
+        log.info("sentence weights: %d training sentences weigh other than 1", attach_weights(corpus.train, weights))
+        weighting = weighted(tagger)
     try:
-        with interruptible():
+        with interruptible(), weighting:
             (trainer.fine_tune if fine_tune else trainer.train)(
                 output_dir,
                 learning_rate=config.learning_rate,
