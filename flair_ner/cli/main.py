@@ -32,8 +32,17 @@ from flair_ner.data.fetch import (
     fetch_dataset,
 )
 from flair_ner.data.registry import COMPARED_WITH
-from flair_ner.errors import BUG_REPORT, GridCellsFailed, KitError, PredictInputError, RunFolderError, SomeRecordsBad
+from flair_ner.errors import (
+    BUG_REPORT,
+    ConfigError,
+    GridCellsFailed,
+    KitError,
+    PredictInputError,
+    RunFolderError,
+    SomeRecordsBad,
+)
 from flair_ner.runs.interrupt import RunInterrupted, interruptible
+from flair_ner.files import write_text
 from flair_ner.runs.layout import COMPARE_HTML
 from flair_ner.predict.serve import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_PORT
 
@@ -149,6 +158,43 @@ def _grid(args: argparse.Namespace) -> None:
         raise GridCellsFailed(
             f"{len(outcome.failed)} of {len(grid.cells)} cells failed (listed above); run the same command to retry them"
         )
+
+
+def _crossweigh(args: argparse.Namespace) -> None:
+    config = load_config(ExperimentConfig, args.config)
+    if args.folds < 2 or args.iterations < 1 or not 0 < args.epsilon <= 1:
+        raise ConfigError("command line: --folds must be at least 2, --iterations at least 1, --epsilon in (0, 1]")
+    from flair_ner.grids.crossweigh import SETTINGS_JSON, collect, grid_text, prepare
+
+    folder = Path(args.output_dir)
+    settings = {"config": str(args.config), "folds": args.folds, "iterations": args.iterations,
+                "fold_epochs": args.fold_epochs}  # fmt: skip
+    recorded = (
+        json.loads((folder / SETTINGS_JSON).read_text(encoding="utf-8")) if (folder / SETTINGS_JSON).is_file() else None
+    )
+    if recorded is not None and recorded != settings:
+        raise RunFolderError(
+            f"{folder} holds a CrossWeigh run with other settings ({recorded}); choose another --output-dir"
+        )
+    crossweigh = prepare(config, folder, args.folds, args.iterations)
+    write_text(folder / SETTINGS_JSON, json.dumps(settings, indent=1) + "\n")
+    write_text(folder / "grid.toml", grid_text(crossweigh, config, args.fold_epochs))
+    from flair_ner.grids.grid import describe, load_grid, run_grid  # Ray loads only when cells run
+
+    grid = load_grid(folder / "grid.toml")
+    print(describe(grid))
+    if args.dry_run:
+        return
+    outcome = run_grid(grid, args.address, args.cpus_per_run)
+    if outcome.failed:
+        for name, status in outcome.failed.items():
+            print(f"flair-ner: cell {name} {status}", file=sys.stderr)
+        raise GridCellsFailed(
+            f"{len(outcome.failed)} of {len(grid.cells)} fold runs failed (listed above); run the same command to retry them"
+        )
+    summary = collect(crossweigh, {cell.variant: Path(cell.config.output_dir) for cell in grid.cells}, args.epsilon)
+    print(f"sentences per disagreement count c: {summary['sentences_per_c']}")
+    print(f"written: {folder}/mistakes.tsv, weights.tsv (train with sentence_weights = it), summary.json")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -471,6 +517,39 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration it matches instead of training that cell again",
     )  # fmt: skip
     grid.set_defaults(handler=_grid)
+    crossweigh = commands.add_parser(
+        "crossweigh",
+        help="find likely label mistakes by entity-disjoint cross-validation (CrossWeigh) and weight them down",
+        description="CrossWeigh (Wang et al. 2019) on a run config's data: the pool (train + dev, cut by the config's "
+        "train_limit and eval_limit) is cut into --folds parts --iterations times; a tagger trained without the "
+        "sentences that share an entity string with a part tags that part. The k x t fold runs are one grid "
+        "(<output-dir>/grid, resumable, on Ray). Writes mistakes.tsv (each sentence some fold disagreed with, "
+        "its disagreement count c and weight epsilon^c), summary.json and weights.tsv, which a run trains from "
+        "with sentence_weights.",
+    )
+    crossweigh.add_argument("--config", type=Path, required=True, help="a run config (data, embeddings, training)")
+    crossweigh.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("runs/crossweigh"),
+        help="the CrossWeigh folder (default: runs/crossweigh)",
+    )
+    crossweigh.add_argument("--folds", type=int, default=10, help="parts per iteration (default: 10, the authors')")
+    crossweigh.add_argument("--iterations", type=int, default=3, help="shuffles of the pool (default: 3, the authors')")
+    crossweigh.add_argument("--epsilon", type=float, default=0.7, help="a sentence weighs epsilon^c (default: 0.7)")
+    crossweigh.add_argument(
+        "--fold-epochs", type=int, default=10, help="epochs of each fold run (default: 10; the final run keeps its own)"
+    )
+    crossweigh.add_argument(
+        "--address", default=None, help="join a Ray cluster: auto or ray://HOST:PORT (default: a local Ray)"
+    )
+    crossweigh.add_argument(
+        "--cpus-per-run", type=float, default=None, help="CPUs per fold run (default: all of one node)"
+    )
+    crossweigh.add_argument(
+        "--dry-run", action="store_true", help="write the folds and list the fold runs, run nothing"
+    )
+    crossweigh.set_defaults(handler=_crossweigh)
     pretrain = config_command(
         commands,
         "pretrain-lm",

@@ -187,7 +187,8 @@ def multiconer_files(language: str):
 
 
 # Column layouts of the data sets that flair_ner.data.fetch knows, by data set name.
-# A registered data set's other release, whose test set its sanity report compares with and a run evaluates too
+# The test sets a registered data set's runs evaluate too; the first is its other release (the same sentences),
+# which the sanity report compares with sentence by sentence
 COMPARED_WITH = {"conllpp": "conll2003,cleanconll"}
 KNOWN_LAYOUTS = {
     "conllpp": conllpp_files,

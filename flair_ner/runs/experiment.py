@@ -50,6 +50,7 @@ from flair_ner.evaluation.plots import (
 )
 from flair_ner.training.plugins import BEST_MODEL
 from flair_ner.predict.tagging import load_tagger, model_entity_types
+from flair_ner.data.registry import COMPARED_WITH
 from flair_ner.data.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
 from flair_ner.runs.folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
 from flair_ner.training.train import FINAL_MODEL, train_tagger
@@ -93,7 +94,10 @@ def run_sanity_report(
     ``blocks``: the data's splits as read already (a run reads them once).
     """
     files, compared = data or fetch_experiment_data(config)
-    first = next(iter(compared), None)  # the first compared data set: the original release
+    # the sentence-by-sentence comparison is for a registered data set and its other release (CoNLL++ and
+    # CoNLL-2003: the same sentences); other test sets are evaluated, not compared
+    release = COMPARED_WITH.get(config.data_name, "").split(",")[0] if not config.train_file else ""
+    first = release if release in compared else None
     original, original_test = (compared[first], (compared_tests or {}).get(first)) if first else (None, None)
     expected = CONLL2003_TABLE1 if config.data_name in ("conllpp", "conll2003") and not config.label_map else None
     return write_sanity_report(files, Path(config.output_dir), original, expected, blocks, original_test)

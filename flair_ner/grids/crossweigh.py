@@ -1,0 +1,265 @@
+"""CrossWeigh (Wang et al., EMNLP 2019): find likely label mistakes by entity-disjoint cross-validation, as a grid.
+
+The procedure as the authors define it (ZihanWangKi/CrossWeigh, ``split.py`` and ``collect.py``):
+
+1. The pool is train + dev. For each of ``iterations`` iterations, shuffle it (seed: the run's seed + the
+   iteration)
+   and cut it into ``folds`` parts.
+2. For each part: train on every other pool sentence **except** those that contain an entity surface string
+   (its tokens joined by spaces, any type) that occurs in the held-out part; tag the held-out part.
+3. Per sentence, ``c`` = the number of iterations in which the predicted entities differ from the gold ones;
+   its weight is ``epsilon ** c``.
+
+Here the k × t fold trainings are ordinary runs of the kit (own column files written into the CrossWeigh
+folder), run as one grid (:mod:`flair_ner.grids.grid`: resumable, on Ray, ``--dry-run``), so each fold model
+is exactly what ``flair-ner run`` trains. :func:`collect` reads their ``predictions_test.tsv`` back and
+writes ``mistakes.tsv``, ``summary.json`` and ``weights.tsv``, which ``sentence_weights`` trains from.
+For a CoNLL run every fold model also tags CoNLL-2003 test (never in the pool), so each test sentence gets a
+disagreement count too (``test_disagreements.tsv``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from flair_ner.config.options import ExperimentConfig
+from flair_ner.data.corpus import Block, fetch_corpus_files, iter_sentences, read_blocks
+from flair_ner.data.registry import Span, iob2_tags
+from flair_ner.errors import ConfigError, RunFolderError
+from flair_ner.evaluation.scores import entity_outcomes, read_predictions, tagged_sentences
+from flair_ner.files import write_csv, write_text
+from flair_ner.runs.layout import predictions_file
+
+FOLDS_DIR, GRID_DIR = "folds", "grid"
+SETTINGS_JSON = "crossweigh.json"  # the folds, iterations and fold epochs a folder was made with
+MISTAKES_TSV, SUMMARY_JSON, WEIGHTS_TSV = "mistakes.tsv", "summary.json", "weights.tsv"
+TEST_DISAGREEMENTS_TSV = "test_disagreements.tsv"
+ORIGINAL_TEST = "conll2003"  # tagged by every fold model of a CoNLL run
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One fold of one iteration: the pool sentences it holds out, and the ones it trains on."""
+
+    iteration: int
+    index: int
+    held_out: tuple[int, ...]
+    train: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return f"iteration-{self.iteration}-fold-{self.index}"
+
+
+def entity_strings(sentence: Block) -> set[str]:
+    """The surface strings of a sentence's entities (tokens joined by spaces; the type does not count)."""
+    return {" ".join(sentence.tokens[span.start : span.end]) for span in sentence.spans}
+
+
+def make_folds(pool: list[Block], folds: int, iterations: int, seed: int) -> list[Fold]:
+    """CrossWeigh's entity-disjoint folds of ``pool`` (see the module docstring)."""
+    if folds < 2 or folds > len(pool):
+        raise ConfigError(f"folds must be between 2 and the pool's {len(pool)} sentences, got {folds}")
+    strings = [entity_strings(sentence) for sentence in pool]
+    made = []
+    for iteration in range(iterations):
+        order = list(range(len(pool)))
+        random.Random(seed + iteration).shuffle(order)
+        for index in range(folds):
+            held_out = sorted(order[index::folds])
+            held = set(held_out)
+            held_strings = set().union(*(strings[i] for i in held_out))
+            train = tuple(i for i in range(len(pool)) if i not in held and not strings[i] & held_strings)
+            made.append(Fold(iteration, index, tuple(held_out), train))
+    return made
+
+
+def _column_text(sentences: list[Block]) -> str:
+    """Token and IOB2 tag per line, a blank line after each sentence (what the fold runs read)."""
+    return "".join(
+        "".join(f"{token} {tag}\n" for token, tag in zip(s.tokens, iob2_tags(len(s.tokens), s.spans))) + "\n"
+        for s in sentences
+    )
+
+
+@dataclass
+class CrossWeigh:
+    """A CrossWeigh run: its folder, the pool, the folds and the grid of fold runs.
+
+    Args:
+        folder: where everything goes (``folds/``, ``grid/``, and the reports).
+        pool: train + dev sentences, train first, each in file order (document markers left out).
+        train_sentences: how many of the pool are training sentences (``weights.tsv`` numbers only them).
+        folds: the folds of every iteration.
+        original_test: CoNLL-2003 test's sentences, when every fold model also tags them.
+    """
+
+    folder: Path
+    pool: list[Block]
+    train_sentences: int
+    folds: list[Fold]
+    original_test: Optional[list[Block]] = None
+
+
+def prepare(config: ExperimentConfig, folder: Path, folds: int = 10, iterations: int = 3) -> CrossWeigh:
+    """Read the pool of ``config``'s data (its first ``train_limit`` training and ``eval_limit`` dev sentences,
+    when set), cut the folds and write their column files (once: a rerun finds them).
+
+    Raises:
+        ConfigError: no dev file (CrossWeigh's pool is train + dev), or folds out of range.
+    """
+    if config.train_file:
+        files = config.own_files()
+    else:
+        files = fetch_corpus_files(config.data_name, config.data_dir, config.mirror, config.download_deadline)
+        files = dataclasses.replace(files, format=files.format.with_label_map(config.label_map))
+    paths = files.paths()
+    if "dev" not in paths or "train" not in paths:
+        raise ConfigError(f"{config.data_name}: CrossWeigh's pool is train + dev, and this data set has no dev file")
+    # the config's limits cut the pool (e.g. the quick profile's slice)
+    train = list(iter_sentences(read_blocks(paths["train"], files.format)))[: config.train_limit]
+    pool = train + list(iter_sentences(read_blocks(paths["dev"], files.format)))[: config.eval_limit]
+    made = make_folds(pool, folds, iterations, config.seed)
+    original = None
+    if config.data_name in ("conllpp", "conll2003") and not config.train_file:
+        test = fetch_corpus_files(ORIGINAL_TEST, config.data_dir, config.mirror, config.download_deadline)
+        # as many as the fold runs tag (their eval_limit is the pool's size)
+        original = list(iter_sentences(read_blocks(test.paths()["test"], test.format)))[: len(pool)]
+    folder = Path(folder)
+    for fold in made:
+        target = folder / FOLDS_DIR / fold.name
+        if not (target / "heldout.txt").is_file():
+            write_text(target / "train.txt", _column_text([pool[i] for i in fold.train]))
+            write_text(target / "heldout.txt", _column_text([pool[i] for i in fold.held_out]))
+    return CrossWeigh(folder, pool, len(train), made, original)
+
+
+# options that say what the data is: the fold runs get their own files, already mapped and cut
+_DATA_OPTIONS = {
+    "dataset", "train_file", "dev_file", "test_file", "compare_with", "columns", "tag_scheme", "encoding",
+    "document_separator", "comment_prefix", "label_map", "output_dir", "train_limit", "eval_limit", "max_epochs",
+    "sentence_weights",
+}  # fmt: skip
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value))  # a JSON string is a TOML basic string
+
+
+def grid_text(crossweigh: CrossWeigh, config: ExperimentConfig, fold_epochs: int) -> str:
+    """The fold runs as a grid file: ``config``'s model and training options (written out, so that nothing of
+    its data options reaches a fold), one variant per fold with its files, ``fold_epochs`` epochs each."""
+    folder = crossweigh.folder.resolve()
+    everything = len(crossweigh.pool)  # limits no fold can reach: the pool was cut already
+    lines = [
+        'name = "crossweigh"',
+        f"output_dir = {_toml_value(folder / GRID_DIR)}",
+        'baseline = "' + crossweigh.folds[0].name + '"',
+        "",
+        "[config]",
+    ]
+    for key, value in dataclasses.asdict(config).items():
+        if value is not None and key not in _DATA_OPTIONS:
+            lines.append(f"{key} = {_toml_value(value)}")
+    compare = ORIGINAL_TEST if crossweigh.original_test is not None else ""
+    lines += [
+        f"max_epochs = {fold_epochs}",
+        f"train_limit = {everything}",
+        f"eval_limit = {everything}",
+        f'compare_with = "{compare}"',
+        'columns = "0=text,1=ner"',
+        'tag_scheme = "iob2"',
+        'document_separator = ""',
+    ]
+    for fold in crossweigh.folds:
+        files = folder / FOLDS_DIR / fold.name
+        lines += ["", f"[variants.{fold.name}]", f"train_file = {_toml_value(files / 'train.txt')}",
+                  f"test_file = {_toml_value(files / 'heldout.txt')}"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _spans_text(tokens: list[str], spans: list[Span]) -> str:
+    return " ".join(f"{span.type}:{' '.join(tokens[span.start : span.end])}" for span in spans) or "-"
+
+
+def collect(crossweigh: CrossWeigh, cells: dict[str, Path], epsilon: float) -> dict:
+    """Read every fold run's predictions, count each pool sentence's disagreements and write the reports.
+
+    Args:
+        crossweigh: what :func:`prepare` made.
+        cells: fold name -> its finished run folder.
+        epsilon: a sentence weighs ``epsilon ** c``.
+
+    Returns:
+        The summary (also written to ``summary.json``).
+
+    Raises:
+        RunFolderError: a fold run's predictions do not match its held-out part.
+    """
+    counts = [0] * len(crossweigh.pool)
+    predicted: dict[int, list[str]] = {}
+    kinds: Counter = Counter()
+    types: Counter = Counter()
+    test_counts = [0] * len(crossweigh.original_test or [])
+    for fold in crossweigh.folds:
+        folder = cells[fold.name]
+        table = tagged_sentences(read_predictions(folder / predictions_file("test")), str(folder))
+        if len(table) != len(fold.held_out):
+            raise RunFolderError(
+                f"{folder}: {len(table)} predicted sentences, but the fold holds out {len(fold.held_out)}"
+            )
+        for index, row in zip(fold.held_out, table):
+            if set(row.predicted) != set(crossweigh.pool[index].spans):
+                counts[index] += 1
+                predicted.setdefault(index, []).append(f"{fold.name}: {_spans_text(row.tokens, row.predicted)}")
+                for outcome in entity_outcomes(crossweigh.pool[index].spans, row.predicted):
+                    if outcome.kind != "correct":
+                        kinds[outcome.kind] += 1
+                        types[outcome.type] += 1
+        if crossweigh.original_test is not None:
+            tested = tagged_sentences(read_predictions(folder / predictions_file(ORIGINAL_TEST)), str(folder))
+            for index, row in enumerate(tested):
+                test_counts[index] += set(row.predicted) != set(row.gold)
+    import pandas as pd
+
+    rows = [
+        {"sentence": i, "split": "train" if i < crossweigh.train_sentences else "dev",
+         "number_in_split": i if i < crossweigh.train_sentences else i - crossweigh.train_sentences,
+         "text": " ".join(s.tokens), "gold": _spans_text(s.tokens, s.spans), "c": counts[i],
+         "weight": epsilon ** counts[i], "predictions": " | ".join(predicted.get(i, []))}
+        for i, s in enumerate(crossweigh.pool) if counts[i]
+    ]  # fmt: skip
+    columns = ["sentence", "split", "number_in_split", "text", "gold", "c", "weight", "predictions"]
+    write_csv(crossweigh.folder / MISTAKES_TSV, pd.DataFrame(rows, columns=columns), sep="\t")
+    weights = "".join(
+        f"{i}\t{epsilon ** counts[i]!r}\n" for i in range(crossweigh.train_sentences) if counts[i]
+    )  # sentences with c = 0 weigh 1 without a row
+    write_text(crossweigh.folder / WEIGHTS_TSV, "sentence\tweight\n" + weights)
+    if crossweigh.original_test is not None:
+        test_rows = [{"sentence": i, "text": " ".join(s.tokens), "gold": _spans_text(s.tokens, s.spans),
+                      "disagreeing_models": test_counts[i]} for i, s in enumerate(crossweigh.original_test)]  # fmt: skip
+        write_csv(crossweigh.folder / TEST_DISAGREEMENTS_TSV, pd.DataFrame(test_rows), sep="\t")
+    iterations = max(fold.iteration for fold in crossweigh.folds) + 1
+    summary = {
+        "pool_sentences": len(crossweigh.pool),
+        "train_sentences": crossweigh.train_sentences,
+        "folds": len(crossweigh.folds) // iterations,
+        "iterations": iterations,
+        "epsilon": epsilon,
+        "sentences_per_c": {str(c): counts.count(c) for c in range(iterations + 1)},
+        "disagreeing_entities_per_kind": dict(sorted(kinds.items())),
+        "disagreeing_entities_per_type": dict(sorted(types.items())),
+        "fold_train_sentences": {fold.name: len(fold.train) for fold in crossweigh.folds},
+    }
+    write_text(crossweigh.folder / SUMMARY_JSON, json.dumps(summary, indent=1) + "\n")
+    return summary
