@@ -219,6 +219,10 @@ def collect(crossweigh: CrossWeigh, cells: dict[str, Path], epsilon: float) -> d
                 f"{folder}: {len(table)} predicted sentences, but the fold holds out {len(fold.held_out)}"
             )
         for index, row in zip(fold.held_out, table):
+            if set(row.gold) != set(crossweigh.pool[index].spans) or row.tokens != crossweigh.pool[index].tokens:
+                raise RunFolderError(
+                    f"{folder}: sentence {row.id} is not pool sentence {index}; were the folds rewritten?"
+                )
             if set(row.predicted) != set(crossweigh.pool[index].spans):
                 counts[index] += 1
                 predicted.setdefault(index, []).append(f"{fold.name}: {_spans_text(row.tokens, row.predicted)}")
