@@ -395,8 +395,8 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
                         f"starting with {', '.join(s + '://' for s in TRACKING_SCHEMES if s != 'file')}"
                     ),
                 )
-        if self.mirror and not self.mirror.startswith(("http://", "https://")) and not Path(self.mirror).is_dir():
-            yield "mirror", f"is neither an http(s) URL nor an existing folder: {self.mirror!r}"
+        if _mirror_problem(self.mirror):
+            yield "mirror", _mirror_problem(self.mirror)
         for name, what in (("output_dir", "output folder"), ("data_dir", "download cache folder")):
             problem = _folder_problem(getattr(self, name), what)
             if problem:
@@ -434,8 +434,8 @@ class EvaluateConfig(ColumnOptions):
             yield "dataset", f"is {self.dataset!r} and test_file is set too; give one of them"
         if self.dataset and self.dataset not in KNOWN_LAYOUTS:
             yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
-        if self.mirror and not self.mirror.startswith(("http://", "https://")) and not Path(self.mirror).is_dir():
-            yield "mirror", f"is neither an http(s) URL nor an existing folder: {self.mirror!r}"
+        if _mirror_problem(self.mirror):
+            yield "mirror", _mirror_problem(self.mirror)
         if self.model and not Path(self.model).exists():
             yield "model", f"names {self.model!r}, which does not exist"
         if self.test_file and not Path(self.test_file).is_file():
@@ -443,6 +443,13 @@ class EvaluateConfig(ColumnOptions):
         problem = _folder_problem(self.output_dir, "output folder")
         if problem:
             yield "output_dir", problem
+
+
+def _mirror_problem(mirror: Optional[str]) -> Optional[str]:
+    """Why ``mirror`` cannot be a data mirror (an http(s) URL or an existing folder), or ``None``."""
+    if mirror and not mirror.startswith(("http://", "https://")) and not Path(mirror).is_dir():
+        return f"is neither an http(s) URL nor an existing folder: {mirror!r}"
+    return None
 
 
 def _folder_problem(folder: Optional[str], what: str) -> Optional[str]:
