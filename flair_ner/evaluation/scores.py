@@ -285,13 +285,9 @@ def read_predictions(path: Path) -> pd.DataFrame:
     return table
 
 
-def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Path]:
-    """``metrics.csv`` / ``metrics.json`` (all test sets) and ``predictions_<name>.tsv`` per test set.
-
-    metrics.csv has one row per type and average, and a ``token accuracy`` row
-    (its value in the f1 column, its token count as support, as scikit-learn's report lays it out).
-    """
-    output_dir = Path(output_dir)
+def metrics_table(results: list[EvaluationResult]) -> pd.DataFrame:
+    """What ``metrics.csv`` holds: per test set one row per type and average, and a ``token accuracy`` row
+    (its value in the f1 column, its token count as support, as scikit-learn's report lays it out)."""
     table = pd.concat(
         [
             pd.concat(
@@ -307,8 +303,14 @@ def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Pat
         ],
         ignore_index=True,
     )
-    table = table[["test_set", *[c for c in table.columns if c != "test_set"]]]
-    paths = [write_csv(output_dir / METRICS_CSV, table)]
+    return table[["test_set", *[c for c in table.columns if c != "test_set"]]]
+
+
+def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Path]:
+    """``metrics.csv`` (:func:`metrics_table`) / ``metrics.json`` (all test sets) and ``predictions_<name>.tsv``
+    per test set."""
+    output_dir = Path(output_dir)
+    paths = [write_csv(output_dir / METRICS_CSV, metrics_table(results))]
     summary = {
         result.name: {
             "micro_f1": result.micro_f1,

@@ -17,12 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
 import torch
 from flair.data import Corpus
 from flair.models import SequenceTagger
 
-from flair_ner.runs.layout import LOSS_FILE, METRICS_CSV, METRICS_JSON, confusion_plot, predictions_file
+from flair_ner.runs.layout import LOSS_FILE, METRICS_JSON, confusion_plot, predictions_file
 from flair_ner.runs.checkpoint import CHECKPOINT
 from flair_ner.config.options import DEFAULT_DATASET, EvaluateConfig, ExperimentConfig, validate
 from flair_ner.data.corpus import (
@@ -36,7 +35,13 @@ from flair_ner.data.corpus import (
 )
 from flair_ner.evaluation.error_browser import TestSetPredictions, write_error_page
 from flair_ner.runs.model_card import write_model_card
-from flair_ner.evaluation.scores import EvaluationResult, evaluate_sentences, render_scores, write_results
+from flair_ner.evaluation.scores import (
+    EvaluationResult,
+    evaluate_sentences,
+    metrics_table,
+    render_scores,
+    write_results,
+)
 from flair_ner.runs.interrupt import RunInterrupted, interruptible
 from flair_ner.runs.manifest import git_commit, peak_rss_mb, write_manifest
 from flair_ner.embeddings.model_size import trim_model_file
@@ -343,7 +348,7 @@ def _run(
     _step(5, "pictures + manifest")
     plot_learning_curve(output_dir / LOSS_FILE, output_dir / LEARNING_CURVE)
     if results:
-        plot_per_type_f1(pd.read_csv(output_dir / METRICS_CSV), output_dir / PER_TYPE_F1)
+        plot_per_type_f1(metrics_table(results), output_dir / PER_TYPE_F1)  # the table metrics.csv holds
     for result in results:
         plot_entity_confusion(output_dir / predictions_file(result.name), output_dir / confusion_plot(result.name),
                               confusion_title(test_sets[result.name].paths()["test"]))  # fmt: skip
@@ -439,7 +444,7 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
         result = evaluate_sentences(tagger, to_sentences(blocks), "test", config.batch_size)
         write_results([result], output_dir)
         write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {test_file}")
-        plot_per_type_f1(pd.read_csv(output_dir / METRICS_CSV), output_dir / PER_TYPE_F1)
+        plot_per_type_f1(metrics_table([result]), output_dir / PER_TYPE_F1)  # the table metrics.csv holds
         plot_entity_confusion(
             output_dir / predictions_file("test"),
             output_dir / confusion_plot("test"),
