@@ -187,6 +187,15 @@ def multiconer_files(language: str):
 
 
 # Column layouts of the data sets that flair_ner.data.fetch knows, by data set name.
+# Table 1 of the CoNLL-2003 paper (Tjong Kim Sang & De Meulder 2003), English: CoNLL-2003's sizes, which CoNLL++
+# keeps; sentences are counted with the -DOCSTART- blocks, tokens without them
+CONLL2003_TABLE1: dict[str, dict[str, int]] = {
+    "train": {"sentences_with_docstart": 14987, "documents": 946, "tokens": 203621},
+    "dev": {"sentences_with_docstart": 3466, "documents": 216, "tokens": 51362},
+    "test": {"sentences_with_docstart": 3684, "documents": 231, "tokens": 46435},
+}
+# Published split sizes the sanity report checks a registered data set against (without a label map)
+PUBLISHED_SIZES = {"conllpp": CONLL2003_TABLE1, "conll2003": CONLL2003_TABLE1}
 # The test sets a registered data set's runs evaluate too; the first is its other release (the same sentences),
 # which the sanity report compares with sentence by sentence
 COMPARED_WITH = {"conllpp": "conll2003,cleanconll"}

@@ -20,15 +20,9 @@ import pandas as pd
 from flair_ner.runs.layout import SIZES_CSV, TEST_DIFF_CSV
 from flair_ner.data.corpus import Block, CorpusFiles, iter_sentences, read_blocks, validate_files
 from flair_ner.errors import DataFileError
+from flair_ner.data.registry import CONLL2003_TABLE1
 from flair_ner.files import write_csv
 
-# Table 1 of the CoNLL-2003 paper (English): sentences are counted with the
-# -DOCSTART- blocks, tokens without them.
-CONLL2003_TABLE1: dict[str, dict[str, int]] = {
-    "train": {"sentences_with_docstart": 14987, "documents": 946, "tokens": 203621},
-    "dev": {"sentences_with_docstart": 3466, "documents": 216, "tokens": 51362},
-    "test": {"sentences_with_docstart": 3684, "documents": 231, "tokens": 46435},
-}
 CONLL_TYPES = ("PER", "LOC", "ORG", "MISC")
 
 

@@ -55,8 +55,8 @@ from flair_ner.evaluation.plots import (
 )
 from flair_ner.training.plugins import BEST_MODEL
 from flair_ner.predict.tagging import load_tagger, model_entity_types
-from flair_ner.data.registry import COMPARED_WITH
-from flair_ner.data.report import CONLL2003_TABLE1, SanityReport, write_sanity_report
+from flair_ner.data.registry import COMPARED_WITH, PUBLISHED_SIZES
+from flair_ner.data.report import SanityReport, write_sanity_report
 from flair_ner.runs.folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
 from flair_ner.training.train import FINAL_MODEL, train_tagger
 
@@ -104,7 +104,7 @@ def run_sanity_report(
     release = COMPARED_WITH.get(config.data_name, "").split(",")[0] if not config.train_file else ""
     first = release if release in compared else None
     original, original_test = (compared[first], (compared_tests or {}).get(first)) if first else (None, None)
-    expected = CONLL2003_TABLE1 if config.data_name in ("conllpp", "conll2003") and not config.label_map else None
+    expected = None if config.label_map or config.train_file else PUBLISHED_SIZES.get(config.data_name)
     return write_sanity_report(files, Path(config.output_dir), original, expected, blocks, original_test)
 
 
