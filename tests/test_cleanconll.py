@@ -93,3 +93,13 @@ def test_evaluate_on_a_registered_test_set(tiny_run, cache: Path, mirror: Path, 
     assert "cleanconll_test.txt scored with" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())["test"]
     assert metrics["tokens"] == 46504 and metrics["scores"]["micro avg"]["support"] == 5725
+
+
+def test_evaluate_takes_a_test_file_or_a_data_set(tiny_run, tmp_path: Path, capsys) -> None:
+    model, out = str(tiny_run.output_dir), str(tmp_path / "out")
+    both = ["evaluate", "--model", model, "--dataset", "cleanconll", "--test-file", model, "--output-dir", out]
+    assert main(both) == 2 and "option 'dataset' is 'cleanconll' and test_file is set too" in capsys.readouterr().err
+    assert main(["evaluate", "--model", model, "--output-dir", out]) == 2
+    assert "option 'test_file' is required (or dataset" in capsys.readouterr().err
+    assert main(["evaluate", "--model", model, "--dataset", "nope", "--output-dir", out]) == 2
+    assert "option 'dataset' must be one of conllpp, conll2003, cleanconll" in capsys.readouterr().err
