@@ -162,9 +162,11 @@ def _grid(args: argparse.Namespace) -> None:
 
 def _crossweigh(args: argparse.Namespace) -> None:
     config = load_config(ExperimentConfig, args.config)
-    if args.folds < 2 or args.iterations < 1 or not 0 < args.epsilon <= 1:
-        raise ConfigError("command line: --folds must be at least 2, --iterations at least 1, --epsilon in (0, 1]")
-    from flair_ner.grids.crossweigh import SETTINGS_JSON, collect, grid_text, prepare
+    if args.folds < 2 or args.iterations < 1 or args.fold_epochs < 1 or not 0 < args.epsilon <= 1:
+        raise ConfigError(
+            "command line: --folds must be at least 2, --iterations and --fold-epochs at least 1, --epsilon in (0, 1]"
+        )
+    from flair_ner.grids.crossweigh import GRID_TOML, SETTINGS_JSON, collect, grid_text, prepare
 
     folder = Path(args.output_dir)
     settings = {"config": str(args.config), "folds": args.folds, "iterations": args.iterations,
@@ -178,10 +180,10 @@ def _crossweigh(args: argparse.Namespace) -> None:
         )
     crossweigh = prepare(config, folder, args.folds, args.iterations)
     write_text(folder / SETTINGS_JSON, json.dumps(settings, indent=1) + "\n")
-    write_text(folder / "grid.toml", grid_text(crossweigh, config, args.fold_epochs))
+    write_text(folder / GRID_TOML, grid_text(crossweigh, config, args.fold_epochs))
     from flair_ner.grids.grid import describe, load_grid, run_grid  # Ray loads only when cells run
 
-    grid = load_grid(folder / "grid.toml")
+    grid = load_grid(folder / GRID_TOML)
     print(describe(grid))
     if args.dry_run:
         return

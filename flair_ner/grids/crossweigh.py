@@ -36,7 +36,7 @@ from flair_ner.evaluation.scores import entity_outcomes, read_predictions, tagge
 from flair_ner.files import write_csv, write_text
 from flair_ner.runs.layout import predictions_file
 
-FOLDS_DIR, GRID_DIR = "folds", "grid"
+FOLDS_DIR, GRID_DIR, GRID_TOML = "folds", "grid", "grid.toml"  # the fold files, the fold runs, their grid file
 SETTINGS_JSON = "crossweigh.json"  # the folds, iterations and fold epochs a folder was made with
 MISTAKES_TSV, SUMMARY_JSON, WEIGHTS_TSV = "mistakes.tsv", "summary.json", "weights.tsv"
 TEST_DISAGREEMENTS_TSV = "test_disagreements.tsv"
