@@ -325,7 +325,9 @@ def test_multiconer_coarse_map_covers_every_fine_type(mirror: Path) -> None:
     assert set(MULTICONER_COARSE.values()) == {"LOC", "CW", "GRP", "PER", "PROD", "MED"}
 
 
-@pytest.mark.parametrize(("spec", "columns"), [("0=text,3=ner", (0, 3)), ("1=ner, 0=text, 2=pos", (0, 1))])
+@pytest.mark.parametrize(
+    ("spec", "columns"), [("0=text,3=ner", (0, 3)), ("1=ner, 0=text, 2=pos", (0, 1)), ("auto", (0, -1))]
+)
 def test_parse_columns(spec: str, columns: tuple[int, int]) -> None:
     assert parse_columns(spec) == columns
 
@@ -334,3 +336,30 @@ def test_parse_columns(spec: str, columns: tuple[int, int]) -> None:
 def test_parse_columns_refuses(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_columns(spec)
+
+
+def test_auto_columns_read_token_tag_and_conll_files_alike(tmp_path: Path, mirror: Path, caplog) -> None:
+    """columns = "auto" (the default for your files): the token first, the tag last, said in the log."""
+    conll = tmp_path / "four.txt"
+    write_slice(mirror / "conll2003" / "eng.testb", conll, 30)
+    two = tmp_path / "two.txt"
+    two.write_text(
+        "\n".join(
+            " ".join((line.split()[0], line.split()[-1])) if line.strip() else ""
+            for line in conll.read_text().splitlines()
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    text, tag = parse_columns("auto")
+    fmt = ColumnFormat(text_column=text, tag_column=tag, tag_scheme="iob1")
+    caplog.set_level(logging.INFO, logger="flair_ner")
+    four_blocks, two_blocks = read_blocks(conll, fmt), read_blocks(two, fmt)
+    assert [(b.tokens, b.spans) for b in four_blocks] == [(b.tokens, b.spans) for b in two_blocks]
+    assert sum(len(b.spans) for b in two_blocks) > 10
+    assert "two.txt: token in column 0, tag in the last column (2 columns)" in caplog.text
+    assert "four.txt: token in column 0, tag in the last column (4 columns)" in caplog.text
+    one = tmp_path / "one.txt"
+    one.write_text("Anna\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"one.txt:1: expected at least 2 columns \(text in column 0, tag in the last"):
+        read_blocks(one, fmt)

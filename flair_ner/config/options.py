@@ -249,7 +249,11 @@ def _device_problem(device: Optional[str]) -> Optional[str]:
 class ColumnOptions:
     """How column files are read (your own files; a registered data set brings its own layout)."""
 
-    columns: str = option("0=text,3=ner", "which column holds the token and which the tag; other columns are ignored")
+    columns: str = option(
+        "auto",
+        "which column holds the token and which the tag, e.g. '0=text,3=ner' (other columns are ignored); auto: the "
+        "token first, the tag last (token TAB tag, CoNLL-2003's four columns), said in the log",
+    )
     tag_scheme: str = option(
         "auto", "iob1, iob2, bioes, or auto (detected per file; the reason is logged)", choices=SCHEME_CHOICES
     )

@@ -23,6 +23,7 @@ from flair_ner.data.registry import (  # noqa: F401 - the data descriptions are 
     DEV_FRACTION,
     DOCSTART,
     KNOWN_LAYOUTS,
+    LAST_COLUMN,
     MULTICONER_COARSE,
     SCHEME_CHOICES,
     TAG_SCHEMES,
@@ -188,7 +189,9 @@ def read_column_file(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat())
             the scheme forbids, or a type the label map does not cover.
     """
     path = Path(path)
-    needed = max(fmt.text_column, fmt.tag_column) + 1
+    last = fmt.tag_column == LAST_COLUMN
+    needed = max(fmt.text_column + 1, 2) if last else max(fmt.text_column, fmt.tag_column) + 1
+    where = "the last column" if last else f"column {fmt.tag_column}"
     blocks: list[Block] = []
     current: Optional[Block] = None
     for number, fields in _records(path, fmt):
@@ -202,8 +205,10 @@ def read_column_file(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat())
         if len(fields) < needed:
             raise CorpusFormatError(
                 f"{path}:{number}: expected at least {needed} columns (text in column {fmt.text_column}, "
-                f"tag in column {fmt.tag_column}), found {len(fields)}: {' '.join(fields)!r}"
+                f"tag in {where}), found {len(fields)}: {' '.join(fields)!r}"
             )
+        if last and not blocks:  # say once what "auto" found
+            log.info("%s: token in column %d, tag in the last column (%d columns)", path, fmt.text_column, len(fields))
         tag = fields[fmt.tag_column]
         control = _CONTROL.search(tag)
         if control:

@@ -66,12 +66,20 @@ def iob2_tags(length: int, spans: Iterable[Span]) -> list[str]:
     return tags
 
 
+LAST_COLUMN = -1  # a tag column counted from the end: the last one, whatever the number of columns
+AUTO_COLUMNS = "auto"
+
+
 def parse_columns(spec: str) -> tuple[int, int]:
     """``"0=text,3=ner"`` -> (text column, tag column); other columns may be named and are ignored.
+    ``"auto"``: the token in the first column and the tag in the last (the CoNLL layouts: token TAB tag,
+    CoNLL-2003's four columns, MultiCoNER's, CleanCoNLL's five): ``(0, LAST_COLUMN)``.
 
     Raises:
         ValueError: not ``N=name`` pairs, or no ``text`` / ``ner`` column.
     """
+    if spec.strip() == AUTO_COLUMNS:
+        return 0, LAST_COLUMN
     named: dict[str, int] = {}
     for part in spec.split(","):
         number, _, name = part.strip().partition("=")
@@ -90,7 +98,7 @@ class ColumnFormat:
 
     Args:
         text_column: 0-based column of the token text.
-        tag_column: 0-based column of the NER tag.
+        tag_column: 0-based column of the NER tag; :data:`LAST_COLUMN` (-1): the last column of each line.
         tag_scheme: ``iob1`` (original CoNLL-2003: ``I-`` starts an entity unless it follows
             the same type), ``iob2`` (CoNLL++: every entity starts with ``B-``), ``bioes``,
             or ``auto`` (detected per file, and the reason logged).
