@@ -152,11 +152,16 @@ def _grid(args: argparse.Namespace) -> None:
         print("no finished cell yet: nothing to summarize")
     if outcome is None:
         return
+    _refuse_failed_cells(outcome, len(grid.cells), "cells")
+
+
+def _refuse_failed_cells(outcome, total: int, what: str) -> None:
+    """Each failed cell of a grid on its own line, then one error (exit 1): retrying is the same command."""
     for name, status in outcome.failed.items():
         print(f"flair-ner: cell {name} {status}", file=sys.stderr)
     if outcome.failed:
         raise GridCellsFailed(
-            f"{len(outcome.failed)} of {len(grid.cells)} cells failed (listed above); run the same command to retry them"
+            f"{len(outcome.failed)} of {total} {what} failed (listed above); run the same command to retry them"
         )
 
 
@@ -188,12 +193,7 @@ def _crossweigh(args: argparse.Namespace) -> None:
     if args.dry_run:
         return
     outcome = run_grid(grid, args.address, args.cpus_per_run)
-    if outcome.failed:
-        for name, status in outcome.failed.items():
-            print(f"flair-ner: cell {name} {status}", file=sys.stderr)
-        raise GridCellsFailed(
-            f"{len(outcome.failed)} of {len(grid.cells)} fold runs failed (listed above); run the same command to retry them"
-        )
+    _refuse_failed_cells(outcome, len(grid.cells), "fold runs")
     summary = collect(crossweigh, {cell.variant: Path(cell.config.output_dir) for cell in grid.cells}, args.epsilon)
     print(f"sentences per disagreement count c: {summary['sentences_per_c']}")
     print(f"written: {folder}/mistakes.tsv, weights.tsv (train with sentence_weights = it), summary.json")

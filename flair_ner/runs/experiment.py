@@ -82,8 +82,10 @@ def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, dict[s
     return files, {name: _registered(name, config) for name in config.compared_sets}
 
 
-def _registered(name: str, config: ExperimentConfig) -> CorpusFiles:
-    files = fetch_corpus_files(name, config.data_dir, config.mirror, config.download_deadline)
+def _registered(name: str, config: "ExperimentConfig | EvaluateConfig") -> CorpusFiles:
+    """A registered data set, fetched (verified), in its own layout with the config's label map."""
+    deadline = getattr(config, "download_deadline", None)  # evaluate has no such option: the default deadline
+    files = fetch_corpus_files(name, config.data_dir, config.mirror, deadline)
     return dataclasses.replace(files, format=files.format.with_label_map(config.label_map))
 
 
@@ -422,8 +424,8 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
     if (output_dir / METRICS_JSON).exists():
         raise RunFolderError(f"output folder {output_dir} already holds metrics.json; choose another --output-dir")
     if config.dataset:
-        files = fetch_corpus_files(config.dataset, config.data_dir, config.mirror)
-        test_file, column_format = files.paths()["test"], files.format.with_label_map(config.label_map)
+        files = _registered(config.dataset, config)
+        test_file, column_format = files.paths()["test"], files.format
     else:
         test_file, column_format = Path(config.test_file), config.column_format()
     blocks = read_blocks(test_file, column_format)
