@@ -213,3 +213,38 @@ def test_ner_training_text_joins_the_lm_corpus_without_its_dev_or_test_sentences
         ["Peter Blackburn"],
     ]
     assert find_sentences(["".join(p for d in documents for p in d.paragraphs)], held_out) == []
+
+
+def test_lm_runs_resume_by_the_taggers_folder_rules(tmp_path: Path, tiny_lm_corpus: Path) -> None:
+    from flair_ner.runs.folder import RunFolderError
+
+    config = LMConfig(
+        corpus_dir=str(tiny_lm_corpus), output_dir=str(tmp_path / "lm"), hidden_size=8, embedding_size=4,
+        sequence_length=40, mini_batch_size=8, max_epochs=1,
+    )  # fmt: skip
+    train_lm(config)
+    # a shaping option changed: refused in one line, naming the change, before anything trains
+    with pytest.raises(RunFolderError, match=r"holds an unfinished LM run with a different configuration "
+                       r"\(hidden_size 8 -> 16\).*--fresh"):  # fmt: skip
+        train_lm(LMConfig(**{**config.__dict__, "hidden_size": 16}))
+    assert pd.read_csv(tmp_path / "lm" / SPLIT_LOG, sep="\t")["epoch"].tolist() == [1, 1]
+    # max_epochs is declared shaping=False for LMs: the same folder trains on
+    train_lm(LMConfig(**{**config.__dict__, "max_epochs": 2}))
+    assert pd.read_csv(tmp_path / "lm" / SPLIT_LOG, sep="\t")["epoch"].tolist() == [1, 1, 2, 2]
+    # --fresh moves the run aside (never deletes) and starts over
+    train_lm(LMConfig(**{**config.__dict__, "hidden_size": 16}), fresh=True)
+    [old] = tmp_path.glob("lm.old-*")
+    assert (old / CHECKPOINT).is_file() and (old / BEST_MODEL).is_file()
+    assert pd.read_csv(tmp_path / "lm" / SPLIT_LOG, sep="\t")["epoch"].tolist() == [1, 1]
+
+
+def test_a_resumed_lm_log_loses_exactly_the_splits_the_checkpoint_does_not_cover(tmp_path: Path) -> None:
+    from flair_ner.lm.train import trim_split_lines
+
+    line = (
+        "| end of split {s:3d} / 2 | epoch {e:3d} | time: 1.0s | valid loss 1.0 | valid ppl 2.7 | learning rate 20.0\n"
+    )
+    loss_txt = tmp_path / "loss.txt"
+    loss_txt.write_text("".join(line.format(s=s, e=e) for e in (1, 2) for s in (1, 2)) + "free text\n")
+    trim_split_lines(loss_txt, epoch=1, done=1)  # checkpoint after split 1 of epoch 2 (0-based epoch 1)
+    assert loss_txt.read_text() == line.format(s=1, e=1) + line.format(s=2, e=1) + line.format(s=1, e=2) + "free text\n"

@@ -75,6 +75,7 @@ def option(
     minimum: Optional[float] = None,
     above: Optional[float] = None,
     below: Optional[float] = None,
+    shaping: bool = True,
 ) -> Any:
     """A dataclass field with its command-line help and the values it accepts.
 
@@ -85,11 +86,26 @@ def option(
         minimum: smallest allowed value (inclusive).
         above: values must be greater than this.
         below: values must be smaller than this.
+        shaping: the value shapes what a run makes (the model, its data, how long it trains); ``False`` for options
+            that only decide where or how fast it goes, which a resumed run may change (:func:`not_shaping`).
     """
     return field(
         default=default,
-        metadata={"help": help, "choices": choices, "minimum": minimum, "above": above, "below": below},
+        metadata={
+            "help": help,
+            "choices": choices,
+            "minimum": minimum,
+            "above": above,
+            "below": below,
+            "shaping": shaping,
+        },
     )
+
+
+def not_shaping(config_class: type) -> frozenset[str]:
+    """The options of ``config_class`` declared with ``shaping=False``: a resume may change them, a grid cell's
+    identity leaves them out."""
+    return frozenset(f.name for f in dataclasses.fields(config_class) if not f.metadata.get("shaping", True))
 
 
 @dataclass
@@ -155,15 +171,17 @@ class TrainConfig:
         "training file; e.g. CrossWeigh's): each training sentence's loss times its weight; CRF taggers only",
     )
     seed: int = option(1, "random seed (flair.set_seed)", minimum=0)
-    device: Optional[str] = option(None, "cuda or cpu; unset: cuda when available")
+    device: Optional[str] = option(None, "cuda or cpu; unset: cuda when available", shaping=False)
     storage_mode: Optional[str] = option(
         None,
         "where embeddings are kept between epochs: gpu, cpu or none; unset: gpu with CUDA, else cpu",
         choices=STORAGE_MODES,
+        shaping=False,
     )
     precompute: bool = option(
         True,
         "compute the frozen embeddings once before epoch 1 (needs every embedding static); off: flair embeds in epoch 1",
+        shaping=False,
     )
     bucket_batches: bool = option(
         True, "mini-batches of similar-length sentences in training and dev evaluation (flair's: random / stored order)"
@@ -172,7 +190,9 @@ class TrainConfig:
         None,
         "mixed precision in training (bfloat16 autocast on CPU); unset: on where the hardware supports it natively",
     )
-    eval_batch_size: int = option(64, "sentences per batch when evaluating on dev (flair's default: 64)", minimum=1)
+    eval_batch_size: int = option(
+        64, "sentences per batch when evaluating on dev (flair's default: 64)", minimum=1, shaping=False
+    )
     train_limit: Optional[int] = option(None, "use only the first N training sentences (smoke runs)", minimum=1)
     eval_limit: Optional[int] = option(None, "use only the first N dev and test sentences (smoke runs)", minimum=1)
 
@@ -314,19 +334,26 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
         None,
         "registered data sets (comma-separated) whose test sets are evaluated too; CoNLL++ runs: conll2003,cleanconll "
         "(the first is also compared sentence by sentence with the run's test set in the sanity report)",
+        shaping=False,
     )
     data_dir: Optional[str] = option(
-        None, "the cache of downloads and converted files; unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
+        None,
+        "the cache of downloads and converted files; unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner",
+        shaping=False,
     )
     mirror: Optional[str] = option(
         None,
         "local folder or http(s) URL laid out as <mirror>/<dataset>/<file>; unset: $FLAIR_NER_MIRROR, else upstream",
+        shaping=False,
     )
     download_deadline: Optional[float] = option(
-        None, "seconds one data file's download may take in all; unset: $FLAIR_NER_DOWNLOAD_DEADLINE, else 900", above=0
+        None,
+        "seconds one data file's download may take in all; unset: $FLAIR_NER_DOWNLOAD_DEADLINE, else 900",
+        above=0,
+        shaping=False,
     )
     output_dir: str = option(
-        "runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest"
+        "runs/conllpp", "the run's folder: sanity CSVs, checkpoint, models, metrics, plots, manifest", shaping=False
     )
     glove_rows: int = option(
         DEFAULT_GLOVE_ROWS,
@@ -334,15 +361,24 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
         "80 MB for all 400,000); 0: every row. Measured in benchmarks/model_size.py",
         minimum=0,
     )
-    keep_final_model: bool = option(False, "keep final-model.pt when best-model.pt is the evaluated model")
-    keep_checkpoint: bool = option(False, "keep checkpoint.pt (the resume state) once the run has completed")
+    keep_final_model: bool = option(
+        False, "keep final-model.pt when best-model.pt is the evaluated model", shaping=False
+    )
+    keep_checkpoint: bool = option(
+        False, "keep checkpoint.pt (the resume state) once the run has completed", shaping=False
+    )
     track: Optional[str] = option(
-        None, "mlflow: log the run to MLflow (config, per-epoch metrics, final scores, result files)", choices=TRACKERS
+        None,
+        "mlflow: log the run to MLflow (config, per-epoch metrics, final scores, result files)",
+        choices=TRACKERS,
+        shaping=False,
     )
     tracking_uri: Optional[str] = option(
-        None, "MLflow store: a folder (unset: mlruns/, an SQLite database inside) or a tracking server's URL"
+        None,
+        "MLflow store: a folder (unset: mlruns/, an SQLite database inside) or a tracking server's URL",
+        shaping=False,
     )
-    tracking_experiment: str = option("flair-ner", "the MLflow experiment the run is logged under")
+    tracking_experiment: str = option("flair-ner", "the MLflow experiment the run is logged under", shaping=False)
 
     def own_files(self) -> Optional[CorpusFiles]:
         """Your own files as the column options describe them, or ``None`` for a registered data set."""
@@ -419,12 +455,12 @@ class EvaluateConfig(ColumnOptions):
         "layout (the column options do not apply; label_map does)",
     )
     data_dir: Optional[str] = option(
-        None, "the download cache (with dataset); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
+        None, "the download cache (with dataset); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner", shaping=False
     )
     mirror: Optional[str] = option(
-        None, "data mirror folder or URL (with dataset); unset: $FLAIR_NER_MIRROR, else upstream"
+        None, "data mirror folder or URL (with dataset); unset: $FLAIR_NER_MIRROR, else upstream", shaping=False
     )
-    output_dir: Optional[str] = option(None, "where metrics, predictions and the per-type plot go")
+    output_dir: Optional[str] = option(None, "where metrics, predictions and the per-type plot go", shaping=False)
     batch_size: int = option(64, "sentences per prediction batch", minimum=1)
 
     def problems(self) -> Iterator[tuple[str, str]]:
@@ -492,7 +528,7 @@ class LMConfig:
         "<cache>/lm/reuters-<ner_train_text>, or <cache>/lm/<text_dir name>",
     )
     output_dir: Optional[str] = option(
-        None, "where checkpoints, best-lm.pt and the logs go; unset: runs/lm/<corpus name>-<direction>"
+        None, "where checkpoints, best-lm.pt and the logs go; unset: runs/lm/<corpus name>-<direction>", shaping=False
     )
     hidden_size: int = option(512, "LSTM hidden size (512 keeps the model file near 6 MB)", minimum=1)
     nlayers: int = option(1, "LSTM layers", minimum=1)
@@ -505,22 +541,27 @@ class LMConfig:
         0.25, "factor applied to the learning rate when validation loss stalls", above=0, below=1
     )
     patience: int = option(3, "splits without improvement before annealing", minimum=0)
-    max_epochs: int = option(1, "passes over the training text", minimum=1)
+    max_epochs: int = option(1, "passes over the training text", minimum=1, shaping=False)
     min_epoch_gain_bpc: Optional[float] = option(
         None,
         "stop when an epoch lowers the best validation bits per character by less than this (e.g. 0.01); "
         "unset: train max_epochs",
         above=0,
+        shaping=False,
     )
     budget_minutes: Optional[float] = option(
-        None, "stop after the split that crosses this many minutes (this run)", above=0
+        None, "stop after the split that crosses this many minutes (this run)", above=0, shaping=False
     )
     min_char_count: int = option(1, "characters seen fewer times in the training text map to <unk>", minimum=1)
     seed: int = option(1, "random seed", minimum=0)
     data_dir: Optional[str] = option(
-        None, "the cache (the LM corpus goes there too); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner"
+        None,
+        "the cache (the LM corpus goes there too); unset: $FLAIR_NER_CACHE, else ~/.cache/flair-ner",
+        shaping=False,
     )
-    mirror: Optional[str] = option(None, "data mirror folder or URL; unset: $FLAIR_NER_MIRROR, else upstream")
+    mirror: Optional[str] = option(
+        None, "data mirror folder or URL; unset: $FLAIR_NER_MIRROR, else upstream", shaping=False
+    )
     corpus_seed: int = option(42, "seed of the document shuffle that makes the LM corpus's train/valid/test")
 
     def __post_init__(self) -> None:

@@ -50,13 +50,13 @@ from flair_ner.runs.layout import (
     MODEL_CARD,
 )
 from flair_ner.errors import DataFileError
-from flair_ner.runs.checkpoint import CheckpointError, capture_rng, read_checkpoint_file, restore_rng
-from flair_ner.config.options import LMConfig  # noqa: F401 - the LM run's options, part of this module's interface
+from flair_ner.runs.checkpoint import capture_rng, drop_log_lines, restore_rng, write_checkpoint
+from flair_ner.config.options import LMConfig
 from flair_ner.data.fetch import MIRROR_ENV
 from flair_ner.files import atomic_path, write_csv, write_text
-from flair_ner.runs.interrupt import RunInterrupted, critical, interruptible
+from flair_ner.runs.interrupt import RunInterrupted, interruptible
 from flair_ner.lm.corpus import describe_corpus, load_corpus_info
-from flair_ner.runs.folder import LOCK, RunFolderError, config_changes, locked, move_aside
+from flair_ner.runs.folder import RunFolderError, RunKind, locked, resume_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,9 @@ def build_char_dictionary(corpus_dir: Path, min_count: int = 1):
 
 LM_STATE_FORMAT = "flair-ner-lm-1"
 # Options a continued LM run may change: where things are, and how long it trains.
-LM_NOT_SHAPING = frozenset({"output_dir", "data_dir", "mirror", "budget_minutes", "max_epochs", "min_epoch_gain_bpc"})
+# the LM run's checkpoint and folder rules: the tagger's mechanism (flair_ner/runs/), with its own format marker;
+# a resume may change the options LMConfig declares shaping=False (where it goes, how long it trains)
+LM_RUN = RunKind("LM run", LM_STATE_FORMAT, LMConfig, manifest=False)
 
 
 def split_order(count: int, epoch: int, seed: int) -> list[int]:
@@ -223,17 +225,12 @@ def _model_from_state(state: dict):
 
 def trim_split_lines(loss_txt: Path, epoch: int, done: int) -> None:
     """Drop flair's ``loss.txt`` lines of splits after (epoch, done): a resumed run trains them again."""
-    if not loss_txt.is_file():
-        return
-    lines = loss_txt.read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = []
-    for line in lines:
+
+    def covered(number: int, line: str) -> bool:
         match = _SPLIT_LINE.search(line)
-        if match and (int(match.group(3)) - 1, int(match.group(1))) > (epoch, done):
-            continue
-        kept.append(line)
-    if kept != lines:
-        write_text(loss_txt, "".join(kept))
+        return not match or (int(match.group(3)) - 1, int(match.group(1))) <= (epoch, done)
+
+    drop_log_lines(loss_txt, covered)
 
 
 _SPLIT_LINE = re.compile(
@@ -319,21 +316,7 @@ def train_lm(config: LMConfig, fresh: bool = False) -> pd.DataFrame:
         raise DataFileError(f"{corpus_dir}: no LM corpus here (expected train/, valid.txt, test.txt)")
     check_split_sizes(corpus_dir, config.mini_batch_size)
     with locked(output_dir):
-        if fresh and any(entry.name != LOCK for entry in output_dir.iterdir()):
-            log.warning("%s: moved the previous LM run aside to %s (--fresh)", output_dir, move_aside(output_dir))
-        checkpoint = output_dir / CHECKPOINT
-        state = None
-        if checkpoint.is_file():
-            try:
-                state = read_checkpoint_file(checkpoint, LM_STATE_FORMAT)
-            except CheckpointError as error:
-                raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
-            changes = config_changes(state["config"], dataclasses.asdict(config), LM_NOT_SHAPING)
-            if changes:
-                raise RunFolderError(
-                    f"{output_dir} holds an LM run with a different configuration ({changes}); "
-                    "run it with its own configuration, or pass --fresh to move it aside"
-                )
+        state = resume_checkpoint(output_dir, dataclasses.asdict(config), LM_RUN, fresh)
         return _train_lm(config, corpus_dir, output_dir, state)
 
 
@@ -418,7 +401,6 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
         if (at_epoch, splits_done) == last_saved["at"]:
             return
         new_state = {
-            "format": LM_STATE_FORMAT,
             "epoch": at_epoch,
             "done": splits_done,
             "model": _model_state(trainer.model),
@@ -429,8 +411,7 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
             "config": dataclasses.asdict(config),
             "epoch_best": dict(epoch_best),
         }
-        with critical(), atomic_path(output_dir / CHECKPOINT) as temporary:
-            torch.save(new_state, temporary, pickle_protocol=4)
+        write_checkpoint(output_dir / CHECKPOINT, LM_STATE_FORMAT, new_state)
         last_saved["at"] = (at_epoch, splits_done)
 
     splits = _ResumableSplits(

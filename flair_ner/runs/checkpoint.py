@@ -1,6 +1,12 @@
 """The training checkpoint: everything an interrupted run needs to continue exactly as if it had not stopped.
 
-One file, ``checkpoint.pt``, written atomically after each completed epoch.
+One mechanism for every kind of run (taggers here, character LMs in :mod:`flair_ner.lm.train`): one file,
+``checkpoint.pt``, a dictionary with a ``format`` marker written atomically by :func:`write_checkpoint` and read
+by :func:`read_checkpoint_file`; the training logs a resumed run would otherwise repeat are cut back by
+:func:`drop_log_lines`; :func:`flair_ner.runs.folder.resume_checkpoint` decides whether a folder's checkpoint may
+be resumed.
+
+A tagger's checkpoint is written after each completed epoch.
 It holds the tagger's weights, the optimizer's and the annealing scheduler's
 state, the best dev score so far, the random-number generators (Python,
 NumPy, torch) and the configuration that shaped the model. The sampler keeps
@@ -13,13 +19,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from flair_ner.runs.layout import CHECKPOINT  # noqa: F401 - part of this module's interface
 from flair_ner.errors import CheckpointError  # noqa: F401 - raised here, part of this module's interface
-from flair_ner.files import atomic_path
+from flair_ner.files import atomic_path, write_text
 from flair_ner.runs.interrupt import critical
 
 FORMAT = 2
@@ -74,10 +80,44 @@ class TrainingState:
 
     def save(self, path: Path) -> None:
         """Write atomically; a signal during the write is held back until the file is complete."""
-        import torch  # here, not at the top: the CLI checks a run folder before torch loads
+        write_checkpoint(path, FORMAT, self.__dict__)
 
-        with critical(), atomic_path(path) as temporary:
-            torch.save({"format": FORMAT, **self.__dict__}, temporary, pickle_protocol=4)
+    @classmethod
+    def from_checkpoint(cls, raw: dict[str, Any], path: Path) -> "TrainingState":
+        """The state in a dictionary read by :func:`read_checkpoint_file` (``path`` names it in errors).
+
+        Raises:
+            CheckpointError: the dictionary lacks fields or has unknown ones.
+        """
+        fields = {key: value for key, value in raw.items() if key != "format"}
+        try:
+            return cls(**fields)
+        except TypeError as error:
+            raise CheckpointError(f"{path}: checkpoint lacks fields ({error})") from None
+
+
+def write_checkpoint(path: Path, marker: Any, payload: dict[str, Any]) -> None:
+    """Save ``{"format": marker, **payload}`` with torch, atomically; a signal during the write is held back until
+    the file is complete, so an interrupted run always finds the previous checkpoint or the new one, whole."""
+    import torch  # here, not at the top: the CLI checks a run folder before torch loads
+
+    with critical(), atomic_path(path) as temporary:
+        torch.save({"format": marker, **payload}, temporary, pickle_protocol=4)
+
+
+def drop_log_lines(path: Path, keep: Callable[[int, str], bool]) -> None:
+    """Keep only the lines of a training log that ``keep(line number from 0, line)`` accepts; the file is
+    rewritten (atomically) only when a line goes.
+
+    flair appends to its logs as it trains; a run stopped after a log line was written but before the
+    checkpoint that covers it repeats that work when it resumes, and its lines would appear twice. ``keep``
+    says which lines the checkpoint covers (headers and free text included)."""
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for number, line in enumerate(lines) if keep(number, line)]
+    if kept != lines:
+        write_text(path, "".join(kept))
 
 
 def read_checkpoint_file(path: Path, marker: Any) -> dict[str, Any]:
@@ -105,9 +145,4 @@ def load_state(path: Path) -> TrainingState:
     Raises:
         CheckpointError: the file is truncated, corrupt or not a checkpoint of this kit.
     """
-    raw = read_checkpoint_file(path, FORMAT)
-    raw.pop("format")
-    try:
-        return TrainingState(**raw)
-    except TypeError as error:
-        raise CheckpointError(f"{path}: checkpoint lacks fields ({error})") from None
+    return TrainingState.from_checkpoint(read_checkpoint_file(path, FORMAT), path)

@@ -4,12 +4,13 @@
   writer's pid. A second run into the folder is refused at once, naming that
   pid; the kernel drops the lock when its holder dies, so a lock left by a
   killed process is simply taken over (with a note).
-- :func:`check_run_folder`: what the folder already holds decides what a new
+- :func:`resume_checkpoint`: what the folder already holds decides what a new
   run may do: start (empty folder), resume (an unfinished run whose checkpoint
   was made with the same model- and data-shaping configuration), or nothing
   (a finished run, a different configuration, a corrupt checkpoint, files of
   an unknown run). ``fresh=True`` moves the old contents aside first; results
-  are never deleted.
+  are never deleted. The same rules serve every kind of run (:class:`RunKind`):
+  taggers (:func:`check_run_folder`) and character LMs.
 """
 
 from __future__ import annotations
@@ -24,35 +25,20 @@ import os
 import shutil
 from datetime import datetime
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 from flair_ner.runs.layout import LOCK, TRAINING_OUTPUTS  # noqa: F401 - part of this module's interface
 from flair_ner.errors import RunFolderError  # noqa: F401 - raised here, part of this module's interface
-from flair_ner.runs.checkpoint import CHECKPOINT, CheckpointError, TrainingState, load_state
-from flair_ner.config.options import ExperimentConfig
+from flair_ner.runs.checkpoint import CHECKPOINT, FORMAT, CheckpointError, TrainingState, read_checkpoint_file
+from flair_ner.config.options import ExperimentConfig, not_shaping
 from flair_ner.runs.manifest import MANIFEST
 
 log = logging.getLogger(__name__)
 
-# Options that decide where and how fast a run goes, not the model it makes: a resume may change them.
-NOT_SHAPING = frozenset(
-    {
-        "output_dir",
-        "data_dir",
-        "mirror",
-        "download_deadline",
-        "device",
-        "storage_mode",
-        "precompute",
-        "eval_batch_size",
-        "keep_final_model",
-        "keep_checkpoint",
-        "track",
-        "tracking_uri",
-        "tracking_experiment",
-        "compare_with",  # which other test sets are scored after training, not what is trained
-    }  # fmt: skip
-)
+# Options that decide where and how fast a tagger run goes, not the model it makes: a resume may change them
+# (declared with ``shaping=False`` beside each option in flair_ner/config/options.py).
+NOT_SHAPING = not_shaping(ExperimentConfig)
 # Files that only a training run writes: a folder holding them without a manifest holds a run the kit cannot judge.
 FINISHED = "complete"
 
@@ -178,8 +164,86 @@ def _contents(folder: Path) -> list[str]:
     return sorted(entry.name for entry in folder.iterdir() if entry.name != LOCK) if folder.is_dir() else []
 
 
+@dataclass(frozen=True)
+class RunKind:
+    """What one kind of run keeps in its folder, for :func:`resume_checkpoint`.
+
+    Args:
+        name: how messages name a run of this kind ("run", "LM run").
+        marker: the ``format`` its checkpoint carries (:func:`~flair_ner.runs.checkpoint.write_checkpoint`).
+        config_class: its options; those declared ``shaping=False`` may change on resume, and an option the class
+            gained after a checkpoint was written counts as its default there.
+        manifest: the run writes ``manifest.json``: a finished run's folder takes no new run, and training files
+            without a manifest belong to a run the kit cannot judge.
+    """
+
+    name: str
+    marker: Any
+    config_class: type
+    manifest: bool
+
+
+TAGGER_RUN = RunKind("run", FORMAT, ExperimentConfig, manifest=True)
+
+
+def resume_checkpoint(folder: Path, config: dict[str, Any], kind: RunKind, fresh: bool = False) -> Optional[dict]:
+    """Decide what a run of ``kind`` with ``config`` may do in ``folder``; call it while holding :func:`locked`.
+
+    Args:
+        folder: the output folder.
+        config: the new run's configuration (``dataclasses.asdict``).
+        kind: what kind of run it is.
+        fresh: move whatever the folder holds aside and start over.
+
+    Returns:
+        The checkpoint dictionary to resume from, or ``None`` to start a new run.
+
+    Raises:
+        RunFolderError: the folder holds a finished run, a run with a different
+            model- or data-shaping configuration, an unreadable checkpoint or
+            manifest, or training files without a manifest.
+    """
+    folder = Path(folder)
+    contents = _contents(folder)
+    if not contents:
+        return None
+    if fresh:
+        moved = move_aside(folder)
+        log.warning("output folder %s: moved the previous %s aside to %s (--fresh)", folder, kind.name, moved)
+        return None
+    if kind.manifest:
+        manifest = read_manifest(folder)
+        if manifest is None:
+            if any(name in contents for name in TRAINING_OUTPUTS):
+                raise RunFolderError(
+                    f"output folder {folder} holds training files but no {MANIFEST}; "
+                    "choose another --output-dir or pass --fresh to move them aside"
+                )
+            return None  # e.g. only the sanity report's CSVs
+        status = manifest.get("status", FINISHED)  # manifests written before runs recorded a status were final
+        if status == FINISHED:
+            raise RunFolderError(
+                f"output folder {folder} holds a finished {kind.name} ({MANIFEST}: created "
+                f"{manifest.get('created', '?')}); choose another --output-dir or pass --fresh to move it aside"
+            )
+    if not (folder / CHECKPOINT).is_file():
+        return None  # stopped before its first checkpoint: nothing to keep
+    try:
+        raw = read_checkpoint_file(folder / CHECKPOINT, kind.marker)
+    except CheckpointError as error:
+        raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
+    defaults = dataclasses.asdict(kind.config_class())
+    changes = config_changes(raw.get("config", {}), config, not_shaping(kind.config_class), defaults=defaults)
+    if changes:
+        raise RunFolderError(
+            f"output folder {folder} holds an unfinished {kind.name} with a different configuration ({changes}); "
+            "run it with its own configuration to resume, or pass --fresh to move it aside and start over"
+        )
+    return raw
+
+
 def check_run_folder(folder: Path, config: dict[str, Any], fresh: bool = False) -> Optional[TrainingState]:
-    """Decide what a run with ``config`` may do in ``folder``; call it while holding :func:`locked`.
+    """:func:`resume_checkpoint` for a tagger run, its checkpoint read as a :class:`TrainingState`.
 
     Args:
         folder: the output folder.
@@ -194,38 +258,10 @@ def check_run_folder(folder: Path, config: dict[str, Any], fresh: bool = False) 
             model- or data-shaping configuration, an unreadable checkpoint or
             manifest, or training files without a manifest.
     """
-    folder = Path(folder)
-    contents = _contents(folder)
-    if not contents:
+    raw = resume_checkpoint(folder, config, TAGGER_RUN, fresh)
+    if raw is None:
         return None
-    if fresh:
-        moved = move_aside(folder)
-        log.warning("output folder %s: moved the previous run aside to %s (--fresh)", folder, moved)
-        return None
-    manifest = read_manifest(folder)
-    if manifest is None:
-        if any(name in contents for name in TRAINING_OUTPUTS):
-            raise RunFolderError(
-                f"output folder {folder} holds training files but no {MANIFEST}; "
-                "choose another --output-dir or pass --fresh to move them aside"
-            )
-        return None  # e.g. only the sanity report's CSVs
-    status = manifest.get("status", FINISHED)  # manifests written before runs recorded a status were final
-    if status == FINISHED:
-        raise RunFolderError(
-            f"output folder {folder} holds a finished run ({MANIFEST}: created {manifest.get('created', '?')}); "
-            "choose another --output-dir or pass --fresh to move it aside"
-        )
-    if not (folder / CHECKPOINT).is_file():
-        return None  # stopped before its first epoch ended: nothing to keep
     try:
-        state = load_state(folder / CHECKPOINT)
+        return TrainingState.from_checkpoint(raw, Path(folder) / CHECKPOINT)
     except CheckpointError as error:
         raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
-    changes = config_changes(state.config, config, defaults=dataclasses.asdict(ExperimentConfig()))
-    if changes:
-        raise RunFolderError(
-            f"output folder {folder} holds an unfinished run with a different configuration ({changes}); "
-            "run it with its own configuration to resume, or pass --fresh to move it aside and start over"
-        )
-    return state

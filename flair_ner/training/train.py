@@ -29,11 +29,10 @@ from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPl
 
 from flair_ner.runs.layout import EPOCH_REPORT, FINAL_MODEL, LOSS_FILE  # noqa: F401 - part of this module's interface
 from flair_ner.errors import ConfigError
-from flair_ner.runs.checkpoint import CHECKPOINT, TrainingState, load_state
+from flair_ner.runs.checkpoint import CHECKPOINT, TrainingState, drop_log_lines, load_state
 from flair_ner.config.options import STORAGE_MODES, TrainConfig
 from flair_ner.cli.console import no_flair_bars
 from flair_ner.embeddings.stacks import default_stack, transformer_embeddings
-from flair_ner.files import write_text
 from flair_ner.runs.interrupt import RunInterrupted, interruptible
 from flair_ner.embeddings.model_size import embedding_parts
 from flair_ner.training.plugins import (
@@ -159,20 +158,15 @@ def trim_loss_file(path: Path, epochs: int) -> None:
     checkpoint was written repeats the epoch when it resumes; without trimming
     the row would appear twice.
     """
-    if not path.is_file():
-        return
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    if epochs == 0 or not lines:
-        path.unlink()
+    if epochs == 0 or (path.is_file() and path.stat().st_size == 0):
+        path.unlink(missing_ok=True)
         return
 
-    def epoch_of(line: str) -> int:
+    def covered(number: int, line: str) -> bool:
         first = line.split("\t", 1)[0]
-        return int(first) if first.isdigit() else epochs + 1
+        return number == 0 or (first.isdigit() and int(first) <= epochs)  # the header, or an epoch the checkpoint holds
 
-    kept = lines[:1] + [line for line in lines[1:] if epoch_of(line) <= epochs]
-    if kept != lines:
-        write_text(path, "".join(kept))
+    drop_log_lines(path, covered)
 
 
 def train_tagger(
