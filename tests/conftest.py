@@ -175,7 +175,8 @@ def conllpp_slice(tmp_path_factory, mirror: Path) -> Path:
 def tiny_run(tmp_path_factory, conllpp_slice: Path, tiny_glove: Path, tiny_lms: dict[str, Path]):
     """A tiny GloVe + forward LM + backward LM BiLSTM-CRF trained for 2 epochs (the kit's architecture, in seconds)."""
     from flair_ner.config.options import TrainConfig
-    from flair_ner.data.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import load_corpus
+    from flair_ner.data.registry import registered_files
     from flair_ner.training.train import train_tagger
 
     out = tmp_path_factory.mktemp("run")
@@ -186,7 +187,7 @@ def tiny_run(tmp_path_factory, conllpp_slice: Path, tiny_glove: Path, tiny_lms: 
         max_epochs=2,
         mini_batch_size=16,
     )
-    return train_tagger(load_corpus(conllpp_files(conllpp_slice)), out, config)
+    return train_tagger(load_corpus(registered_files("conllpp", conllpp_slice)), out, config)
 
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

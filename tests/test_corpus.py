@@ -10,25 +10,25 @@ import pytest
 from conftest import write_slice
 
 from flair_ner.data.corpus import (
-    DOCSTART,
-    MULTICONER_COARSE,
-    ColumnFormat,
-    CorpusFiles,
     CorpusFormatError,
-    Span,
-    conll2003_files,
-    conllpp_files,
-    entity_spans,
     fetch_corpus_files,
     iter_sentences,
     load_corpus,
     load_sentences,
-    multiconer_files,
-    parse_columns,
     read_blocks,
     read_column_file,
     read_corpus,
     validate_files,
+)
+from flair_ner.data.registry import (
+    ColumnFormat,
+    CorpusFiles,
+    DOCSTART,
+    MULTICONER_COARSE,
+    Span,
+    entity_spans,
+    parse_columns,
+    registered_files,
 )
 
 IOB1 = ColumnFormat(tag_scheme="iob1")
@@ -196,9 +196,9 @@ def test_load_corpus_validates_before_flair_reads(tmp_path: Path) -> None:
 
 
 def test_known_layouts(mirror: Path) -> None:
-    assert conllpp_files(mirror / "conllpp").format.tag_scheme == "iob2"
-    assert conll2003_files(mirror / "conll2003").format.tag_scheme == "iob1"
-    assert all(path.is_file() for path in conll2003_files(mirror / "conll2003").paths().values())
+    assert registered_files("conllpp", mirror / "conllpp").format.tag_scheme == "iob2"
+    assert registered_files("conll2003", mirror / "conll2003").format.tag_scheme == "iob1"
+    assert all(path.is_file() for path in registered_files("conll2003", mirror / "conll2003").paths().values())
 
 
 def test_byte_order_mark_is_stripped_and_reported_once(tmp_path: Path, mirror: Path, caplog) -> None:
@@ -318,7 +318,9 @@ def test_registered_data_sets_download_and_read(tmp_path: Path, mirror: Path, na
 def test_multiconer_coarse_map_covers_every_fine_type(mirror: Path) -> None:
     fine = {
         span.type
-        for block in read_blocks(mirror / "multiconer2-en" / "en_train.conll", multiconer_files("en")(mirror).format)
+        for block in read_blocks(
+            mirror / "multiconer2-en" / "en_train.conll", registered_files("multiconer2-en", mirror).format
+        )
         for span in block.spans
     }
     assert len(fine) == 33 and fine == set(MULTICONER_COARSE)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from flair_ner.data import fetch as download
-from flair_ner.data.fetch import DATASETS, DataFile, Dataset, DownloadError, fetch_dataset
+from flair_ner.data.fetch import DownloadError, fetch_dataset
+from flair_ner.data.registry import DATASETS, DataFile, Dataset
 
 
 def sha256(path: Path) -> str:

@@ -15,7 +15,8 @@ import pytest
 
 from flair_ner.cli.main import main
 from flair_ner.config.options import ConfigError
-from flair_ner.data.corpus import CorpusFiles, read_column_file, read_data_files
+from flair_ner.data.corpus import read_column_file, read_data_files
+from flair_ner.data.registry import CorpusFiles
 from flair_ner.data.registry import ColumnFormat
 from flair_ner.errors import DataFileError, DownloadError, KitError
 

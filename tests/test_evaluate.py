@@ -9,7 +9,8 @@ import pytest
 from seqeval.metrics import accuracy_score, classification_report
 from seqeval.scheme import IOB2
 
-from flair_ner.data.corpus import ColumnFormat, Span, iter_sentences, read_blocks
+from flair_ner.data.corpus import iter_sentences, read_blocks
+from flair_ner.data.registry import ColumnFormat, Span
 from flair_ner.evaluation.scores import evaluate_sentences, iob2_tags, render_scores, score_spans, write_results
 
 
@@ -138,8 +139,7 @@ def test_confusion_chart_has_one_colour_scale_and_the_test_files_title(monkeypat
     figures = _drawn(monkeypatch)
     table = pd.DataFrame([(0, "Paris", "B-LOC", "B-LOC"), (0, "rocks", "O", "B-ORG")] * 1 +
                          [(i, "Rome", "B-LOC", "B-LOC") for i in range(1, 700)], columns=["sentence", "token", "gold", "predicted"])  # fmt: skip
-    table.to_csv(tmp_path / "p.tsv", sep="\t", index=False)
-    plot_entity_confusion(tmp_path / "p.tsv", tmp_path / "c.png", confusion_title(Path("data/test.txt")))
+    plot_entity_confusion(table, tmp_path / "c.png", confusion_title(Path("data/test.txt")))
     heat_map, colour_bar = figures[0].axes
     assert heat_map.get_title() == "test.txt: gold type against prediction"
     image = heat_map.get_images()[0]

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from flair_ner.data.cleanconll import REBUILT_SHA256
-from flair_ner.data.fetch import DATASETS
+from flair_ner.data.registry import DATASETS
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from helpers import STOPPER, grid_file
 
 from flair_ner.cli.main import main
 from flair_ner.config.options import ConfigError
-from flair_ner.data.corpus import Span
+from flair_ner.data.registry import Span
 from flair_ner.evaluation.scores import score_spans
 from flair_ner.grids.grid import adopt, load_grid, run_grid, running_cells
 from flair_ner.runs.folder import locked

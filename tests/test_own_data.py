@@ -13,7 +13,8 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
 from flair_ner.cli.main import main
-from flair_ner.data.corpus import MULTICONER_COARSE, Span, iter_sentences, read_blocks
+from flair_ner.data.corpus import iter_sentences, read_blocks
+from flair_ner.data.registry import MULTICONER_COARSE, Span
 
 NAMES = {"PER": "Person", "LOC": "Place", "ORG": "Outfit", "MISC": "Thing"}
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from flair_ner.cli.main import main
-from flair_ner.data.corpus import CorpusFiles, conll2003_files, conllpp_files
+from flair_ner.data.registry import CorpusFiles, registered_files
 from flair_ner.data.report import SIZES_CSV, TEST_DIFF_CSV, AlignmentError, sizes_table, write_sanity_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, mirror: Path):
     out = tmp_path_factory.mktemp("report")
-    return write_sanity_report(conllpp_files(mirror / "conllpp"), out, conll2003_files(mirror / "conll2003"))
+    return write_sanity_report(
+        registered_files("conllpp", mirror / "conllpp"), out, registered_files("conll2003", mirror / "conll2003")
+    )
 
 
 def test_sizes_match_the_paper(report) -> None:
@@ -68,7 +70,7 @@ def test_changed_corpus_shows_mismatch(tmp_path: Path, mirror: Path) -> None:
     for name in ("conllpp_train.txt", "conllpp_test.txt"):
         (tmp_path / name).write_bytes((mirror / "conllpp" / name).read_bytes())
     (tmp_path / "conllpp_dev.txt").write_text("\n\n".join(blocks[:5] + blocks[6:]), encoding="utf-8")
-    sizes = sizes_table(conllpp_files(tmp_path)).set_index("split")
+    sizes = sizes_table(registered_files("conllpp", tmp_path)).set_index("split")
     assert sizes.loc["dev", "status"].startswith("MISMATCH: sentences_with_docstart")
     assert sizes.loc["train", "status"] == "match"
 
@@ -77,7 +79,7 @@ def test_unalignable_test_sets_are_refused(tmp_path: Path, mirror: Path) -> None
     (tmp_path / "test.txt").write_text("EU NNP B-NP B-ORG\n", encoding="utf-8")
     mini = CorpusFiles(tmp_path, "test.txt", None, "test.txt")
     with pytest.raises(AlignmentError, match="has 1 sentences, .* has 3453; cannot align"):
-        write_sanity_report(conllpp_files(mirror / "conllpp"), tmp_path / "out", original=mini)
+        write_sanity_report(registered_files("conllpp", mirror / "conllpp"), tmp_path / "out", original=mini)
 
 
 def test_report_subcommand(tmp_path: Path, mirror: Path, capsys) -> None:

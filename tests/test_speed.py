@@ -86,9 +86,10 @@ def test_bad_batch_size() -> None:
 def test_dev_is_evaluated_in_length_order_with_the_same_scores(tiny_run, conllpp_slice: Path) -> None:
     from flair.models import SequenceTagger
 
-    from flair_ner.data.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import load_corpus
+    from flair_ner.data.registry import registered_files
 
-    corpus = load_corpus(conllpp_files(conllpp_slice))
+    corpus = load_corpus(registered_files("conllpp", conllpp_slice))
     reordered = dev_in_length_order(corpus)
     lengths = [len(sentence) for sentence in reordered.dev]
     assert lengths == sorted(lengths) != [len(sentence) for sentence in corpus.dev]

@@ -61,9 +61,10 @@ def test_loss_file_keeps_only_checkpointed_epochs(tmp_path: Path) -> None:
 
 
 def test_a_finished_checkpoint_trains_no_further(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
-    from flair_ner.data.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import load_corpus
+    from flair_ner.data.registry import registered_files
 
-    corpus = load_corpus(conllpp_files(conllpp_slice))
+    corpus = load_corpus(registered_files("conllpp", conllpp_slice))
     config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=16, max_epochs=1, mini_batch_size=32)
     train_tagger(corpus, tmp_path, config)
     config.max_epochs = 3  # e.g. stopped on its minimum learning rate, then interrupted while evaluating
@@ -89,9 +90,10 @@ def test_model_loads_with_plain_flair_in_a_fresh_process(tiny_run) -> None:
 
 
 def test_resume_keeps_a_better_best_model_from_before(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
-    from flair_ner.data.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import load_corpus
+    from flair_ner.data.registry import registered_files
 
-    corpus = load_corpus(conllpp_files(conllpp_slice))
+    corpus = load_corpus(registered_files("conllpp", conllpp_slice))
     config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=32, max_epochs=3, mini_batch_size=8)
     train_tagger(corpus, tmp_path, config)
     assert pd.read_csv(tmp_path / "loss.tsv", sep="\t")["DEV_F1"].iloc[-1] > 0  # so flair would save a "best" model
@@ -139,9 +141,10 @@ def test_compact_embeddings_frees_lm_batch_outputs(tiny_lms: dict[str, Path]) ->
 def test_training_keeps_no_pinned_embeddings(
     tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, tiny_lms, precompute: bool
 ) -> None:
-    from flair_ner.data.corpus import conllpp_files, load_corpus
+    from flair_ner.data.corpus import load_corpus
+    from flair_ner.data.registry import registered_files
 
-    corpus = load_corpus(conllpp_files(conllpp_slice))
+    corpus = load_corpus(registered_files("conllpp", conllpp_slice))
     lms = f"{tiny_lms['forward']},{tiny_lms['backward']}"
     config = TrainConfig(glove=str(tiny_glove), lms=lms, hidden_size=16, max_epochs=1, precompute=precompute)
     train_tagger(corpus, tmp_path, config)

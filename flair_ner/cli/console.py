@@ -3,18 +3,16 @@
 Kept out of the terminal unless ``-v``: gensim's "KeyedVectors lifecycle event" lines, the known
 FutureWarnings flair's trainer triggers in torch (``torch.cuda.amp.GradScaler``) and that torch's
 eager-mode quantization prints, flair's printouts of the whole model and of its tag dictionary (both
-stay in training.log, which flair writes through its own file handler), and the empty progress bars
-flair draws while it builds the label dictionary.
+stay in training.log, which flair writes through its own file handler). (The empty progress bars flair
+draws while it builds the label dictionary are turned off where training builds it:
+:func:`flair_ner.training.plugins.no_flair_bars`.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import warnings
-from typing import Iterator
 
-from flair.file_utils import Tqdm
 
 # known warnings that tell a kit user nothing they can act on
 KNOWN_WARNINGS = (
@@ -43,14 +41,3 @@ def quiet_third_party(verbose: bool = False) -> None:
     for handler in logging.getLogger("flair").handlers:
         if type(handler) is logging.StreamHandler:  # the console, not training.log's FileHandler
             handler.addFilter(_NoModelPrintout())
-
-
-@contextlib.contextmanager
-def no_flair_bars() -> Iterator[None]:
-    """flair's own progress bars off inside the block (its label-dictionary pass draws empty "0it" bars)."""
-    saved, original = Tqdm.__dict__["tqdm"], Tqdm.tqdm
-    Tqdm.tqdm = staticmethod(lambda *args, **kwargs: original(*args, **{**kwargs, "disable": True}))
-    try:
-        yield
-    finally:
-        Tqdm.tqdm = saved

@@ -28,8 +28,9 @@ from typing import Any, Iterator, Optional, TypeVar, Union
 from flair_ner.errors import ConfigError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.assets import KNOWN_TRANSFORMERS, ONLINE_LMS, SHIPPED_LMS
 from flair_ner.data.registry import (
+    COLUMN_DATASETS,
+    DATASETS,
     DOCSTART,
-    KNOWN_LAYOUTS,
     SCHEME_CHOICES,
     ColumnFormat,
     CorpusFiles,
@@ -401,9 +402,9 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
         yield from self.column_problems()
         if self.dataset and self.train_file:
             yield "dataset", f"is {self.dataset!r} and train_file is set too; give one of them"
-        if self.dataset and self.dataset not in KNOWN_LAYOUTS:
-            yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
-        elif self.dataset and self.sentence_weights and KNOWN_LAYOUTS[self.dataset](Path(".")).dev is None:
+        if self.dataset and self.dataset not in COLUMN_DATASETS:
+            yield "dataset", f"must be one of {', '.join(COLUMN_DATASETS)}, got {self.dataset!r}"
+        elif self.dataset and self.sentence_weights and DATASETS[self.dataset].dev is None:
             yield "sentence_weights", f"needs a dev file, and {self.dataset} holds dev out of train (renumbering it)"
         elif self.dataset and evaluation_only(self.dataset):
             yield (
@@ -423,8 +424,8 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
             if path and not Path(path).is_file():
                 yield name, f"names {path!r}, which is not a file"
         for name in self.compared_sets:
-            if name not in KNOWN_LAYOUTS:
-                yield "compare_with", f"names {name!r}; each must be one of {', '.join(KNOWN_LAYOUTS)}"
+            if name not in COLUMN_DATASETS:
+                yield "compare_with", f"names {name!r}; each must be one of {', '.join(COLUMN_DATASETS)}"
         if self.tracking_uri and "://" in self.tracking_uri:
             scheme = self.tracking_uri.split("://", 1)[0].split("+", 1)[0].lower()
             if scheme not in TRACKING_SCHEMES:
@@ -472,8 +473,8 @@ class EvaluateConfig(ColumnOptions):
             yield "test_file", "is required (or dataset, a registered data set's test set)"
         if self.test_file and self.dataset:
             yield "dataset", f"is {self.dataset!r} and test_file is set too; give one of them"
-        if self.dataset and self.dataset not in KNOWN_LAYOUTS:
-            yield "dataset", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.dataset!r}"
+        if self.dataset and self.dataset not in COLUMN_DATASETS:
+            yield "dataset", f"must be one of {', '.join(COLUMN_DATASETS)}, got {self.dataset!r}"
         if _mirror_problem(self.mirror):
             yield "mirror", _mirror_problem(self.mirror)
         if self.model and not Path(self.model).exists():
@@ -576,8 +577,8 @@ class LMConfig:
     def problems(self) -> Iterator[tuple[str, str]]:
         if self.text_dir and not Path(self.text_dir).is_dir():
             yield "text_dir", f"names {self.text_dir!r}, which is not a folder"
-        if self.ner_train_text and self.ner_train_text not in KNOWN_LAYOUTS:
-            yield "ner_train_text", f"must be one of {', '.join(KNOWN_LAYOUTS)}, got {self.ner_train_text!r}"
+        if self.ner_train_text and self.ner_train_text not in COLUMN_DATASETS:
+            yield "ner_train_text", f"must be one of {', '.join(COLUMN_DATASETS)}, got {self.ner_train_text!r}"
         elif self.ner_train_text and evaluation_only(self.ner_train_text):
             yield "ner_train_text", f"names {self.ner_train_text}, which has no training split here"
         if self.ner_train_text and self.text_dir:

@@ -11,6 +11,7 @@ map are described by :class:`ColumnFormat`.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import logging
 import random
 import re
@@ -19,22 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 from flair_ner.errors import ConfigError, DataFileError  # noqa: F401 - raised here, part of this module's interface
-from flair_ner.data.registry import (  # noqa: F401 - the data descriptions are part of this module's interface
-    DEV_FRACTION,
-    DOCSTART,
-    KNOWN_LAYOUTS,
-    LAST_COLUMN,
-    MULTICONER_COARSE,
-    SCHEME_CHOICES,
-    TAG_SCHEMES,
-    ColumnFormat,
-    CorpusFiles,
-    conll2003_files,
-    conllpp_files,
-    multiconer_files,
-    parse_columns,
-    wnut17_files,
-)
+from flair_ner.data.registry import COLUMN_DATASETS, DATASETS, ColumnFormat, CorpusFiles, DEV_FRACTION, LAST_COLUMN
 from flair_ner.data.registry import Span, entity_spans  # noqa: F401 - part of this module's interface
 from flair_ner.data.fetch import fetch_dataset
 from flair_ner.files import decode_utf8
@@ -382,12 +368,20 @@ def read_corpus(
     return LoadedCorpus(corpus, blocks, note, schemes)
 
 
-def fetch_corpus_files(dataset: str, data_dir=None, mirror=None, deadline: Optional[float] = None) -> CorpusFiles:
-    """Fetch a known column data set (verified, see ``flair_ner.data.fetch``) and describe its files."""
-    if dataset not in KNOWN_LAYOUTS:
-        raise ConfigError(f"no column layout known for data set {dataset!r}; known: {', '.join(KNOWN_LAYOUTS)}")
+def fetch_corpus_files(
+    dataset: str,
+    data_dir=None,
+    mirror=None,
+    deadline: Optional[float] = None,
+    label_map: Optional[dict[str, str]] = None,
+) -> CorpusFiles:
+    """Fetch a registered column data set (verified, see ``flair_ner.data.fetch``) and describe its files, read
+    with ``label_map`` when one is given (e.g. MultiCoNER's coarse types)."""
+    if dataset not in COLUMN_DATASETS:
+        raise ConfigError(f"no column layout known for data set {dataset!r}; known: {', '.join(COLUMN_DATASETS)}")
     paths = fetch_dataset(dataset, data_dir, mirror, deadline)
-    return KNOWN_LAYOUTS[dataset](next(iter(paths.values())).parent)
+    files = DATASETS[dataset].corpus_files(next(iter(paths.values())).parent)
+    return dataclasses.replace(files, format=files.format.with_label_map(label_map))
 
 
 def load_sentences(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -> list:

@@ -18,7 +18,8 @@ from typing import Optional
 import pandas as pd
 
 from flair_ner.runs.layout import SIZES_CSV, TEST_DIFF_CSV
-from flair_ner.data.corpus import Block, CorpusFiles, iter_sentences, read_blocks, validate_files
+from flair_ner.data.corpus import Block, iter_sentences, read_blocks, validate_files
+from flair_ner.data.registry import CorpusFiles
 from flair_ner.errors import DataFileError
 from flair_ner.data.registry import CONLL2003_TABLE1
 from flair_ner.files import write_csv

@@ -149,11 +149,12 @@ def entity_confusion(predictions: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def plot_entity_confusion(predictions_tsv: Path, output: Path, title: str = "") -> Path:
-    """A heat map of :func:`entity_confusion`: which type is mistaken for which, boundary errors, misses and
-    spurious entities. Each cell shows its count; one colour scale (logarithmic, so that a handful of errors is
-    visible beside hundreds of correct entities) for the whole table, with its colour bar."""
-    table = entity_confusion(evaluate.read_predictions(predictions_tsv))
+def plot_entity_confusion(predictions: pd.DataFrame, output: Path, title: str = "") -> Path:
+    """A heat map of :func:`entity_confusion` of a predictions table (a run's in memory, or
+    :func:`~flair_ner.evaluation.scores.read_predictions` of a TSV): which type is mistaken for which, boundary
+    errors, misses and spurious entities. Each cell shows its count; one colour scale (logarithmic, so that a
+    handful of errors is visible beside hundreds of correct entities) for the whole table, with its colour bar."""
+    table = entity_confusion(predictions)
     counts = table.to_numpy()
     norm = LogNorm(vmin=1, vmax=max(2, counts.max()))
     size = 1.2 + 0.45 * len(table.columns)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from flair_ner.runs.layout import METRICS_CSV, METRICS_JSON, predictions_file
-from flair_ner.data.corpus import Span
+from flair_ner.data.registry import Span
 from flair_ner.data.registry import entity_spans, iob2_tags
 from flair_ner.errors import RunFolderError
 from flair_ner.files import write_csv, write_text

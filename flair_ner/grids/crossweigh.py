@@ -117,8 +117,9 @@ def prepare(config: ExperimentConfig, folder: Path, folds: int = 10, iterations:
     if config.train_file:
         files = config.own_files()
     else:
-        files = fetch_corpus_files(config.data_name, config.data_dir, config.mirror, config.download_deadline)
-        files = dataclasses.replace(files, format=files.format.with_label_map(config.label_map))
+        files = fetch_corpus_files(
+            config.data_name, config.data_dir, config.mirror, config.download_deadline, config.label_map
+        )
     paths = files.paths()
     if "dev" not in paths or "train" not in paths:
         raise ConfigError(f"{config.data_name}: CrossWeigh's pool is train + dev, and this data set has no dev file")

@@ -21,18 +21,11 @@ import torch
 from flair.data import Corpus
 from flair.models import SequenceTagger
 
-from flair_ner.runs.layout import LOSS_FILE, METRICS_JSON, confusion_plot, predictions_file
+from flair_ner.runs.layout import LOSS_FILE, METRICS_JSON, confusion_plot
 from flair_ner.runs.checkpoint import CHECKPOINT
 from flair_ner.config.options import DEFAULT_DATASET, EvaluateConfig, ExperimentConfig, validate
-from flair_ner.data.corpus import (
-    Block,
-    CorpusFiles,
-    CorpusFormatError,
-    fetch_corpus_files,
-    read_blocks,
-    read_corpus,
-    to_sentences,
-)
+from flair_ner.data.corpus import Block, CorpusFormatError, fetch_corpus_files, read_blocks, read_corpus, to_sentences
+from flair_ner.data.registry import CorpusFiles
 from flair_ner.evaluation.error_browser import TestSetPredictions, write_error_page
 from flair_ner.runs.model_card import write_model_card
 from flair_ner.evaluation.scores import (
@@ -55,7 +48,7 @@ from flair_ner.evaluation.plots import (
 )
 from flair_ner.training.plugins import BEST_MODEL
 from flair_ner.predict.tagging import load_tagger, model_entity_types
-from flair_ner.data.registry import COMPARED_WITH, PUBLISHED_SIZES
+from flair_ner.data.registry import DATASETS, compared_with
 from flair_ner.data.report import SanityReport, write_sanity_report
 from flair_ner.runs.folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
 from flair_ner.training.train import FINAL_MODEL, train_tagger
@@ -85,8 +78,7 @@ def fetch_experiment_data(config: ExperimentConfig) -> tuple[CorpusFiles, dict[s
 def _registered(name: str, config: "ExperimentConfig | EvaluateConfig") -> CorpusFiles:
     """A registered data set, fetched (verified), in its own layout with the config's label map."""
     deadline = getattr(config, "download_deadline", None)  # evaluate has no such option: the default deadline
-    files = fetch_corpus_files(name, config.data_dir, config.mirror, deadline)
-    return dataclasses.replace(files, format=files.format.with_label_map(config.label_map))
+    return fetch_corpus_files(name, config.data_dir, config.mirror, deadline, config.label_map)
 
 
 def run_sanity_report(
@@ -103,10 +95,11 @@ def run_sanity_report(
     files, compared = data or fetch_experiment_data(config)
     # the sentence-by-sentence comparison is for a registered data set and its other release (CoNLL++ and
     # CoNLL-2003: the same sentences); other test sets are evaluated, not compared
-    release = COMPARED_WITH.get(config.data_name, "").split(",")[0] if not config.train_file else ""
+    release = (compared_with(config.data_name) or "").split(",")[0] if not config.train_file else ""
     first = release if release in compared else None
     original, original_test = (compared[first], (compared_tests or {}).get(first)) if first else (None, None)
-    expected = None if config.label_map or config.train_file else PUBLISHED_SIZES.get(config.data_name)
+    registered = DATASETS.get(config.data_name) if not config.train_file else None
+    expected = None if config.label_map or registered is None else registered.published_sizes
     return write_sanity_report(files, Path(config.output_dir), original, expected, blocks, original_test)
 
 
@@ -352,7 +345,7 @@ def _run(
     if results:
         plot_per_type_f1(metrics_table(results), output_dir / PER_TYPE_F1)  # the table metrics.csv holds
     for result in results:
-        plot_entity_confusion(output_dir / predictions_file(result.name), output_dir / confusion_plot(result.name),
+        plot_entity_confusion(result.predictions, output_dir / confusion_plot(result.name),
                               confusion_title(test_sets[result.name].paths()["test"]))  # fmt: skip
     record.events.append({"event": "completed", "time": _now(), "pid": os.getpid(), "epochs": trained.epochs,
                           **peak_memory()})  # fmt: skip
@@ -448,7 +441,7 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
         write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {test_file}")
         plot_per_type_f1(metrics_table([result]), output_dir / PER_TYPE_F1)  # the table metrics.csv holds
         plot_entity_confusion(
-            output_dir / predictions_file("test"),
+            result.predictions,
             output_dir / confusion_plot("test"),
             confusion_title(test_file),
         )

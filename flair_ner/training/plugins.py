@@ -7,17 +7,20 @@
 - :class:`CompactEmbeddingsPlugin`: stored embeddings that do not pin whole LM outputs.
 - :class:`DropTrainedDevEmbeddingsPlugin`: dev vectors of trained embeddings recomputed at every evaluation.
 - :class:`TestPassNotePlugin`: says in training.log why flair's own test score is 0.
-- :class:`EpochProgressBarPlugin`: a progress bar over each epoch's mini-batches (rate, time left).
+- :class:`EpochProgressBarPlugin`: a progress bar over each epoch's mini-batches (rate, time left);
+  :func:`no_flair_bars` turns flair's own bars off where they show nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import pandas as pd
+from flair.file_utils import Tqdm
 from flair.trainers.plugins import TrainerPlugin
 from flair.trainers.plugins.functional.anneal_on_plateau import AnnealingPlugin
 from flair.trainers.plugins.functional.linear_scheduler import LinearSchedulerPlugin
@@ -383,3 +386,14 @@ class ResumePlugin(TrainerPlugin):
 
     def get_state(self) -> dict[str, Any]:
         return {**super().get_state(), "base_path": str(self.base_path), "maximize": self.maximize}
+
+
+@contextlib.contextmanager
+def no_flair_bars() -> Iterator[None]:
+    """flair's own progress bars off inside the block (its label-dictionary pass draws empty "0it" bars)."""
+    saved, original = Tqdm.__dict__["tqdm"], Tqdm.tqdm
+    Tqdm.tqdm = staticmethod(lambda *args, **kwargs: original(*args, **{**kwargs, "disable": True}))
+    try:
+        yield
+    finally:
+        Tqdm.tqdm = saved

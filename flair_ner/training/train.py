@@ -31,11 +31,11 @@ from flair_ner.runs.layout import EPOCH_REPORT, FINAL_MODEL, LOSS_FILE  # noqa: 
 from flair_ner.errors import ConfigError
 from flair_ner.runs.checkpoint import CHECKPOINT, TrainingState, drop_log_lines, load_state
 from flair_ner.config.options import STORAGE_MODES, TrainConfig
-from flair_ner.cli.console import no_flair_bars
 from flair_ner.embeddings.stacks import default_stack, transformer_embeddings
 from flair_ner.runs.interrupt import RunInterrupted, interruptible
 from flair_ner.embeddings.model_size import embedding_parts
 from flair_ner.training.plugins import (
+    no_flair_bars,
     BEST_MODEL,
     AnnealingState,
     CompactEmbeddingsPlugin,
