@@ -43,6 +43,7 @@ train_file = "{conllpp_slice / "conllpp_train.txt"}"
 dev_file = "{conllpp_slice / "conllpp_dev.txt"}"
 test_file = "{conllpp_slice / "conllpp_test.txt"}"
 glove = "{glove}"
+own_data_name = "slice"
 lms = "none"
 hidden_size = 8
 max_epochs = 2

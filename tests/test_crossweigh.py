@@ -62,7 +62,7 @@ def test_crossweigh_end_to_end_on_a_tiny_slice(tmp_path: Path, conllpp_slice: Pa
     # each fold model's predictions are its held-out part's
     for fold in ("iteration-0-fold-0", "iteration-0-fold-1"):
         held = (out / "folds" / fold / "heldout.txt").read_text().count("\n\n")
-        predicted = pd.read_csv(out / "grid" / fold / "test" / "seed-1" / "predictions_test.tsv", sep="\t")
+        predicted = pd.read_csv(out / "grid" / fold / conllpp_slice.name / "seed-1" / "predictions_test.tsv", sep="\t")
         assert predicted["sentence"].nunique() == held
     # the same command again finds every fold run finished; other settings in the same folder are refused
     assert main(command) == 0

@@ -39,16 +39,29 @@ def test_grid_expands_into_cells_with_their_folders(
 ) -> None:
     grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove))
     assert [cell.name for cell in grid.cells] == [
-        "base/test/seed-1",
-        "base/test/seed-2",
-        "small/test/seed-1",
-        "small/test/seed-2",
+        "base/slice/seed-1",
+        "base/slice/seed-2",
+        "small/slice/seed-1",
+        "small/slice/seed-2",
     ]
     assert [cell.config.hidden_size for cell in grid.cells] == [8, 8, 4, 4]
-    assert grid.cells[3].folder == tmp_path / "grid" / "small" / "test" / "seed-2"
+    assert grid.cells[3].folder == tmp_path / "grid" / "small" / "slice" / "seed-2"
     assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "grid tiny: 4 cells" in out and "new         small/test/seed-2" in out and not (tmp_path / "grid").exists()
+    assert "grid tiny: 4 cells" in out and "new         small/slice/seed-2" in out and not (tmp_path / "grid").exists()
+
+
+def test_own_data_is_named_after_its_folder_or_own_data_name(tmp_path: Path, conllpp_slice: Path) -> None:
+    from flair_ner.config.options import ExperimentConfig, load_config
+
+    train = str(conllpp_slice / "conllpp_train.txt")
+    assert load_config(ExperimentConfig, None, {"train_file": train}).data_label == conllpp_slice.name
+    assert load_config(ExperimentConfig, None, {"train_file": train, "own_data_name": "bio"}).data_label == "bio"
+    assert load_config(ExperimentConfig, None, {"dataset": "wnut17"}).data_label == "wnut17"
+    with pytest.raises(ConfigError, match=r"own_data_name.*must be one folder name .*'a/b'"):
+        load_config(ExperimentConfig, None, {"train_file": train, "own_data_name": "a/b"})
+    with pytest.raises(ConfigError, match="own_data_name.*train_file is not set"):
+        load_config(ExperimentConfig, None, {"own_data_name": "bio"})
 
 
 def test_grid_errors_name_the_cell(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys) -> None:
@@ -68,7 +81,7 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
     )
     grid = load_grid(path)
     # one cell was interrupted in its second epoch before the grid ran: the grid must resume it, not restart it
-    interrupted = next(cell for cell in grid.cells if cell.name == "small/test/seed-2")
+    interrupted = next(cell for cell in grid.cells if cell.name == "small/slice/seed-2")
     config = tmp_path / "cell.toml"
     config.write_text("\n".join(f"{key} = {json.dumps(value)}" for key, value in dataclasses.asdict(interrupted.config).items()
                                 if value is not None) + "\n")  # fmt: skip
@@ -79,12 +92,12 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
 
     outcome = run_grid(grid, cpus_per_run=1)
     assert {name: status.split(":")[0] for name, status in outcome.statuses.items()} == {
-        "base/test/seed-1": "complete", "base/test/seed-2": "complete", "small/test/seed-1": "complete",
-        "small/test/seed-2": "complete", "broken/test/seed-1": "failed", "broken/test/seed-2": "failed",
+        "base/slice/seed-1": "complete", "base/slice/seed-2": "complete", "small/slice/seed-1": "complete",
+        "small/slice/seed-2": "complete", "broken/slice/seed-1": "failed", "broken/slice/seed-2": "failed",
     }  # fmt: skip
     assert (
-        "DataFileError" in outcome.failed["broken/test/seed-1"]
-        and "bad.txt:2: tag 'X-FOO'" in outcome.failed["broken/test/seed-1"]
+        "DataFileError" in outcome.failed["broken/slice/seed-1"]
+        and "bad.txt:2: tag 'X-FOO'" in outcome.failed["broken/slice/seed-1"]
     )
     events = [e["event"] for e in json.loads((interrupted.folder / "manifest.json").read_text())["events"]]
     assert events == ["started", "interrupted", "resumed", "completed"]
@@ -103,7 +116,7 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
 
     again = run_grid(load_grid(path), cpus_per_run=1)  # finished cells are skipped, failed ones retried
     assert sum(status == "skipped" for status in again.statuses.values()) == 4
-    assert all(again.statuses[f"broken/test/seed-{seed}"].startswith("failed") for seed in (1, 2))
+    assert all(again.statuses[f"broken/slice/seed-{seed}"].startswith("failed") for seed in (1, 2))
 
 
 def test_running_cells_are_counted_from_rays_resources_not_from_manifests(local_ray) -> None:
@@ -193,7 +206,7 @@ def test_summary_only_summarizes_the_finished_cells_and_names_the_others(
     tmp_path: Path, conllpp_slice: Path, tiny_glove: Path, capsys
 ) -> None:
     grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove))
-    for cell in grid.cells[:3]:  # base seeds 1 and 2, small seed 1; small/test/seed-2 not run
+    for cell in grid.cells[:3]:  # base seeds 1 and 2, small seed 1; small/slice/seed-2 not run
         finish_cell(cell.folder, 0.5, found=cell.variant == "small")
     assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--summary-only"]) == 0
     assert "written: " in capsys.readouterr().out and not ray.is_initialized()
@@ -211,7 +224,7 @@ def test_summary_only_summarizes_the_finished_cells_and_names_the_others(
         comparison["seeds"].tolist() == [1] and comparison["seed_std"].isna().all()
     )  # paired on seed 1 only: no spread
     text = (tmp_path / "grid" / "summary.md").read_text()
-    assert "1 of 4 cells are not finished" in text and "- `small/test/seed-2`: new" in text
+    assert "1 of 4 cells are not finished" in text and "- `small/slice/seed-2`: new" in text
     assert "| small | test | test | 1 | +100.00 | – |" in text
 
 
@@ -220,7 +233,7 @@ def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, t
     path = grid_file(tmp_path, conllpp_slice, tiny_glove)
     path.write_text(path.read_text().replace("seed = [1, 2]", "seed = [1, 2]\nhidden_size = [8, 16]"))
     grid = load_grid(path)
-    assert len(grid.cells) == 8 and grid.cells[1].name == "base/test/hidden_size-16/seed-1"
+    assert len(grid.cells) == 8 and grid.cells[1].name == "base/slice/hidden_size-16/seed-1"
     for cell in grid.cells:
         found = cell.values["hidden_size"] == 16 or cell.variant == "small"
         finish_cell(cell.folder, 0.5 if cell.values["hidden_size"] == 8 else 0.9, found)
@@ -280,7 +293,7 @@ def test_a_finished_run_made_outside_the_grid_is_adopted_as_its_matching_cell(
 ) -> None:
     path = grid_file(tmp_path, conllpp_slice, tiny_glove)
     grid = load_grid(path)
-    cell = next(cell for cell in grid.cells if cell.name == "small/test/seed-2")
+    cell = next(cell for cell in grid.cells if cell.name == "small/slice/seed-2")
     config = tmp_path / "cell.toml"  # the cell's own options, run by hand into a folder of the user's
     config.write_text("\n".join(f"{key} = {json.dumps(value)}" for key, value in dataclasses.asdict(cell.config).items()
                                 if value is not None and key != "output_dir") + "\n")  # fmt: skip
@@ -290,16 +303,21 @@ def test_a_finished_run_made_outside_the_grid_is_adopted_as_its_matching_cell(
     assert done.returncode == 0, done.stderr[-2000:]
 
     assert main(["grid", "--grid", str(path), "--adopt", str(mine), "--dry-run"]) == 0
-    assert f"would adopt {mine} as cell small/test/seed-2" in capsys.readouterr().out and cell.status() == "new"
+    out = capsys.readouterr().out
+    assert f"would adopt {mine} as cell small/slice/seed-2" in out and cell.status() == "new"
+    # nothing finished in the grid yet: the other 3 cells are estimated from the run it would adopt
+    minutes = json.loads((mine / "manifest.json").read_text())["total_seconds"] / 60
+    assert "  adopt       small/slice/seed-2" in out
+    assert f"3 cells to run, about {3 * minutes:.0f} cell-minutes" in out and f"finished, {minutes:.0f} min)" in out
 
-    assert adopt(grid, mine).name == "small/test/seed-2" and cell.status() == "complete"
+    assert adopt(grid, mine).name == "small/slice/seed-2" and cell.status() == "complete"
     manifest = json.loads((cell.folder / "manifest.json").read_text())
     assert manifest["adopted_from"] == str(mine) and manifest["config"]["output_dir"] == str(cell.folder)
     assert (cell.folder / "metrics.json").read_text() == (mine / "metrics.json").read_text()
     assert (cell.folder / manifest["evaluated_model"]).is_file() and not (cell.folder / ".lock").exists()
     assert [p.name for p in cell.folder.parent.iterdir()] == ["seed-2"]  # no staging copy left beside it
 
-    with pytest.raises(ConfigError, match="cell small/test/seed-2 already holds a run"):
+    with pytest.raises(ConfigError, match="cell small/slice/seed-2 already holds a run"):
         adopt(grid, mine)
     other = tmp_path / "other-run"
     shutil.copytree(mine, other)

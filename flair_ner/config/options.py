@@ -331,6 +331,11 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
     train_file: Optional[str] = option(None, "your training file (column format; see columns, tag_scheme)")
     dev_file: Optional[str] = option(None, "your dev file; unset: 10% of train is held out with the seed")
     test_file: Optional[str] = option(None, "your test file; unset: no test evaluation")
+    own_data_name: Optional[str] = option(
+        None,
+        "your files' name in grid cell folders and summaries; unset: the training file's folder",
+        shaping=False,
+    )
     compare_with: Optional[str] = option(
         None,
         "registered data sets (comma-separated) whose test sets are evaluated too; CoNLL++ runs: conll2003,cleanconll "
@@ -393,6 +398,18 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
         return "test" if self.train_file else self.dataset or DEFAULT_DATASET
 
     @property
+    def data_label(self) -> str:
+        """The data's name in grids (cell folders, summaries): the registered data set's name, or for your own
+        files ``own_data_name``, else the training file's folder (``data/bc5cdr/train.txt``: ``bc5cdr``; a file in
+        the working directory: its stem)."""
+        if not self.train_file:
+            return self.data_name
+        if self.own_data_name:
+            return self.own_data_name
+        train = Path(self.train_file).resolve()
+        return train.parent.name if Path(self.train_file).parent != Path(".") else train.stem
+
+    @property
     def compared_sets(self) -> list[str]:
         """``compare_with`` as a list of data set names, in its order (empty: none)."""
         return [name.strip() for name in (self.compare_with or "").split(",") if name.strip()]
@@ -416,6 +433,12 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
             )
         if self.sentence_weights and self.train_file and not self.dev_file:
             yield "sentence_weights", "needs a dev_file: with dev held out of train, sentences would be renumbered"
+        if self.own_data_name is not None and (
+            not re.fullmatch(r"[\w.+-]+", self.own_data_name) or self.own_data_name in (".", "..")
+        ):
+            yield "own_data_name", f"must be one folder name (letters, digits, . _ + -), got {self.own_data_name!r}"
+        if self.own_data_name and not self.train_file:
+            yield "own_data_name", "names your own files, but train_file is not set"
         for name in ("dev_file", "test_file"):
             if getattr(self, name) and not self.train_file:
                 yield name, "is set, but train_file is not (name all your files, or use a registered dataset)"
@@ -735,7 +758,7 @@ def load_config(cls: type[C], path: Optional[Union[str, Path]] = None, overrides
 # named once here (tests/test_run_folder.py checks it), so a new option has to be placed.
 OPTION_GROUPS: dict[str, tuple[str, ...]] = {
     "data": (
-        "dataset", "train_file", "dev_file", "test_file", "compare_with", "model", "direction", "text_dir",
+        "dataset", "train_file", "dev_file", "test_file", "own_data_name", "compare_with", "model", "direction", "text_dir",
         "ner_train_text", "corpus_dir", "columns", "tag_scheme", "label_map", "encoding", "document_separator",
         "comment_prefix", "data_dir", "mirror", "download_deadline", "corpus_seed", "min_char_count",
     ),

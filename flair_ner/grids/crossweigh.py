@@ -145,7 +145,7 @@ def prepare(config: ExperimentConfig, folder: Path, folds: int = 10, iterations:
 _DATA_OPTIONS = {
     "dataset", "train_file", "dev_file", "test_file", "compare_with", "columns", "tag_scheme", "encoding",
     "document_separator", "comment_prefix", "label_map", "output_dir", "train_limit", "eval_limit", "max_epochs",
-    "sentence_weights",
+    "sentence_weights", "own_data_name",
 }  # fmt: skip
 
 
@@ -178,6 +178,8 @@ def grid_text(crossweigh: CrossWeigh, config: ExperimentConfig, fold_epochs: int
         f"train_limit = {everything}",
         f"eval_limit = {everything}",
         f'compare_with = "{compare}"',
+        # the fold cells' folders: <grid>/<fold>/<the pool's data>/seed-N
+        f"own_data_name = {_toml_value(config.data_label)}",
         'columns = "0=text,1=ner"',
         'tag_scheme = "iob2"',
         'document_separator = ""',

@@ -119,7 +119,7 @@ class Grid:
 
 def _cell_parts(variant: str, config: ExperimentConfig, values: dict[str, Any]) -> list[str]:
     extra = [f"{key}-{value}" for key, value in values.items() if key not in ("seed", "dataset")]
-    return [variant, config.data_name, *extra, f"seed-{config.seed}"]
+    return [variant, config.data_label, *extra, f"seed-{config.seed}"]
 
 
 def _absolute(value: Optional[str]) -> Optional[str]:
@@ -296,21 +296,24 @@ class GridOutcome:
         return {name: status for name, status in self.statuses.items() if status.startswith("failed")}
 
 
-def describe(grid: Grid) -> str:
+def describe(grid: Grid, adopting: Optional[dict[str, Path]] = None) -> str:
     """The cell list with each cell's status and the estimated cost of the unfinished ones.
 
     Each unfinished cell is estimated from the mean wall time of its own variant's finished cells (variants can
-    differ twofold: a GloVe-only cell takes half a full one), or of all finished cells where its variant has none."""
+    differ twofold: a GloVe-only cell takes half a full one), or of all finished cells where its variant has none.
+    ``adopting``: cell name -> a finished run folder that ``--adopt`` would copy into it (``--dry-run``): the cell
+    is listed as ``adopt`` and its run's time counts as a finished cell's."""
+    adopting = adopting or {}
     lines = [f"grid {grid.name}: {len(grid.cells)} cells into {grid.output_dir} (baseline: {grid.baseline})"]
     minutes: dict[str, list[float]] = {}
     todo: list[Cell] = []
     for cell in grid.cells:
-        status = cell.status()
+        status = "adopt" if cell.name in adopting else cell.status()
         lines.append(f"  {status:<11} {cell.name}")
-        if status != FINISHED:
+        if status not in (FINISHED, "adopt"):
             todo.append(cell)
             continue
-        manifest = read_manifest(cell.folder) or {}
+        manifest = read_manifest(adopting.get(cell.name, cell.folder)) or {}
         if manifest.get("total_seconds"):
             minutes.setdefault(cell.variant, []).append(manifest["total_seconds"] / 60)
     finished = [value for values in minutes.values() for value in values]

@@ -70,7 +70,7 @@ def cell_scores(grid: Grid) -> pd.DataFrame:
             rows.append(
                 {
                     "variant": cell.variant,
-                    "dataset": cell.config.data_name,
+                    "dataset": cell.config.data_label,
                     "seed": cell.config.seed,
                     **{key: value for key, value in cell.values.items() if key not in ("seed", "dataset")},
                     "test_set": test_set,
@@ -149,7 +149,7 @@ def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
     rows = []
     extra = extra_axes(scores)
     cells = {
-        (cell.variant, cell.config.data_name, cell.config.seed, *[cell.values.get(axis) for axis in extra]): cell
+        (cell.variant, cell.config.data_label, cell.config.seed, *[cell.values.get(axis) for axis in extra]): cell
         for cell in grid.cells
     }
     for key, group in scores.groupby(["dataset", "test_set", *extra]):

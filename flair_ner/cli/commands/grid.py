@@ -46,10 +46,12 @@ def run(args: argparse.Namespace) -> None:
     grid = load_grid(args.grid, args.output_dir)
     from flair_ner.grids.summary import write_summary  # pandas and matplotlib: after the grid file was checked
 
+    adopting = {}
     for folder in args.adopt:
         cell = adopt(grid, folder, dry_run=args.dry_run)
         print(f"{'would adopt' if args.dry_run else 'adopted'} {folder} as cell {cell.name}")
-    print(describe(grid))
+        adopting[cell.name] = folder
+    print(describe(grid, adopting if args.dry_run else None))
     if args.dry_run:
         return
     outcome = None if args.summary_only else run_grid(grid, args.address, args.cpus_per_run, args.gpus_per_run)
