@@ -133,7 +133,26 @@ def test_second_run_into_a_folder_is_refused_naming_the_holder(tmp_path: Path, c
     # the kernel released the dead holder's lock: the next run takes it over, with a note
     with locked(out):
         assert (out / LOCK).read_text().strip() == str(os.getpid())
-    assert (out / LOCK).read_text() == ""
+    assert not (out / LOCK).exists()  # the lock file goes with the run
+
+
+def test_a_lock_taken_on_a_removed_lock_file_is_given_up_for_the_folders_own(tmp_path: Path, monkeypatch) -> None:
+    import flair_ner.runs.folder as folder_module
+
+    out = tmp_path / "run"
+    with locked(out):
+        stale = os.open(out / LOCK, os.O_RDWR)  # a second run opened the file just before its holder removed it
+    opened = []
+
+    def stale_first(path, *args):
+        opened.append(path)
+        return stale if len(opened) == 1 else os_open(path, *args)
+
+    os_open = os.open
+    monkeypatch.setattr(folder_module.os, "open", stale_first)
+    with locked(out):
+        # the stale file could be locked (nobody holds it) but is no longer the folder's: the folder's own is taken
+        assert len(opened) == 2 and (out / LOCK).read_text().strip() == str(os.getpid())
 
 
 def test_stale_lock_is_taken_over_with_a_note(tmp_path: Path, caplog) -> None:
@@ -150,7 +169,7 @@ def test_finished_run_is_never_appended_to(tmp_path: Path, capsys) -> None:
     (out / "metrics.json").write_text("{}")
     assert main(["run", "--output-dir", str(out)]) == 2
     assert f"output folder {out} holds a finished run" in one_error_line(capsys)
-    assert sorted(p.name for p in out.iterdir()) == [LOCK, "manifest.json", "metrics.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.json"]
 
 
 def test_fresh_moves_the_old_run_aside(tmp_path: Path) -> None:
@@ -160,7 +179,7 @@ def test_fresh_moves_the_old_run_aside(tmp_path: Path) -> None:
     with locked(out):
         assert check_run_folder(out, CONFIG, fresh=True) is None
     [old] = tmp_path.glob("run.old-*")
-    assert (old / "manifest.json").is_file() and sorted(p.name for p in out.iterdir()) == [LOCK]
+    assert (old / "manifest.json").is_file() and list(out.iterdir()) == []
 
 
 def test_resume_with_a_different_config_is_refused(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """A run folder holds exactly one run: a lock while a process writes to it, and the rules for reusing it.
 
 - :func:`locked`: an exclusive ``flock`` on ``<folder>/.lock`` holding the
-  writer's pid. A second run into the folder is refused at once, naming that
-  pid; the kernel drops the lock when its holder dies, so a lock left by a
-  killed process is simply taken over (with a note).
+  writer's pid, removed when the run ends. A second run into the folder is
+  refused at once, naming that pid; the kernel drops the lock when its holder
+  dies, so a lock file left by a killed process is simply taken over (with a note).
 - :func:`resume_checkpoint`: what the folder already holds decides what a new
   run may do: start (empty folder), resume (an unfinished run whose checkpoint
   was made with the same model- and data-shaping configuration), or nothing
@@ -57,24 +57,33 @@ def _try_flock(handle: int, operation: int) -> Optional[str]:
 
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock for the block (creating the folder if needed).
+    """Hold the folder's lock for the block (creating the folder if needed); the lock file is removed when the
+    block ends, so a finished folder holds only the run's files.
 
     Raises:
         RunFolderError: another live process holds the lock (its pid is named).
     """
     folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise RunFolderError(f"output folder {folder}: cannot create its lock file ({error.strerror})") from None
-    try:
+    path = folder / LOCK
+    while True:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise RunFolderError(f"output folder {folder}: cannot create its lock file ({error.strerror})") from None
         other = _try_flock(handle, fcntl.LOCK_EX)
         if other is not None:
+            os.close(handle)
             raise RunFolderError(
                 f"output folder {folder} is in use by another run (pid {other}); "
                 "wait for it to finish or choose another --output-dir"
             )
+        # the holder removes the file before it unlocks: a lock taken on a file that is no longer the folder's
+        # (opened just before its holder removed it) guards nothing, so take the new one instead
+        if _same_file(handle, path):
+            break
+        os.close(handle)
+    try:
         stale = os.pread(handle, 64, 0).decode(errors="replace").strip()
         if stale:
             log.warning("output folder %s: took over the lock of pid %s, which is no longer running", folder, stale)
@@ -83,11 +92,19 @@ def locked(folder: Path) -> Iterator[None]:
         try:
             yield
         finally:
-            # The file stays (unlinking a lock file races with a process that opened it); empty means released.
-            os.ftruncate(handle, 0)
+            os.unlink(path)  # while still holding the lock: see above
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         os.close(handle)
+
+
+def _same_file(handle: int, path: Path) -> bool:
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle)
+    return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
 def holder(folder: Path) -> Optional[str]:
