@@ -82,9 +82,8 @@ def build_char_dictionary(corpus_dir: Path, min_count: int = 1):
 
 
 LM_STATE_FORMAT = "flair-ner-lm-1"
-# Options a continued LM run may change: where things are, and how long it trains.
-# the LM run's checkpoint and folder rules: the tagger's mechanism (flair_ner/runs/), with its own format marker;
-# a resume may change the options LMConfig declares shaping=False (where it goes, how long it trains)
+# An LM run's checkpoint and folder rules are the tagger's (flair_ner/runs/), with its own format marker; a
+# continued LM run may change the options LMConfig declares shaping=False (where things are, how long it trains).
 LM_RUN = RunKind("LM run", LM_STATE_FORMAT, LMConfig, manifest=False)
 
 

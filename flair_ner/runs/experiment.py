@@ -25,7 +25,6 @@ from flair_ner.runs.layout import LOSS_FILE, METRICS_JSON, confusion_plot
 from flair_ner.runs.checkpoint import CHECKPOINT
 from flair_ner.config.options import DEFAULT_DATASET, EvaluateConfig, ExperimentConfig, validate
 from flair_ner.data.corpus import Block, CorpusFormatError, fetch_corpus_files, read_blocks, read_corpus, to_sentences
-from flair_ner.data.registry import CorpusFiles
 from flair_ner.evaluation.error_browser import TestSetPredictions, write_error_page
 from flair_ner.runs.model_card import write_model_card
 from flair_ner.evaluation.scores import (
@@ -48,7 +47,7 @@ from flair_ner.evaluation.plots import (
 )
 from flair_ner.training.plugins import BEST_MODEL
 from flair_ner.predict.tagging import load_tagger, model_entity_types
-from flair_ner.data.registry import DATASETS, compared_with
+from flair_ner.data.registry import DATASETS, CorpusFiles, compared_with
 from flair_ner.data.report import SanityReport, write_sanity_report
 from flair_ner.runs.folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
 from flair_ner.training.train import FINAL_MODEL, train_tagger

@@ -23,9 +23,9 @@ import json
 import logging
 import os
 import shutil
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 from flair_ner.runs.layout import LOCK, TRAINING_OUTPUTS  # noqa: F401 - part of this module's interface

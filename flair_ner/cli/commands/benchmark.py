@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from flair_ner.errors import PredictInputError
-
 from flair_ner.cli.common import chosen_engine_for, positive
 
 

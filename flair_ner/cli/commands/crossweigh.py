@@ -9,7 +9,6 @@ from pathlib import Path
 from flair_ner.config.options import ExperimentConfig, load_config
 from flair_ner.errors import ConfigError, RunFolderError
 from flair_ner.files import write_text
-
 from flair_ner.cli.common import refuse_failed_cells
 
 

@@ -6,7 +6,6 @@ import argparse
 
 from flair_ner.data.fetch import DEADLINE_ENV, DEFAULT_DEADLINE, fetch_dataset
 from flair_ner.data.registry import DATASETS
-
 from flair_ner.cli.common import add_data_options, positive
 
 

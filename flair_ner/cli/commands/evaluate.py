@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from flair_ner.config.options import EvaluateConfig, load_config, overrides_from
-
 from flair_ner.cli.common import config_command
 
 

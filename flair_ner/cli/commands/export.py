@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from flair_ner.cli.common import add_data_options, positive, refuse_missing_models
 
 

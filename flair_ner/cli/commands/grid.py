@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from flair_ner.cli.common import refuse_failed_cells
 
 

@@ -9,7 +9,6 @@ import sys
 
 from flair_ner.errors import PredictInputError, SomeRecordsBad
 from flair_ner.runs.interrupt import interruptible
-
 from flair_ner.cli.common import chosen_engine_for, positive, report_bad_record
 
 

@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-
 from flair_ner.cli.common import add_data_options, positive
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from flair_ner.assets import RESOURCES
 from flair_ner.config.options import LMConfig, load_config, overrides_from
-
 from flair_ner.cli.common import config_command, refuse_busy_folder
 
 

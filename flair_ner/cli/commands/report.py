@@ -6,7 +6,6 @@ import argparse
 
 from flair_ner.config.options import ExperimentConfig, load_config, overrides_from
 from flair_ner.data.registry import compared_with
-
 from flair_ner.cli.common import config_command, read_own_files
 
 

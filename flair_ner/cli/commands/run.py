@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from flair_ner.config.options import ExperimentConfig, load_config, overrides_from
-
 from flair_ner.cli.common import config_command, read_own_files, refuse_busy_folder
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from flair_ner.predict.serve import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_PORT
-
 from flair_ner.cli.common import flair_logs_to_stderr, positive, refuse_missing_models
 
 
