@@ -1,6 +1,6 @@
 """Rewrite docs/results.md's "Ablation of the default stack" section from results/grids/ablation.
 
-Run from the repository root after `python -m flair_ner grid --grid experiments/grids/ablation.toml --summary-only`:
+Run from the repository root after `python -m flair_ner grid experiments/grids/ablation.toml --summary-only`:
     python scripts/ablation_readme.py
 It copies the two tables of summary.md and writes the prose from comparison.csv, cells.csv and the manifests;
 read the result before committing it (the prose says what the numbers show, not more).
@@ -50,7 +50,7 @@ for v in variants:
 parts = []
 parts.append("""## Ablation of the default stack (a grid over seeds)
 
-`python -m flair_ner grid --grid experiments/grids/ablation.toml` (see
+`python -m flair_ner grid experiments/grids/ablation.toml` (see
 [Grids](../README.md#grids-seeds--variants--data-sets-on-ray)): the full default run
 (`full`, the baseline) against the same run without both character LMs
 (`glove-only`, `lms = "none"`) and with bf16 mixed precision off (`fp32`,
@@ -58,7 +58,7 @@ parts.append("""## Ablation of the default stack (a grid over seeds)
 folders (without models) and `summary.md`, `summary.csv`, `comparison.csv`,
 `cells.csv`, `grid_conllpp.png` are in `results/grids/ablation/`; the
 summary was written by
-`python -m flair_ner grid --grid experiments/grids/ablation.toml --summary-only`.
+`python -m flair_ner grid experiments/grids/ablation.toml --summary-only`.
 """)
 if n_done < 9:
     parts.append(f"""**Not finished yet**: {9 - n_done} of the 9 cells are still to run

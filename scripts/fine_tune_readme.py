@@ -1,6 +1,6 @@
 """Rewrite docs/results.md's "Fine-tuned MiniLM against the stacks" section from the committed runs.
 
-Run from the repository root after `python -m flair_ner grid --grid experiments/grids/fine_tune.toml --summary-only`:
+Run from the repository root after `python -m flair_ner grid experiments/grids/fine_tune.toml --summary-only`:
     python scripts/fine_tune_readme.py
 Sources: the fine-tune grid's cells (results/grids/fine_tune), the default stack's cells of the ablation grid
 (results/grids/ablation/full, whose test predictions are kept, so the difference is paired), the frozen-MiniLM
@@ -96,7 +96,7 @@ def main() -> None:
     parts = [
         """## Fine-tuned MiniLM against the stacks
 
-`python -m flair_ner grid --grid experiments/grids/fine_tune.toml`: all-MiniLM-L6-v2
+`python -m flair_ner grid experiments/grids/fine_tune.toml`: all-MiniLM-L6-v2
 fine-tuned for NER with the defaults of [Fine-tuning a transformer](../README.md#fine-tuning-a-transformer)
 (FLERT: AdamW at 5e-5, linear warmup over 10 % of the steps then decay, batch 16,
 10 epochs, linear layer, no CRF, no context; bf16 autocast, as in every run on this CPU), 3 seeds, beside the default stack

@@ -69,3 +69,49 @@ def test_crossweigh_end_to_end_on_a_tiny_slice(tmp_path: Path, conllpp_slice: Pa
     assert "every cell is finished" in capsys.readouterr().out
     assert main([*command[:-2], "--fold-epochs", "3"]) == 2
     assert "holds a CrossWeigh run with other settings" in capsys.readouterr().err
+
+
+def test_a_conll_crossweigh_scores_its_flags_against_conllpp_and_cleanconll(
+    tmp_path: Path, mirror: Path, tiny_glove: Path, capsys
+) -> None:
+    from flair_ner.data.corpus import fetch_corpus_files
+    from flair_ner.evaluation.label_noise import cleanconll_changes, conllpp_corrections
+
+    config = tmp_path / "conll.toml"
+    config.write_text(
+        f'dataset = "conllpp"\nmirror = "{mirror}"\ndata_dir = "{tmp_path / "cache"}"\nglove = "{tiny_glove}"\n'
+        'lms = "none"\nhidden_size = 8\ntrain_limit = 60\neval_limit = 30\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "cw"
+    command = ["crossweigh", "--config", str(config), "--output-dir", str(out), "--folds", "2", "--iterations", "1",
+               "--fold-epochs", "1", "--cpus-per-run", "1"]  # fmt: skip
+    assert main(command) == 0, capsys.readouterr().err
+    detection = pd.read_csv(out / "detection.csv")
+    assert detection["answer_key"].tolist() == ["conllpp-test", "cleanconll-test", "cleanconll-dev"]
+
+    def sentences(name: str, split: str) -> list:
+        files = fetch_corpus_files(name, tmp_path / "cache", mirror)
+        return list(iter_sentences(read_blocks(files.paths()[split], files.format)))
+
+    # recomputed from test_disagreements.tsv: with 2 folds a test sentence is flagged when both models disagree
+    disagreements = pd.read_csv(out / "test_disagreements.tsv", sep="\t")
+    assert len(disagreements) == 90  # CoNLL-2003 test cut to the pool's 60 + 30 sentences
+    flagged = set(disagreements.loc[disagreements["disagreeing_models"] == 2, "sentence"])
+    original = sentences("conll2003", "test")
+    keys = {
+        "conllpp-test": conllpp_corrections(original, sentences("conllpp", "test")),
+        "cleanconll-test": cleanconll_changes(original, sentences("cleanconll", "test"), "cleanconll-test"),
+    }
+    for name, key in keys.items():
+        row = detection.set_index("answer_key").loc[name]
+        judged = {i for i in flagged if i in key.universe}
+        assert row["flagged"] == len(judged) and row["correct"] == len(judged & key.changed)
+        assert row["changed"] == len({i for i in key.changed if i < 90})
+    # dev: the pool's 30 dev sentences, flagged by c (mistakes.tsv)
+    mistakes = pd.read_csv(out / "mistakes.tsv", sep="\t")
+    dev_flags = set(mistakes.loc[mistakes["split"] == "dev", "number_in_split"])
+    dev_key = cleanconll_changes(sentences("conll2003", "dev"), sentences("cleanconll", "dev"), "cleanconll-dev")
+    row = detection.set_index("answer_key").loc["cleanconll-dev"]
+    assert row["sentences"] == len({i for i in dev_key.universe if i < 30})
+    assert row["correct"] == len({i for i in dev_flags if i in dev_key.universe and i in dev_key.changed})

@@ -40,12 +40,12 @@ def own(tmp_path: Path, train: str, dev: str | None = None) -> CorpusFiles:
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), ValueError("a library's own ValueError"), KeyError("x")])
 def test_a_bug_is_a_traceback_and_a_bug_line_not_bad_input(error, monkeypatch, capsys) -> None:
-    import flair_ner.cli.main
+    import flair_ner.cli.commands.report
 
     def broken(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(flair_ner.cli.main, "load_config", broken)
+    monkeypatch.setattr(flair_ner.cli.commands.report, "load_config", broken)
     assert main(["report"]) == 1
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and type(error).__name__ in err

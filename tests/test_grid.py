@@ -46,9 +46,13 @@ def test_grid_expands_into_cells_with_their_folders(
     ]
     assert [cell.config.hidden_size for cell in grid.cells] == [8, 8, 4, 4]
     assert grid.cells[3].folder == tmp_path / "grid" / "small" / "slice" / "seed-2"
-    assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0
+    assert main(["grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0  # the grid file as the argument
     out = capsys.readouterr().out
     assert "grid tiny: 4 cells" in out and "new         small/slice/seed-2" in out and not (tmp_path / "grid").exists()
+    assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0  # or as an option, as before
+    assert "grid tiny: 4 cells" in capsys.readouterr().out
+    assert main(["grid", "--dry-run"]) == 2
+    assert "name one grid file" in capsys.readouterr().err
 
 
 def test_own_data_is_named_after_its_folder_or_own_data_name(tmp_path: Path, conllpp_slice: Path) -> None:

@@ -199,10 +199,10 @@ def test_lm_pretraining_on_a_plain_text_folder(tmp_path: Path, monkeypatch: pyte
     assert "न" in (corpus / "valid.txt").read_text(encoding="utf-8")
     assert (out / "best-lm.pt").is_file() and (out / "final_eval.tsv").is_file()
     # --ship puts it under its own name with a card naming its real corpus, never over the Reuters LMs
-    import flair_ner.cli.main
+    import flair_ner.cli.commands.pretrain_lm
 
     resources = tmp_path / "resources"
-    monkeypatch.setattr(flair_ner.cli.main, "RESOURCES", resources)
+    monkeypatch.setattr(flair_ner.cli.commands.pretrain_lm, "RESOURCES", resources)
     out = out.rename(tmp_path / "hindi-forward")
     code = main([
         "pretrain-lm", "--text-dir", str(texts), "--corpus-dir", str(corpus), "--output-dir", str(out),

@@ -15,7 +15,10 @@ folder), run as one grid (:mod:`flair_ner.grids.grid`: resumable, on Ray, ``--dr
 is exactly what ``flair-ner run`` trains. :func:`collect` reads their ``predictions_test.tsv`` back and
 writes ``mistakes.tsv``, ``summary.json`` and ``weights.tsv``, which ``sentence_weights`` trains from.
 For a CoNLL run every fold model also tags CoNLL-2003 test (never in the pool), so each test sentence gets a
-disagreement count too (``test_disagreements.tsv``).
+disagreement count too (``test_disagreements.tsv``), and ``detection.csv`` scores the flagged sentences against
+the answer keys of :mod:`flair_ner.evaluation.label_noise`: CoNLL++'s corrections of the test set, and
+CleanCoNLL's changes of the test and dev sets (dev is in the pool: the procedure's own case). A test sentence
+counts as flagged in an iteration when most of that iteration's fold models disagree with its gold spans.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from flair_ner.config.options import ExperimentConfig
 from flair_ner.data.corpus import Block, fetch_corpus_files, iter_sentences, read_blocks
 from flair_ner.data.registry import Span, iob2_tags
 from flair_ner.errors import ConfigError, RunFolderError
+from flair_ner.evaluation.label_noise import AnswerKey, cleanconll_changes, conllpp_corrections, detection_scores
 from flair_ner.evaluation.scores import entity_outcomes, read_predictions, tagged_sentences
 from flair_ner.files import write_csv, write_text
 from flair_ner.runs.layout import predictions_file
@@ -39,7 +43,7 @@ from flair_ner.runs.layout import predictions_file
 FOLDS_DIR, GRID_DIR, GRID_TOML = "folds", "grid", "grid.toml"  # the fold files, the fold runs, their grid file
 SETTINGS_JSON = "crossweigh.json"  # the folds, iterations and fold epochs a folder was made with
 MISTAKES_TSV, SUMMARY_JSON, WEIGHTS_TSV = "mistakes.tsv", "summary.json", "weights.tsv"
-TEST_DISAGREEMENTS_TSV = "test_disagreements.tsv"
+TEST_DISAGREEMENTS_TSV, DETECTION_CSV = "test_disagreements.tsv", "detection.csv"
 ORIGINAL_TEST = "conll2003"  # tagged by every fold model of a CoNLL run
 
 
@@ -98,6 +102,8 @@ class CrossWeigh:
         train_sentences: how many of the pool are training sentences (``weights.tsv`` numbers only them).
         folds: the folds of every iteration.
         original_test: CoNLL-2003 test's sentences, when every fold model also tags them.
+        test_keys: answer keys over ``original_test``'s sentences (CoNLL++'s corrections, CleanCoNLL's changes).
+        dev_keys: answer keys over the pool's dev sentences, numbered within dev (CleanCoNLL's changes).
     """
 
     folder: Path
@@ -105,6 +111,8 @@ class CrossWeigh:
     train_sentences: int
     folds: list[Fold]
     original_test: Optional[list[Block]] = None
+    test_keys: list[AnswerKey] = dataclasses.field(default_factory=list)
+    dev_keys: list[AnswerKey] = dataclasses.field(default_factory=list)
 
 
 def prepare(config: ExperimentConfig, folder: Path, folds: int = 10, iterations: int = 3) -> CrossWeigh:
@@ -127,18 +135,39 @@ def prepare(config: ExperimentConfig, folder: Path, folds: int = 10, iterations:
     train = list(iter_sentences(read_blocks(paths["train"], files.format)))[: config.train_limit]
     pool = train + list(iter_sentences(read_blocks(paths["dev"], files.format)))[: config.eval_limit]
     made = make_folds(pool, folds, iterations, config.seed)
-    original = None
-    if config.data_name in ("conllpp", "conll2003") and not config.train_file:
-        test = fetch_corpus_files(ORIGINAL_TEST, config.data_dir, config.mirror, config.download_deadline)
+    original, test_keys, dev_keys = None, [], []
+    if config.data_name in ("conllpp", "conll2003") and not config.train_file and not config.label_map:
+
+        def sentences(name: str, split: str) -> list[Block]:
+            data = fetch_corpus_files(name, config.data_dir, config.mirror, config.download_deadline)
+            return list(iter_sentences(read_blocks(data.paths()[split], data.format)))
+
         # as many as the fold runs tag (their eval_limit is the pool's size)
-        original = list(iter_sentences(read_blocks(test.paths()["test"], test.format)))[: len(pool)]
+        original = sentences(ORIGINAL_TEST, "test")[: len(pool)]
+        full_test, full_dev = sentences(ORIGINAL_TEST, "test"), sentences(ORIGINAL_TEST, "dev")
+        in_pool = len(pool) - len(train)  # the dev sentences the pool holds
+        test_keys = [
+            _restricted(conllpp_corrections(full_test, sentences("conllpp", "test")), len(original)),
+            _restricted(
+                cleanconll_changes(full_test, sentences("cleanconll", "test"), "cleanconll-test"), len(original)
+            ),
+        ]
+        dev_keys = [
+            _restricted(cleanconll_changes(full_dev, sentences("cleanconll", "dev"), "cleanconll-dev"), in_pool)
+        ]
     folder = Path(folder)
     for fold in made:
         target = folder / FOLDS_DIR / fold.name
         if not (target / "heldout.txt").is_file():
             write_text(target / "train.txt", _column_text([pool[i] for i in fold.train]))
             write_text(target / "heldout.txt", _column_text([pool[i] for i in fold.held_out]))
-    return CrossWeigh(folder, pool, len(train), made, original)
+    return CrossWeigh(folder, pool, len(train), made, original, test_keys, dev_keys)
+
+
+def _restricted(key: AnswerKey, first: int) -> AnswerKey:
+    """``key`` over its first ``first`` sentences only (a pool or test set cut by the config's limits)."""
+    kept = frozenset(i for i in key.universe if i < first)
+    return dataclasses.replace(key, changed=key.changed & kept, universe=kept)
 
 
 # options that say what the data is: the fold runs get their own files, already mapped and cut
@@ -214,6 +243,9 @@ def collect(crossweigh: CrossWeigh, cells: dict[str, Path], epsilon: float) -> d
     kinds: Counter = Counter()
     types: Counter = Counter()
     test_counts = [0] * len(crossweigh.original_test or [])
+    iterations = max(fold.iteration for fold in crossweigh.folds) + 1
+    # per iteration, per test sentence: how many of that iteration's fold models disagree with its gold spans
+    test_by_iteration = [[0] * len(test_counts) for _ in range(iterations)]
     for fold in crossweigh.folds:
         folder = cells[fold.name]
         table = tagged_sentences(read_predictions(folder / predictions_file("test")), str(folder))
@@ -236,7 +268,9 @@ def collect(crossweigh: CrossWeigh, cells: dict[str, Path], epsilon: float) -> d
         if crossweigh.original_test is not None:
             tested = tagged_sentences(read_predictions(folder / predictions_file(ORIGINAL_TEST)), str(folder))
             for index, row in enumerate(tested):
-                test_counts[index] += set(row.predicted) != set(row.gold)
+                disagrees = set(row.predicted) != set(row.gold)
+                test_counts[index] += disagrees
+                test_by_iteration[fold.iteration][index] += disagrees
     import pandas as pd
 
     rows = [
@@ -256,7 +290,18 @@ def collect(crossweigh: CrossWeigh, cells: dict[str, Path], epsilon: float) -> d
         test_rows = [{"sentence": i, "text": " ".join(s.tokens), "gold": _spans_text(s.tokens, s.spans),
                       "disagreeing_models": test_counts[i]} for i, s in enumerate(crossweigh.original_test)]  # fmt: skip
         write_csv(crossweigh.folder / TEST_DISAGREEMENTS_TSV, pd.DataFrame(test_rows), sep="\t")
-    iterations = max(fold.iteration for fold in crossweigh.folds) + 1
+    if crossweigh.test_keys or crossweigh.dev_keys:
+        folds_per_iteration = len(crossweigh.folds) // iterations
+        # c of a test sentence: the iterations in which most of the fold models disagree with its gold spans
+        test_c = [sum(2 * row[i] > folds_per_iteration for row in test_by_iteration) for i in range(len(test_counts))]
+        dev_c = counts[crossweigh.train_sentences :]
+        detection = [
+            {"detector": f"crossweigh c>={least}", "answer_key": key.name, "sentences": len(key.universe),
+             **detection_scores((i for i, c in enumerate(values) if c >= least), key)}
+            for keys, values in ((crossweigh.test_keys, test_c), (crossweigh.dev_keys, dev_c))
+            for key in keys for least in range(1, iterations + 1)
+        ]  # fmt: skip
+        write_csv(crossweigh.folder / DETECTION_CSV, pd.DataFrame(detection).round(4))
     summary = {
         "pool_sentences": len(crossweigh.pool),
         "train_sentences": crossweigh.train_sentences,

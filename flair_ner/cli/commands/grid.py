@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from flair_ner.cli.common import refuse_failed_cells
+from flair_ner.errors import ConfigError
 
 
 def add(commands) -> None:
@@ -18,7 +19,10 @@ def add(commands) -> None:
         "std, paired bootstrap differences against the baseline) and a plot per data set. Running it again skips "
         "finished cells, resumes interrupted ones and retries failed ones.",
     )
-    grid.add_argument("--grid", type=Path, required=True, help="the grid TOML file (see flair_ner/grids/grid.py)")
+    grid.add_argument(
+        "grid_file", type=Path, nargs="?", metavar="GRID", help="the grid TOML file (flair_ner/grids/grid.py)"
+    )
+    grid.add_argument("--grid", type=Path, default=None, help="the grid file, as an option (its first form)")
     grid.add_argument("--output-dir", type=Path, default=None, help="the grid folder (default: the file's output_dir)")
     grid.add_argument(
         "--address", default=None, help="join a Ray cluster: auto or ray://HOST:PORT (default: a local Ray)"
@@ -42,7 +46,9 @@ def add(commands) -> None:
 def run(args: argparse.Namespace) -> None:
     from flair_ner.grids.grid import adopt, describe, load_grid, run_grid  # Ray loads only when cells run
 
-    grid = load_grid(args.grid, args.output_dir)
+    if (args.grid_file is None) == (args.grid is None):
+        raise ConfigError("command line: name one grid file (flair-ner grid GRID, or --grid GRID)")
+    grid = load_grid(args.grid_file or args.grid, args.output_dir)
     from flair_ner.grids.summary import write_summary  # pandas and matplotlib: after the grid file was checked
 
     adopting = {}

@@ -1,0 +1,61 @@
+"""Answer keys for label-noise detection (CoNLL++'s corrections, CleanCoNLL's changes) and detection scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flair_ner.data.corpus import Block, fetch_corpus_files, iter_sentences, read_blocks
+from flair_ner.data.registry import Span
+from flair_ner.evaluation.label_noise import (
+    AnswerKey,
+    cleanconll_changes,
+    conllpp_corrections,
+    detection_scores,
+)
+
+
+def _sentences(name: str, split: str, mirror: Path, cache: Path) -> list[Block]:
+    files = fetch_corpus_files(name, cache, mirror)
+    return list(iter_sentences(read_blocks(files.paths()[split], files.format)))
+
+
+def _block(text: str, *spans: Span) -> Block:
+    tokens = text.split()
+    return Block(tokens, ["O"] * len(tokens), 1, spans=list(spans))
+
+
+def test_conllpp_corrected_186_test_sentences(mirror: Path, tmp_path: Path) -> None:
+    original = _sentences("conll2003", "test", mirror, tmp_path)
+    key = conllpp_corrections(original, _sentences("conllpp", "test", mirror, tmp_path))
+    assert len(key.changed) == 186 and len(key.universe) == 3453 and key.unaligned == 0
+    with pytest.raises(ValueError, match="different sentences"):
+        conllpp_corrections(original, original[1:] + original[:1])
+
+
+def test_cleanconll_changes_are_aligned_by_tokens(mirror: Path, tmp_path: Path) -> None:
+    original = _sentences("conll2003", "test", mirror, tmp_path)
+    key = cleanconll_changes(original, _sentences("cleanconll", "test", mirror, tmp_path), "cleanconll-test")
+    # "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .": CleanCoNLL tags both national teams ORG
+    assert original[0].tokens[2] == "JAPAN" and 0 in key.changed
+    assert 1 in key.universe and 1 not in key.changed  # "Nadim Ladki": PER in both
+    assert len(key.universe) + key.unaligned == len(original) == 3453
+    assert (len(key.changed), key.unaligned) == (441, 86)  # measured on the pinned files
+    assert key.changed <= key.universe
+
+
+def test_a_re_split_sentence_is_unaligned_and_the_rest_still_pair() -> None:
+    conll = [_block("A b c", Span("PER", 0, 1)), _block("D e . F g"), _block("H i", Span("LOC", 0, 1))]
+    clean = [_block("A b c", Span("ORG", 0, 1)), _block("D e ."), _block("F g"), _block("H i", Span("LOC", 0, 1))]
+    key = cleanconll_changes(conll, clean, "toy")
+    assert key.changed == {0} and key.universe == {0, 2} and key.unaligned == 1
+
+
+def test_detection_scores_count_only_judged_sentences() -> None:
+    key = AnswerKey("toy", frozenset({1, 2, 3, 4}), frozenset(range(10)))
+    scores = detection_scores([1, 2, 5, 42], key)  # 42 is outside the key's universe: not judged
+    assert (scores["flagged"], scores["correct"], scores["changed"]) == (3, 2, 4)
+    assert scores["precision"] == pytest.approx(2 / 3) and scores["recall"] == pytest.approx(0.5)
+    assert scores["f1"] == pytest.approx(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))
+    assert detection_scores([], key)["f1"] == 0.0
