@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from flair_ner.data.corpus import fetch_corpus_files, load_sentences
     from flair_ner.evaluation.scores import iob2_tags, score_spans, spans_of
     from flair_ner.predict.tagging import predict_sentences
+    from flair_ner.training.speed import amp_supported
 
     tagger = SequenceTagger.load(args.model)
     _, files = conllpp_corpus()
@@ -73,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         "kit_bf16": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "bf16"),
         "kit_int8": lambda sentences: predict_sentences(tagger, sentences, args.batch_size, "int8"),
     }
+    not_run = {}
+    if not amp_supported("cpu"):  # oneDNN has no bfloat16 LSTM there: the kit refuses bf16 (check_precision)
+        not_run["kit_bf16"] = "this CPU has no native bfloat16 (AVX512-BF16 or AMX)"
+        del methods["kit_bf16"]
     for name, folder in (("onnx_fp32", args.onnx), ("onnx_int8", args.onnx_int8)):
         if folder is not None:
             methods[name] = onnx_method(folder, args.onnx_batch_size, args.threads)
@@ -130,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 ["benchmarks/predict_speed.py", *as_arguments(args)], sentences=len(tokens), tokens=token_count
             ),
             "results": results,
+            "not_run": not_run,
         },
     )
     print(f"\nwritten: {args.output}")

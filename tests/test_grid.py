@@ -111,7 +111,7 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
     assert len(pids) == 4 and len(set(pids)) == 4, pids
 
     paths = write_summary(grid)
-    assert {p.name for p in paths} >= {"cells.csv", "summary.csv", "summary.md", "comparison.csv", "grid_test.png"}
+    assert {p.name for p in paths} >= {"cells.csv", "summary.csv", "summary.md", "comparison.csv", "grid_slice.png"}
     summary = pd.read_csv(tmp_path / "grid" / "summary.csv").set_index("variant")
     assert summary.loc["base", "n"] == 2 and summary.loc["small", "n"] == 2 and "broken" not in summary.index
     comparison = pd.read_csv(tmp_path / "grid" / "comparison.csv")
@@ -229,7 +229,7 @@ def test_summary_only_summarizes_the_finished_cells_and_names_the_others(
     )  # paired on seed 1 only: no spread
     text = (tmp_path / "grid" / "summary.md").read_text()
     assert "1 of 4 cells are not finished" in text and "- `small/slice/seed-2`: new" in text
-    assert "| small | test | test | 1 | +100.00 | – |" in text
+    assert "| small | slice | test | 1 | +100.00 | – |" in text
 
 
 def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:

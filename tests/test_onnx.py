@@ -107,10 +107,16 @@ def test_int8_export_is_smaller_and_reports_its_agreement(
     tiny_run, conllpp_slice: Path, exported: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "int8"
-    assert main(["export", "--model", str(tiny_run.output_dir), "--output", str(folder), "--quantize", "int8",
-                 "--sample", str(conllpp_slice / "conllpp_test.txt")]) == 0  # fmt: skip
+    # the tiny 2-epoch model's near-tied scores: int8 flips 0.16 % of its tags on an AVX2-only CPU, under the
+    # default 0.1 %; the bar is the caller's (the shipped model keeps 99.97 %, benchmarks/README.md)
+    argv = ["export", "--model", str(tiny_run.output_dir), "--quantize", "int8", "--sample",
+            str(conllpp_slice / "conllpp_test.txt"), "--min-agreement", "0.99"]  # fmt: skip
+    assert main([*argv, "--output", str(folder)]) == 0
     description = json.loads((folder / "export.json").read_text(encoding="utf-8"))
-    assert description["quantize"] == "int8" and 0 < description["agreement"]["token_agreement"] <= 1
+    assert description["quantize"] == "int8" and 0.99 <= description["agreement"]["token_agreement"] <= 1
+    # a share above 1 is refused in one line, before anything is exported
+    assert main([*argv[:-1], "1.0001", "--output", str(tmp_path / "refused")]) == 2
+    assert not (tmp_path / "refused").exists()
     assert (folder / "tagger.onnx").stat().st_size < (exported / "tagger.onnx").stat().st_size
 
 

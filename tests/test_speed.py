@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from flair_ner.errors import ConfigError
 from flair_ner.training.speed import (
     LengthBucketSampler,
     all_static,
@@ -169,10 +170,15 @@ def test_fast_predict_gives_flairs_labels(tiny_run, conllpp_slice: Path) -> None
     assert spans(kit) == spans(vanilla)
     assert sum(map(len, spans(kit))) > 0
     half = [Sentence(t) for t in tokens]
-    predict_sentences(tagger, half, precision="bf16")
-    # bf16 may change a few labels (README), not most: the sentences it tags exactly as fp32 does
-    same = sum(a == b for a, b in zip(spans(half), spans(vanilla)))
-    assert sum(map(len, spans(half))) > 0 and same >= 0.8 * len(tokens), (same, len(tokens))
+    if amp_supported("cpu"):
+        predict_sentences(tagger, half, precision="bf16")
+        # bf16 may change a few labels (README), not most: the sentences it tags exactly as fp32 does
+        same = sum(a == b for a, b in zip(spans(half), spans(vanilla)))
+        assert sum(map(len, spans(half))) > 0 and same >= 0.8 * len(tokens), (same, len(tokens))
+    else:  # without native bfloat16 torch's LSTM fails deep inside; the kit refuses first, in one line
+        with pytest.raises(ConfigError, match="needs a CPU with native bfloat16"):
+            predict_sentences(tagger, half, precision="bf16")
+        assert all(not sentence.get_spans("ner") for sentence in half)  # nothing tagged
     with pytest.raises(ValueError, match="precision"):
         predict_sentences(tagger, half, precision="fp8")
 

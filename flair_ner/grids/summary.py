@@ -250,7 +250,9 @@ def render_markdown(grid: Grid, summary: pd.DataFrame, comparison: pd.DataFrame)
 def plot_grid(grid: Grid, scores: pd.DataFrame, output_dir: Path) -> list[Path]:
     """Per data set: micro-F1 of every seed as a dot and the mean ± std per variant, the baseline highlighted."""
     paths = []
-    for dataset, group in scores[scores["test_set"] == scores["dataset"]].groupby("dataset"):
+    # each data set's own test set (a registered data set's has its name; your own files' is "test")
+    own_test = {cell.config.data_label: cell.config.data_name for cell in grid.cells}
+    for dataset, group in scores[scores["test_set"] == scores["dataset"].map(own_test)].groupby("dataset"):
         figure = Figure(figsize=(1.5 + 1.2 * len(grid.variants), 4))
         axis = figure.subplots()
         for position, variant in enumerate(grid.variants):

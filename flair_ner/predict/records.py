@@ -242,8 +242,9 @@ def load_engine(model: str, engine: str = "auto", batch_size: Optional[int] = No
         from flair_ner.predict.runtime import DEFAULT_BATCH_SIZE, OnnxEngine
 
         return OnnxEngine(model, batch_size or DEFAULT_BATCH_SIZE, threads)
-    from flair_ner.predict.tagging import TorchEngine, load_tagger  # imports flair and torch
+    from flair_ner.predict.tagging import TorchEngine, check_precision, load_tagger  # imports flair and torch
 
+    check_precision(precision)  # before the model loads
     return TorchEngine(load_tagger(model), batch_size or TorchEngine.mini_batch_size, precision)
 
 

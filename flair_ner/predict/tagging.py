@@ -24,6 +24,7 @@ from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 from flair_ner.assets import SHIPPED_MODELS
 from flair_ner.errors import ConfigError, PredictInputError
 from flair_ner.files import one_line
+from flair_ner.training.speed import amp_supported
 from flair_ner.runs.layout import BEST_MODEL, FINAL_MODEL
 from flair_ner.predict.records import (  # noqa: F401 - the reading and writing half of prediction, re-exported for callers
     GROUP_SENTENCES,
@@ -135,8 +136,7 @@ def predict_sentences(
             ``int8`` (:func:`quantize_int8`, CPU; a few labels may differ).
         label_name: the label layer to write.
     """
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    check_precision(precision)
     ordered = sorted((s for s in sentences if len(s)), key=lambda sentence: len(sentence.to_tokenized_string()))
     if precision == "int8" and ordered:
         tagger = quantize_int8(tagger)  # a copy, made per call: about the cost of one batch
@@ -144,6 +144,25 @@ def predict_sentences(
         for start in range(0, len(ordered), mini_batch_size):
             batch = ordered[start : start + mini_batch_size]
             tagger.predict(batch, mini_batch_size=mini_batch_size, label_name=label_name)
+
+
+def check_precision(precision: str) -> None:
+    """Refuse a precision this machine cannot run, in one line, before anything is loaded or tagged.
+
+    bf16 on a CPU needs native bfloat16 (AVX512-BF16 or AMX): without it oneDNN has no bfloat16 LSTM and torch
+    fails deep inside the first batch ("could not create a primitive descriptor for the LSTM forward
+    propagation primitive"), seen on an AVX2-only AMD EPYC.
+
+    Raises:
+        ConfigError: an unknown precision, or bf16 on a CPU without native bfloat16.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "bf16" and flair.device.type == "cpu" and not amp_supported("cpu"):
+        raise ConfigError(
+            "--precision bf16 needs a CPU with native bfloat16 (AVX512-BF16 or AMX) and this one has none; "
+            "use fp32 (flair's labels) or int8"
+        )
 
 
 def tag_sentences(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from flair_ner.errors import ConfigError
 from flair_ner.cli.common import add_data_options, positive, refuse_missing_models
 
 
@@ -28,6 +29,11 @@ def add(commands) -> None:
     export.add_argument(
         "--sample-size", type=positive(int), default=500, help="sentences of the sample used (default: 500)"
     )
+    export.add_argument(
+        "--min-agreement", type=positive(float), default=None, metavar="SHARE",
+        help="token agreement with the torch model the export must reach on the sample, else nothing is written "
+        "(default: 0.9999 for fp32, 0.999 for int8)",
+    )  # fmt: skip
     add_data_options(export)
     export.set_defaults(handler=run)
 
@@ -41,7 +47,9 @@ def run(args: argparse.Namespace) -> None:
     from flair_ner.cli.console import quiet_third_party
 
     quiet_third_party(args.verbose)
-    description = export_model(args.model, args.output, args.quantize, args.opset, sample)
+    if args.min_agreement is not None and args.min_agreement > 1:
+        raise ConfigError(f"command line: --min-agreement is a share of tokens, at most 1, got {args.min_agreement}")
+    description = export_model(args.model, args.output, args.quantize, args.opset, sample, args.min_agreement)
     agreement = description["agreement"]
     print(
         f"{args.output}: {description['size_bytes'] / 1e6:.1f} MB, {description['export_seconds']:.0f} s; token agreement "
