@@ -434,9 +434,9 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
         if self.sentence_weights and self.train_file and not self.dev_file:
             yield "sentence_weights", "needs a dev_file: with dev held out of train, sentences would be renumbered"
         if self.own_data_name is not None and (
-            not re.fullmatch(r"[\w.+-]+", self.own_data_name) or self.own_data_name in (".", "..")
+            not re.fullmatch(r"[^/\\\x00]+", self.own_data_name) or self.own_data_name in (".", "..")
         ):
-            yield "own_data_name", f"must be one folder name (letters, digits, . _ + -), got {self.own_data_name!r}"
+            yield "own_data_name", f"must be one folder name (no / or \\), got {self.own_data_name!r}"
         if self.own_data_name and not self.train_file:
             yield "own_data_name", "names your own files, but train_file is not set"
         for name in ("dev_file", "test_file"):
