@@ -7,13 +7,8 @@ The numbers README gives in the CrossWeigh section come from this script.
 
 from __future__ import annotations
 
-from flair_ner.data.corpus import fetch_corpus_files, iter_sentences, read_blocks
+from flair_ner.data.corpus import registered_sentences as sentences
 from flair_ner.evaluation.label_noise import cleanconll_changes, conllpp_corrections, detection_scores
-
-
-def sentences(name: str, split: str) -> list:
-    files = fetch_corpus_files(name)
-    return list(iter_sentences(read_blocks(files.paths()[split], files.format)))
 
 
 def main() -> None:

@@ -74,7 +74,7 @@ def test_crossweigh_end_to_end_on_a_tiny_slice(tmp_path: Path, conllpp_slice: Pa
 def test_a_conll_crossweigh_scores_its_flags_against_conllpp_and_cleanconll(
     tmp_path: Path, mirror: Path, tiny_glove: Path, capsys
 ) -> None:
-    from flair_ner.data.corpus import fetch_corpus_files
+    from flair_ner.data.corpus import registered_sentences
     from flair_ner.evaluation.label_noise import cleanconll_changes, conllpp_corrections
 
     config = tmp_path / "conll.toml"
@@ -91,8 +91,7 @@ def test_a_conll_crossweigh_scores_its_flags_against_conllpp_and_cleanconll(
     assert detection["answer_key"].tolist() == ["conllpp-test", "cleanconll-test", "cleanconll-dev"]
 
     def sentences(name: str, split: str) -> list:
-        files = fetch_corpus_files(name, tmp_path / "cache", mirror)
-        return list(iter_sentences(read_blocks(files.paths()[split], files.format)))
+        return registered_sentences(name, split, tmp_path / "cache", mirror)
 
     # recomputed from test_disagreements.tsv: with 2 folds a test sentence is flagged when both models disagree
     disagreements = pd.read_csv(out / "test_disagreements.tsv", sep="\t")

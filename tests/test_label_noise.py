@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flair_ner.data.corpus import Block, fetch_corpus_files, iter_sentences, read_blocks
+from flair_ner.data.corpus import Block, registered_sentences
 from flair_ner.data.registry import Span
 from flair_ner.evaluation.label_noise import (
     AnswerKey,
@@ -17,8 +17,7 @@ from flair_ner.evaluation.label_noise import (
 
 
 def _sentences(name: str, split: str, mirror: Path, cache: Path) -> list[Block]:
-    files = fetch_corpus_files(name, cache, mirror)
-    return list(iter_sentences(read_blocks(files.paths()[split], files.format)))
+    return registered_sentences(name, split, cache, mirror)
 
 
 def _block(text: str, *spans: Span) -> Block:

@@ -384,6 +384,15 @@ def fetch_corpus_files(
     return dataclasses.replace(files, format=files.format.with_label_map(label_map))
 
 
+def registered_sentences(
+    dataset: str, split: str, data_dir=None, mirror=None, deadline: Optional[float] = None
+) -> list[Block]:
+    """One split of a registered column data set as sentences (document markers left out, file order), fetched
+    and verified (:func:`fetch_corpus_files`)."""
+    files = fetch_corpus_files(dataset, data_dir, mirror, deadline)
+    return list(iter_sentences(read_blocks(files.paths()[split], files.format)))
+
+
 def load_sentences(path: Union[str, Path], fmt: ColumnFormat = ColumnFormat()) -> list:
     """One validated column file as flair Sentences with ``ner`` spans (document markers dropped)."""
     return to_sentences(read_blocks(path, fmt))

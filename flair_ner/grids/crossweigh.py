@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Optional
 
 from flair_ner.config.options import ExperimentConfig
-from flair_ner.data.corpus import Block, fetch_corpus_files, iter_sentences, read_blocks
+from flair_ner.data.corpus import Block, fetch_corpus_files, iter_sentences, read_blocks, registered_sentences
 from flair_ner.data.registry import Span, iob2_tags
 from flair_ner.errors import ConfigError, RunFolderError
 from flair_ner.evaluation.label_noise import AnswerKey, cleanconll_changes, conllpp_corrections, detection_scores
@@ -139,12 +139,10 @@ def prepare(config: ExperimentConfig, folder: Path, folds: int = 10, iterations:
     if config.data_name in ("conllpp", "conll2003") and not config.train_file and not config.label_map:
 
         def sentences(name: str, split: str) -> list[Block]:
-            data = fetch_corpus_files(name, config.data_dir, config.mirror, config.download_deadline)
-            return list(iter_sentences(read_blocks(data.paths()[split], data.format)))
+            return registered_sentences(name, split, config.data_dir, config.mirror, config.download_deadline)
 
-        # as many as the fold runs tag (their eval_limit is the pool's size)
-        original = sentences(ORIGINAL_TEST, "test")[: len(pool)]
         full_test, full_dev = sentences(ORIGINAL_TEST, "test"), sentences(ORIGINAL_TEST, "dev")
+        original = full_test[: len(pool)]  # as many as the fold runs tag (their eval_limit is the pool's size)
         in_pool = len(pool) - len(train)  # the dev sentences the pool holds
         test_keys = [
             _restricted(conllpp_corrections(full_test, sentences("conllpp", "test")), len(original)),
