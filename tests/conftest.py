@@ -146,6 +146,17 @@ def tiny_glove(tmp_path_factory, mirror: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def e5_cache(tmp_path_factory) -> Path:
+    """A download cache holding multilingual-e5-small converted once for the session (the conversion of the
+    72 MB 4-bit file takes tens of seconds; the e5 tests and the coverage benchmark share it)."""
+    from flair_ner.embeddings import e5_small
+
+    cache = tmp_path_factory.mktemp("e5-cache")
+    e5_small.prepared_folder(cache)
+    return cache
+
+
 def write_slice(source: Path, target: Path, sentences: int) -> Path:
     """The first ``sentences`` sentences of a CoNLL file (with its -DOCSTART- lines)."""
     blocks = source.read_text(encoding="utf-8").split("\n\n")

@@ -161,7 +161,7 @@ def test_the_reference_runs_error_page(chromium, tmp_path: Path) -> None:
 def test_compare_two_runs(chromium, quick_runs, tmp_path: Path) -> None:
     small, large = quick_runs
     output = tmp_path / "compare.html"
-    result = flair_ner("compare", str(small), str(large), "--output", str(output))
+    result = flair_ner("compare", str(small), str(large), "--output", str(output), "--table", str(tmp_path / "d.csv"))
     assert result.returncode == 0, result.stderr
     a, b = (tagged_sentences(read_predictions(run / "predictions_test.tsv")) for run in quick_runs)
     differing = [(x, y) for x, y in zip(a, b) if set(x.predicted) != set(y.predicted)]
@@ -182,6 +182,12 @@ def test_compare_two_runs(chromium, quick_runs, tmp_path: Path) -> None:
     assert difference != 0  # the runs differ in F1, so the check below compares real figures
     text = chromium.find_element(By.ID, "difference-0").text
     assert f"B − A = {100 * difference:+.2f} points, 95 % interval [{100 * low:+.2f}, {100 * high:+.2f}]" in text
+    # the same figures on the terminal and in the table
+    assert (
+        f"B - A = {100 * difference:+.2f} points, 95 % interval [{100 * low:+.2f}, {100 * high:+.2f}]" in result.stdout
+    )
+    table = pd.read_csv(tmp_path / "d.csv")
+    assert table[["test_set", "difference", "low", "high"]].values.tolist() == [["test", difference, low, high]]
     assert not_blank(save_screenshot(chromium, tmp_path / "quick-compare.png"))
 
 

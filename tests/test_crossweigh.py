@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from flair_ner.cli.main import main
 from flair_ner.data.corpus import iter_sentences, read_blocks
 from flair_ner.data.registry import ColumnFormat
+from flair_ner.evaluation.scores import TokenProbabilities
 from flair_ner.grids.crossweigh import entity_strings, make_folds
 
 
@@ -59,11 +61,30 @@ def test_crossweigh_end_to_end_on_a_tiny_slice(tmp_path: Path, conllpp_slice: Pa
     weights = pd.read_csv(out / "weights.tsv", sep="\t")
     train_flagged = mistakes[mistakes["split"] == "train"]
     assert sorted(weights["sentence"]) == sorted(train_flagged["number_in_split"]) and (weights["weight"] == 0.7).all()
-    # each fold model's predictions are its held-out part's
-    for fold in ("iteration-0-fold-0", "iteration-0-fold-1"):
+    # each fold model's predictions are its held-out part's, and its token probabilities pick the predicted tags
+    entity_tokens = 0
+    for fold in ("iteration-0-fold-0", "iteration-0-fold-1", "one-model"):
         held = (out / "folds" / fold / "heldout.txt").read_text().count("\n\n")
-        predicted = pd.read_csv(out / "grid" / fold / conllpp_slice.name / "seed-1" / "predictions_test.tsv", sep="\t")
+        cell = out / "grid" / fold / conllpp_slice.name / "seed-1"
+        predicted = pd.read_csv(cell / "predictions_test.tsv", sep="\t")
         assert predicted["sentence"].nunique() == held
+        table = TokenProbabilities.read(cell / "token_probabilities_test.npz")
+        assert len(table.lengths) == held and table.values.shape == (len(predicted), len(table.tags))
+        assert np.allclose(table.values.sum(axis=1), 1, atol=1e-3) and "<STOP>" not in table.tags
+        best = [table.tags[i] for i in table.values.argmax(axis=1)]  # BIOES inside the tagger
+        # a token's most probable tag is O exactly where its predicted tag is O (flair makes the decoded tag the
+        # most probable; the type can differ: flair gives a span the majority type of its tokens' tags)
+        assert [tag == "O" for tag in best] == [tag == "O" for tag in predicted["predicted"]]
+        entity_tokens += sum(tag != "O" for tag in best)
+    assert entity_tokens > 0  # the check above compared real predictions, not only O
+    assert (out / "folds" / "one-model" / "heldout.txt").read_text().count("\n\n") == 80  # the pool's dev part
+    # cleanlab's flags (from the fold runs' probabilities) and the counts in the summary
+    flagged = pd.read_csv(out / "cleanlab.tsv", sep="\t")
+    assert list(flagged.columns) == ["split", "number_in_split", "text", "gold", "flagged_tokens", "crossweigh_c"]
+    assert summary["cleanlab_flagged_sentences"] == {
+        split: int((flagged["split"] == split).sum()) for split in ("train", "dev")
+    }
+    assert summary["one_model_flagged_sentences"]["dev"] <= 80
     # the same command again finds every fold run finished; other settings in the same folder are refused
     assert main(command) == 0
     assert "every cell is finished" in capsys.readouterr().out
@@ -87,8 +108,10 @@ def test_a_conll_crossweigh_scores_its_flags_against_conllpp_and_cleanconll(
     command = ["crossweigh", "--config", str(config), "--output-dir", str(out), "--folds", "2", "--iterations", "1",
                "--fold-epochs", "1", "--cpus-per-run", "1"]  # fmt: skip
     assert main(command) == 0, capsys.readouterr().err
-    detection = pd.read_csv(out / "detection.csv")
-    assert detection["answer_key"].tolist() == ["conllpp-test", "cleanconll-test", "cleanconll-dev"]
+    table = pd.read_csv(out / "detection.csv")
+    assert table["detector"].unique().tolist() == ["crossweigh c>=1", "cleanlab", "one model"]
+    assert table["answer_key"].unique().tolist() == ["conllpp-test", "cleanconll-test", "cleanconll-dev"]
+    detection = table[table["detector"] == "crossweigh c>=1"]
 
     def sentences(name: str, split: str) -> list:
         return registered_sentences(name, split, tmp_path / "cache", mirror)
@@ -114,3 +137,40 @@ def test_a_conll_crossweigh_scores_its_flags_against_conllpp_and_cleanconll(
     row = detection.set_index("answer_key").loc["cleanconll-dev"]
     assert row["sentences"] == len({i for i in dev_key.universe if i < 30})
     assert row["correct"] == len({i for i in dev_flags if i in dev_key.universe and i in dev_key.changed})
+    # cleanlab's and the one model's rows, recomputed from cleanlab.tsv and the one-model cell's predictions
+    by_detector = table.set_index(["detector", "answer_key"])
+    cleanlab = pd.read_csv(out / "cleanlab.tsv", sep="\t")
+    cleanlab_dev = set(cleanlab.loc[cleanlab["split"] == "dev", "number_in_split"])
+    row = by_detector.loc[("cleanlab", "cleanconll-dev")]
+    assert row["flagged"] == len(cleanlab_dev & dev_key.universe)
+    one_model = pd.read_csv(out / "grid" / "one-model" / "conllpp" / "seed-1" / "predictions_conll2003.tsv", sep="\t")
+    disagree = one_model.groupby("sentence").apply(lambda rows: (rows["gold"] != rows["predicted"]).any())
+    row = by_detector.loc[("one model", "conllpp-test")]
+    assert row["flagged"] == int(disagree.sum()) and row["sentences"] == 90
+
+
+def test_fold_epochs_compares_the_flags_of_the_shared_iterations(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    columns = ["sentence", "split", "number_in_split", "text", "gold", "c", "weight", "predictions"]
+    made = {"a": (3, [("train", 0, "iteration-0-fold-1: - | iteration-2-fold-0: PER:x"), ("dev", 4, "iteration-1-fold-3: -"),
+                      ("train", 7, "iteration-0-fold-2: LOC:y")]),
+            "b": (1, [("train", 0, "iteration-0-fold-1: -"), ("dev", 2, "iteration-0-fold-0: ORG:z")])}  # fmt: skip
+    for name, (iterations, rows) in made.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "crossweigh.json").write_text(
+            json.dumps(
+                {"config": "own.toml", "folds": 4, "iterations": iterations, "fold_epochs": 10 if name == "a" else 30}
+            )
+        )
+        pd.DataFrame([(0, split, number, "t", "-", 1, 0.7, text) for split, number, text in rows],
+                     columns=columns).to_csv(folder / "mistakes.tsv", sep="\t", index=False)  # fmt: skip
+    script = Path(__file__).resolve().parents[1] / "scripts" / "fold_epochs.py"
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "a"), str(tmp_path / "b"), "--output",
+                             str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads((tmp_path / "out.json").read_text())["iterations"]  # only iteration 0 is shared
+    assert (row["flagged_a"], row["flagged_b"], row["both"], row["only_a"], row["only_b"]) == (2, 2, 1, 1, 1)
+    assert row["jaccard"] == round(1 / 3, 4)

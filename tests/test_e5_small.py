@@ -18,8 +18,8 @@ from flair_ner.errors import ResourceError
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("e5-cache")
+def cache(e5_cache: Path) -> Path:
+    return e5_cache
 
 
 @pytest.fixture(scope="module")

@@ -114,3 +114,28 @@ def test_transformer_variant_adds_frozen_minilm_vectors(tiny_glove: Path) -> Non
 def test_unknown_transformer_is_explained(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not a known transformer \\(minilm, e5-small\\) nor a model folder"):
         emb.transformer_embeddings(str(tmp_path / "nothing"))
+
+
+def test_mean4_is_the_mean_of_the_last_four_layers_at_the_first_sub_token() -> None:
+    import torch
+    from flair.data import Sentence
+    from transformers import AutoModel, AutoTokenizer
+
+    last, mean4 = (emb.transformer_embeddings("minilm", layers=layers) for layers in ("last", "mean4"))
+    words = ["Johannesburg", "welcomed", "Ngozi", "."]
+    vectors = {}
+    for name, embedding in (("last", last), ("mean4", mean4)):
+        sentence = Sentence(words)
+        embedding.embed(sentence)
+        vectors[name] = torch.stack([token.get_embedding() for token in sentence])
+    folder = emb.transformer_folder("minilm", None)
+    tokenizer, model = AutoTokenizer.from_pretrained(str(folder)), AutoModel.from_pretrained(str(folder))
+    encoded = tokenizer(words, is_split_into_words=True, return_tensors="pt")
+    with torch.no_grad():
+        states = model(**encoded, output_hidden_states=True).hidden_states
+    ids = encoded.word_ids()
+    first = [ids.index(word) for word in range(len(words))]  # each word's first sub-token
+    expected = torch.stack(states[-4:]).mean(0)[0, first]
+    assert torch.allclose(vectors["mean4"], expected, atol=1e-4)
+    assert torch.allclose(vectors["last"], states[-1][0, first], atol=1e-4)
+    assert not torch.allclose(vectors["last"], vectors["mean4"], atol=1e-2)

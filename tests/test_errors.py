@@ -289,3 +289,19 @@ def test_sigterm_during_predict_output_leaves_no_temporary_file(tiny_run, tmp_pa
     _, err = process.communicate(timeout=60)
     assert process.returncode == 143, err[-2000:]
     assert list(tmp_path.glob(".*.tmp")) == [] and not target.exists()
+
+
+def test_mixed_precision_for_a_bilstm_is_refused_on_a_cpu_without_native_bfloat16(monkeypatch, capsys) -> None:
+    """oneDNN has no bfloat16 LSTM without native bfloat16 (seen on an AVX2-only AMD EPYC): a stack run with
+    amp = true is refused in one line before anything loads; fine-tuning (no LSTM) and CPUs with it may."""
+    from flair_ner.config.options import ExperimentConfig
+    from flair_ner.training import speed
+
+    for supported, refused in ((False, True), (True, False)):
+        monkeypatch.setattr(speed, "amp_supported", lambda device="cpu", answer=supported: answer)
+        problems = dict(ExperimentConfig(amp=True, device="cpu").problems())
+        assert ("amp" in problems) is refused
+        assert "amp" not in dict(ExperimentConfig(amp=True, device="cpu", method="fine-tune").problems())
+    monkeypatch.setattr(speed, "amp_supported", lambda device="cpu": False)
+    assert main(["run", "--amp", "true", "--device", "cpu", "--output-dir", "/nonexistent/never"]) == 2
+    assert "option 'amp' is true, but this CPU has no native bfloat16" in capsys.readouterr().err

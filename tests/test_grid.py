@@ -250,6 +250,20 @@ def test_summary_keeps_further_axes_apart(tmp_path: Path, conllpp_slice: Path, t
     assert comparison.loc[16, "difference"] == 0.0 and comparison.loc[16, "verdict"] == "not shown"
 
 
+def test_a_variant_with_another_label_map_is_summarized_but_not_paired(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path
+) -> None:
+    """Coarse types against fine ones: both F1s are reported, a difference between them would mean nothing."""
+    variants = '[variants.coarse]\nlabel_map = {PER = "PER", LOC = "PLACE", ORG = "GROUP", MISC = "GROUP"}\n'
+    grid = load_grid(grid_file(tmp_path, conllpp_slice, tiny_glove, variants))
+    for cell in grid.cells:
+        finish_cell(cell.folder, 0.5, found=cell.variant != "base")
+    write_summary(grid)
+    summary = pd.read_csv(tmp_path / "grid" / "summary.csv")
+    assert sorted(summary["variant"]) == ["base", "coarse", "small"]
+    assert pd.read_csv(tmp_path / "grid" / "comparison.csv")["variant"].tolist() == ["small"]
+
+
 @pytest.mark.parametrize(
     ("signum", "whole_group", "exit_code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)]
 )

@@ -163,3 +163,29 @@ def test_epoch_progress_bar_counts_the_epochs_batches(capsys) -> None:
         assert bar.bar is None  # closed (and cleared) after each epoch
     shown = capsys.readouterr().err
     assert "epoch 1:" in shown and "epoch 2:" in shown and "batches/s" in shown
+
+
+def test_the_stack_can_take_the_linear_schedule(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
+    """schedule = "linear": SGD's learning rate falls linearly to 0 at max_epochs (no warmup here), step by step."""
+    from flair_ner.data.corpus import load_corpus
+    from flair_ner.data.registry import registered_files
+
+    corpus = load_corpus(registered_files("conllpp", conllpp_slice))
+    config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=8, max_epochs=3, schedule="linear",
+                         warmup_fraction=0.0)  # fmt: skip
+    assert TrainConfig().schedule == "anneal" and TrainConfig(method="fine-tune").schedule == "linear"
+    train_tagger(corpus, tmp_path, config)
+    rates = pd.read_csv(tmp_path / "epochs.csv")["learning_rate"].tolist()
+    # about 0.1 x (1 - 1/3, 2/3, 3/3); flair counts the steps in fractions of a batch, so the last is not exactly 0
+    assert rates[0] > rates[1] > rates[2] and 0.06 < rates[0] < 0.075 and 0.03 < rates[1] < 0.04 and rates[2] < 0.005
+
+
+def test_the_decoder_can_have_its_own_learning_rate(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
+    from flair_ner.data.corpus import load_corpus
+    from flair_ner.data.registry import registered_files
+
+    corpus = load_corpus(registered_files("conllpp", conllpp_slice))
+    config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=8, max_epochs=1, decoder_learning_rate=0.3)
+    train_tagger(corpus, tmp_path, config)
+    # flair puts the layers above the embeddings first, at their own rate (the embeddings keep learning_rate 0.1)
+    assert pd.read_csv(tmp_path / "epochs.csv")["learning_rate"].tolist() == [0.3]

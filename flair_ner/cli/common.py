@@ -59,10 +59,15 @@ def refuse_busy_folder(folder: Path) -> None:
 def read_own_files(config: ExperimentConfig) -> Optional[dict]:
     """Your own data files read and checked (text only, before flair and torch load), handed on to the run so
     that each is parsed once; ``None`` for a registered data set (verified by its digests when fetched)."""
-    from flair_ner.data.corpus import read_data_files
+    from flair_ner.data.corpus import read_data_files, require_document_markers
 
     files = config.own_files()
-    return read_data_files(files) if files is not None else None
+    if files is None:
+        return None
+    read = read_data_files(files)
+    if config.lm_context == "document":
+        require_document_markers(read["train"].blocks, files.paths()["train"], files.format.document_separator)
+    return read
 
 
 def refuse_failed_cells(outcome, total: int, what: str) -> None:

@@ -58,8 +58,14 @@ METHODS = ("stack", "fine-tune")
 # What an unset learning_rate, mini_batch_size, max_epochs and use_crf mean for each method. Fine-tuning: FLERT's
 # (Schweter & Akbik 2020) AdamW learning rate and no CRF; batch and epochs chosen on this machine (README).
 METHOD_DEFAULTS = {
-    "stack": {"learning_rate": 0.1, "mini_batch_size": 32, "max_epochs": 50, "use_crf": True},
-    "fine-tune": {"learning_rate": 5e-5, "mini_batch_size": 16, "max_epochs": 10, "use_crf": False},
+    "stack": {"learning_rate": 0.1, "mini_batch_size": 32, "max_epochs": 50, "use_crf": True, "schedule": "anneal"},
+    "fine-tune": {
+        "learning_rate": 5e-5,
+        "mini_batch_size": 16,
+        "max_epochs": 10,
+        "use_crf": False,
+        "schedule": "linear",
+    },
 }
 # fine-tune without a named transformer
 DEFAULT_FINE_TUNED = "minilm"
@@ -142,6 +148,12 @@ class TrainConfig:
         f"{METHOD_DEFAULTS['fine-tune']['learning_rate']} (fine-tune, AdamW)",
         above=0,
     )
+    decoder_learning_rate: Optional[float] = option(
+        None,
+        "the learning rate of the tagger's own layers above the embeddings (the linear layer or CRF on a fine-tuned "
+        "transformer; the BiLSTM-CRF of a stack), flair's decoder_learning_rate; unset: learning_rate for all",
+        above=0,
+    )
     mini_batch_size: Optional[int] = option(
         None,
         f"sentences per mini-batch; unset: {METHOD_DEFAULTS['stack']['mini_batch_size']} (stack) or "
@@ -154,14 +166,44 @@ class TrainConfig:
         f"or {METHOD_DEFAULTS['fine-tune']['max_epochs']} (fine-tune)",
         minimum=1,
     )
+    schedule: Optional[str] = option(
+        None,
+        "how the learning rate moves: anneal (times anneal_factor after patience epochs without dev gain; training "
+        "stops once it falls below 1e-4) or linear (rises over warmup_fraction of all steps, then falls linearly to "
+        f"0 at max_epochs: flair's fine-tuning schedule); unset: {METHOD_DEFAULTS['stack']['schedule']} (stack) or "
+        f"{METHOD_DEFAULTS['fine-tune']['schedule']} (fine-tune)",
+        choices=("anneal", "linear"),
+    )
     warmup_fraction: float = option(
         0.1,
-        "fine-tune: share of all training steps over which the learning rate rises linearly from 0",
+        "the linear schedule: share of all training steps over which the learning rate rises linearly from 0",
         minimum=0,
         below=1,
     )
     use_context: bool = option(
-        False, "fine-tune: the transformer also reads up to 64 tokens of the neighbouring sentences (FLERT context)"
+        False,
+        "fine-tune: the transformer also reads up to 64 tokens of the neighbouring sentences of the same document "
+        "(FLERT context; files without document markers have none)",
+    )
+    transformer_layers: str = option(
+        "last",
+        "a frozen transformer in the stack gives its last layer, or mean4: the mean of its last four (flair's "
+        "layer_mean); fine-tuning always reads the last",
+        choices=("last", "mean4"),
+    )
+    pooled_lms: Optional[str] = option(
+        None,
+        "add per Flair LM a pooled vector per word: the min, max or mean of the LM's vectors over every occurrence "
+        "of the word in the training split, built once into a word-vector table in the run folder (flair's "
+        "PooledFlairEmbeddings made static; flair_ner/embeddings/pooled.py); unset: none",
+        choices=("min", "max", "mean"),
+    )
+    lm_context: str = option(
+        "sentence",
+        "what the character LMs read around each sentence: sentence (flair's way: the sentence alone) or document "
+        "(the whole document, cut out per token; needs document markers such as -DOCSTART-; see "
+        "flair_ner/embeddings/lm_context.py)",
+        choices=("sentence", "document"),
     )
     patience: int = option(3, "epochs without dev-F1 improvement before the learning rate is annealed", minimum=0)
     anneal_factor: float = option(0.5, "factor applied to the learning rate on annealing", above=0, below=1)
@@ -182,6 +224,13 @@ class TrainConfig:
     precompute: bool = option(
         True,
         "compute the frozen embeddings once before epoch 1 (needs every embedding static); off: flair embeds in epoch 1",
+        shaping=False,
+    )
+    embedding_store: Optional[str] = option(
+        None,
+        "a folder of precomputed frozen token vectors (flair_ner.embeddings.store; CrossWeigh writes one for its "
+        "fold runs): the training and dev sentences it holds take their vectors from it; test sets are embedded "
+        "by the kept model itself",
         shaping=False,
     )
     bucket_batches: bool = option(
@@ -219,6 +268,26 @@ class TrainConfig:
             yield "sentence_weights", f"names {self.sentence_weights!r}, which is not a file"
         if self.sentence_weights and (self.method == "fine-tune" or self.use_crf is False):
             yield "sentence_weights", "needs the CRF loss: method = stack with use_crf = true"
+        if self.embedding_store and not (Path(self.embedding_store) / "index.json").is_file():
+            yield "embedding_store", f"names {self.embedding_store!r}, which holds no embedding store"
+        frozen = self.method != "fine-tune" and self.embeddings != "scratch" and self.storage_mode != "none"
+        if self.pooled_lms and not (frozen and self.lm_names() != []):
+            yield "pooled_lms", "needs a frozen stack with Flair LMs (method = stack, not the scratch embeddings)"
+        if self.lm_context == "document" and not (frozen and self.precompute):
+            yield (
+                "lm_context",
+                (
+                    "document needs a frozen stack computed before training (method = stack, not the scratch "
+                    "embeddings, precompute, storage_mode cpu or gpu)"
+                ),
+            )
+        if self.embedding_store and self.lm_context == "document":
+            yield "embedding_store", "holds sentence-level vectors; lm_context = document computes its own"
+        if self.embedding_store and self.method == "fine-tune":
+            yield (
+                "embedding_store",
+                "needs a frozen stack (method = stack); a fine-tuned transformer changes every step",
+            )
         if self.glove is not None and self.glove not in ("online", "offline") and not Path(self.glove).is_file():
             yield "glove", f"is neither online, offline nor an existing vectors file: {self.glove!r}"
         for name in self.lm_names() or []:
@@ -241,6 +310,17 @@ class TrainConfig:
         device_problem = _device_problem(self.device)
         if device_problem:
             yield "device", device_problem
+        elif self.amp and self.method != "fine-tune" and (self.device == "cpu" or _cuda_devices() == 0):
+            from flair_ner.training.speed import amp_supported
+
+            if not amp_supported("cpu"):  # seen on an AVX2-only AMD EPYC: the BiLSTM's first batch fails
+                yield (
+                    "amp",
+                    (
+                        "is true, but this CPU has no native bfloat16 (AVX512-BF16 or AMX) and oneDNN has no bfloat16 "
+                        "LSTM without it; leave amp unset (off on such a CPU) or false"
+                    ),
+                )
         if self.storage_mode == "gpu" and not (self.device or "").startswith("cuda") and _cuda_devices() == 0:
             yield "storage_mode", "is gpu, but no CUDA device is available (use cpu or none)"
 
@@ -373,6 +453,12 @@ class ExperimentConfig(TrainConfig, ColumnOptions):
     keep_checkpoint: bool = option(
         False, "keep checkpoint.pt (the resume state) once the run has completed", shaping=False
     )
+    token_probabilities: bool = option(
+        False,
+        "also write token_probabilities_<test set>.npz: each test token's probability per tag (flair's "
+        "return_probabilities_for_all_classes; CrossWeigh's fold runs write them for cleanlab)",
+        shaping=False,
+    )
     track: Optional[str] = option(
         None,
         "mlflow: log the run to MLflow (config, per-epoch metrics, final scores, result files)",
@@ -486,6 +572,12 @@ class EvaluateConfig(ColumnOptions):
     )
     output_dir: Optional[str] = option(None, "where metrics, predictions and the per-type plot go", shaping=False)
     batch_size: int = option(64, "sentences per prediction batch", minimum=1)
+    lm_context: Optional[str] = option(
+        None,
+        "what the model's character LMs read: sentence, or document (the test file's document markers delimit "
+        "documents), as the model was trained; unset: what the model's run folder's manifest.json says, else sentence",
+        choices=("sentence", "document"),
+    )
 
     def problems(self) -> Iterator[tuple[str, str]]:
         yield from self.column_problems()
@@ -763,17 +855,17 @@ OPTION_GROUPS: dict[str, tuple[str, ...]] = {
         "comment_prefix", "data_dir", "mirror", "download_deadline", "corpus_seed", "min_char_count",
     ),
     "embeddings and model": (
-        "embeddings", "glove", "lms", "method", "transformer", "use_context", "hidden_size", "nlayers",
+        "embeddings", "glove", "lms", "lm_context", "pooled_lms", "method", "transformer", "transformer_layers", "use_context", "hidden_size", "nlayers",
         "embedding_size", "dropout", "use_crf",
     ),
     "training": (
-        "max_epochs", "learning_rate", "mini_batch_size", "sequence_length", "warmup_fraction", "patience",
+        "max_epochs", "learning_rate", "decoder_learning_rate", "mini_batch_size", "sequence_length", "schedule", "warmup_fraction", "patience",
         "anneal_factor", "min_epoch_gain_bpc", "budget_minutes", "train_with_dev", "sentence_weights", "seed",
         "train_limit", "eval_limit",
     ),
-    "speed and device": ("device", "amp", "storage_mode", "precompute", "bucket_batches", "eval_batch_size", "batch_size"),
+    "speed and device": ("device", "amp", "storage_mode", "precompute", "embedding_store", "bucket_batches", "eval_batch_size", "batch_size"),
     "output and tracking": (
-        "output_dir", "glove_rows", "keep_final_model", "keep_checkpoint", "track", "tracking_uri",
+        "output_dir", "glove_rows", "keep_final_model", "keep_checkpoint", "token_probabilities", "track", "tracking_uri",
         "tracking_experiment",
     ),
 }  # fmt: skip

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 from flair_ner.errors import ConfigError, DataFileError  # noqa: F401 - raised here, part of this module's interface
-from flair_ner.data.registry import COLUMN_DATASETS, DATASETS, ColumnFormat, CorpusFiles, DEV_FRACTION, LAST_COLUMN
+from flair_ner.data.registry import (
+    COLUMN_DATASETS,
+    DATASETS,
+    DOCSTART,
+    ColumnFormat,
+    CorpusFiles,
+    DEV_FRACTION,
+    LAST_COLUMN,
+)
 from flair_ner.data.registry import Span, entity_spans  # noqa: F401 - part of this module's interface
 from flair_ner.data.fetch import fetch_dataset
 from flair_ner.files import decode_utf8
@@ -259,15 +267,43 @@ def validate_files(files: CorpusFiles) -> dict[str, list[Block]]:
     return {split: read_blocks(path, files.format) for split, path in files.paths().items()}
 
 
+def require_document_markers(blocks: list[Block], path: Union[str, Path], separator: Optional[str]) -> None:
+    """Refuse a training file without document markers for the LMs' document context (``lm_context``).
+
+    Raises:
+        CorpusFormatError: no block of the file is a document marker.
+    """
+    if not any(block.is_docstart for block in blocks):
+        raise CorpusFormatError(
+            f"{path}: lm_context = document needs document markers (a line starting with "
+            f"{separator or DOCSTART}), and this file has none"
+        )
+
+
 def to_sentences(blocks: list[Block]) -> list:
-    """flair Sentences with ``ner`` spans, one per sentence block (document markers left out)."""
+    """flair Sentences with ``ner`` spans, one per sentence block (document markers left out).
+
+    When the blocks hold document markers, each sentence is linked to its neighbours in the same document, as
+    flair's own column reader links them (``Sentence.previous_sentence()``/``next_sentence()``): FLERT's
+    document context (``use_context``) and the character LMs' (``lm_context = "document"``) read them. Without
+    markers every sentence stands alone (MultiCoNER's, WNUT's sentences are unrelated).
+    """
     from flair.data import Sentence  # flair loads only here: reading and checking files needs none of it
 
-    sentences = []
-    for block in iter_sentences(blocks):
+    documents = any(block.is_docstart for block in blocks)
+    sentences, previous = [], None
+    for block in blocks:
+        if block.is_docstart:
+            previous = None
+            continue
         sentence = Sentence(block.tokens)
         for span in block.spans:
             sentence[span.start : span.end].add_label("ner", span.type)
+        if documents:
+            sentence._previous_sentence = previous  # flair has no public setter; its column reader does the same
+            if previous is not None:
+                previous._next_sentence = sentence
+            previous = sentence
         sentences.append(sentence)
     return sentences
 

@@ -66,6 +66,21 @@ def iob2_tags(length: int, spans: Iterable[Span]) -> list[str]:
     return tags
 
 
+def bioes_tags(length: int, spans: Iterable[Span]) -> list[str]:
+    """BIOES tags for a sentence of ``length`` tokens (flair's taggers' inner scheme: ``S-`` a one-token entity,
+    ``E-`` an entity's last token)."""
+    tags = ["O"] * length
+    for span in spans:
+        if span.end - span.start == 1:
+            tags[span.start] = f"S-{span.type}"
+            continue
+        tags[span.start] = f"B-{span.type}"
+        for index in range(span.start + 1, span.end - 1):
+            tags[index] = f"I-{span.type}"
+        tags[span.end - 1] = f"E-{span.type}"
+    return tags
+
+
 LAST_COLUMN = -1  # a tag column counted from the end: the last one, whatever the number of columns
 AUTO_COLUMNS = "auto"
 

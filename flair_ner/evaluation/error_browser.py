@@ -253,9 +253,44 @@ def _same_sentences(name: str, a: list[TaggedSentence], b: list[TaggedSentence],
             )
 
 
-def compare_page(run_a: Path, run_b: Path) -> str:
+@dataclass(frozen=True)
+class RunDifference:
+    """Two runs on one test set: their micro-F1 and the paired-bootstrap difference B minus A (as fractions).
+
+    Args:
+        test_set: the test set's name.
+        sentences: its sentences (the bootstrap resamples them).
+        micro_f1_a: run A's micro-F1.
+        micro_f1_b: run B's micro-F1.
+        difference: the mean bootstrap difference B minus A.
+        low: the 95 % interval's lower end.
+        high: its upper end.
+        p_value: the bootstrap's two-sided p-value.
+        differing_sentences: the sentences the two runs tag differently.
+    """
+
+    test_set: str
+    sentences: int
+    micro_f1_a: float
+    micro_f1_b: float
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    differing_sentences: int
+
+    def line(self) -> str:
+        """One line for a terminal, in points."""
+        return (
+            f"{self.test_set}: A {100 * self.micro_f1_a:.2f}, B {100 * self.micro_f1_b:.2f}; B - A = "
+            f"{100 * self.difference:+.2f} points, 95 % interval [{100 * self.low:+.2f}, {100 * self.high:+.2f}], "
+            f"p = {self.p_value:.3f} ({self.sentences} sentences, {self.differing_sentences} tagged differently)"
+        )
+
+
+def compare_runs(run_a: Path, run_b: Path) -> tuple[str, list[RunDifference]]:
     """The HTML of compare.html: the test sets both runs scored, the sentences they tag differently, per-type wins
-    and losses and the paired-bootstrap difference in micro-F1 (B minus A).
+    and losses and the paired-bootstrap difference in micro-F1 (B minus A); and those differences.
 
     Raises:
         RunFolderError: a run folder without predictions, no test set in common, or a test set the two runs
@@ -269,7 +304,7 @@ def compare_page(run_a: Path, run_b: Path) -> str:
         raise RunFolderError(
             f"{runs[0]} ({', '.join(sets_a)}) and {runs[1]} ({', '.join(sets_b)}) scored no test set in common"
         )
-    sets, summaries = [], []
+    sets, summaries, differences = [], [], []
     for index, name in enumerate(common):
         a = tagged_sentences(sets_a[name].predictions, sets_a[name].source)
         b = tagged_sentences(sets_b[name].predictions, sets_b[name].source)
@@ -292,21 +327,34 @@ def compare_page(run_a: Path, run_b: Path) -> str:
             })  # fmt: skip
         sets.append({"name": name, "file": predictions_file(name), "types": _types(a + b),
                      "kinds": [A_RIGHT, B_RIGHT, BOTH_WRONG], "sentences": payload})  # fmt: skip
-        summaries.append(_comparison_summary(index, name, a, b))
+        differences.append(_difference(name, a, b))
+        summaries.append(_comparison_summary(index, differences[-1], a, b))
     data = {"sets": sets, "page_size": PAGE_SIZE, "item_name": "differences", "default_kind": "",
             "kind_options": [["", "every difference"]]}  # fmt: skip
     subtitle = (f"A = {html.escape(str(runs[0]))}, B = {html.escape(str(runs[1]))}. The sentences the two runs tag "
                 "differently: gold entities, then A's and B's predictions. Links point into the runs' "
                 "predictions TSVs (the same lines in both).")  # fmt: skip
-    return _page(f"{runs[0]} (A) against {runs[1]} (B)", subtitle, "".join(summaries), ERROR_LEGEND, data)
+    page = _page(f"{runs[0]} (A) against {runs[1]} (B)", subtitle, "".join(summaries), ERROR_LEGEND, data)
+    return page, differences
 
 
-def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[TaggedSentence]) -> str:
-    """The paired-bootstrap difference and the wins and losses per type of one test set."""
+def _difference(name: str, a: list[TaggedSentence], b: list[TaggedSentence]) -> RunDifference:
     # the grid's statistics (summary loads grid)
-    from flair_ner.grids.summary import BOOTSTRAP_SAMPLES, paired_bootstrap
+    from flair_ner.grids.summary import paired_bootstrap
 
     difference, low, high, p_value = paired_bootstrap([entity_counts(a)], [entity_counts(b)])
+    micro = [score_spans([s.gold for s in run], [s.predicted for s in run]).set_index("label").loc["micro avg", "f1"]
+             for run in (a, b)]  # fmt: skip
+    differing = sum(set(x.predicted) != set(y.predicted) for x, y in zip(a, b))
+    return RunDifference(name, len(a), float(micro[0]), float(micro[1]), float(difference), float(low), float(high),
+                         float(p_value), differing)  # fmt: skip
+
+
+def _comparison_summary(index: int, found: RunDifference, a: list[TaggedSentence], b: list[TaggedSentence]) -> str:
+    """The paired-bootstrap difference and the wins and losses per type of one test set."""
+    from flair_ner.grids.summary import BOOTSTRAP_SAMPLES
+
+    name, difference, low, high, p_value = found.test_set, found.difference, found.low, found.high, found.p_value
     scores_a = score_spans([s.gold for s in a], [s.predicted for s in a]).set_index("label")
     scores_b = score_spans([s.gold for s in b], [s.predicted for s in b]).set_index("label")
     rows = {}
@@ -326,9 +374,9 @@ def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[
                              "only B's false positives": spurious_b, "F1 A": f"{100 * f1_a:.2f}",
                              "F1 B": f"{100 * f1_b:.2f}", "B − A": f"{100 * (f1_b - f1_a):+.2f}"}  # fmt: skip
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("type")
-    differing = sum(set(x.predicted) != set(y.predicted) for x, y in zip(a, b))
+    differing = found.differing_sentences
     verdict = "shown" if low > 0 or high < 0 else "not shown (the interval contains 0)"
-    micro_a, micro_b = scores_a.loc["micro avg", "f1"], scores_b.loc["micro avg", "f1"]
+    micro_a, micro_b = found.micro_f1_a, found.micro_f1_b
     return (
         f'<section class="set-summary" data-set="{index}"><h2>Test set {html.escape(name)}</h2>'
         f'<p id="difference-{index}">micro-F1 A {100 * micro_a:.2f}, B {100 * micro_b:.2f}; B − A = '
@@ -339,6 +387,7 @@ def _comparison_summary(index: int, name: str, a: list[TaggedSentence], b: list[
     )
 
 
-def write_compare_page(run_a: Path, run_b: Path, output: Path) -> Path:
-    """``compare.html`` (or ``output``) for two runs, written whole or not at all."""
-    return write_text(Path(output), compare_page(run_a, run_b))
+def write_compare_page(run_a: Path, run_b: Path, output: Path) -> tuple[Path, list[RunDifference]]:
+    """``compare.html`` (or ``output``) for two runs, written whole or not at all; and the differences it shows."""
+    page, differences = compare_runs(run_a, run_b)
+    return write_text(Path(output), page), differences

@@ -12,16 +12,21 @@ CoNLL-2003 has two such keys here, both from the mirror's files:
 Sentences are numbered as the kit reads them (:func:`~flair_ner.data.corpus.iter_sentences`: file order,
 document markers left out), the numbering of CrossWeigh's ``test_disagreements.tsv`` and of the dev sentences
 in its ``mistakes.tsv`` (``number_in_split``). :func:`detection_scores` gives a detector's precision, recall
-and F1 against a key. Kept free of flair and torch.
+and F1 against a key. :func:`cleanlab_flags` is the other detector the kit runs beside CrossWeigh: cleanlab's
+token-classification filter over out-of-sample tag probabilities. Kept free of flair and torch.
 """
 
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from flair_ner.data.corpus import Block
+from flair_ner.data.registry import bioes_tags
 
 
 @dataclass(frozen=True)
@@ -89,3 +94,39 @@ def detection_scores(flagged: Iterable[int], key: AnswerKey) -> dict[str, float]
         "recall": recall,
         "f1": f1,
     }
+
+
+def cleanlab_flags(
+    sentences: Sequence[Block], probabilities: Sequence[np.ndarray], tags: Sequence[str]
+) -> dict[int, list[int]]:
+    """The sentences cleanlab's token-classification filter (``find_label_issues``, self-confidence ranking) finds
+    label issues in: sentence number -> the positions of its flagged tokens.
+
+    Args:
+        sentences: the sentences with their given spans (compared as BIOES tags, the taggers' scheme).
+        probabilities: per sentence a (tokens x ``len(tags)``) array of out-of-sample tag probabilities.
+        tags: the columns' tags; a given tag none of them names gets a column of zeros. Rows are renormalised
+            to sum to 1 (the tagger's ``<START>``/``<STOP>`` columns were dropped).
+    """
+    from cleanlab.token_classification.filter import find_label_issues
+
+    given = [bioes_tags(len(sentence.tokens), sentence.spans) for sentence in sentences]
+    columns = list(tags) + sorted({tag for row in given for tag in row} - set(tags))
+    number = {tag: index for index, tag in enumerate(columns)}
+    labels = [[number[tag] for tag in row] for row in given]
+    pred_probs = []
+    for sentence, table in zip(sentences, probabilities):
+        if table.shape != (len(sentence.tokens), len(tags)):
+            raise ValueError(f"probabilities of shape {table.shape} for a sentence of {len(sentence.tokens)} tokens")
+        full = np.zeros((len(sentence.tokens), len(columns)))
+        full[:, : len(tags)] = table
+        totals = full.sum(axis=1, keepdims=True)
+        pred_probs.append(np.where(totals > 0, full / np.where(totals > 0, totals, 1), 1 / len(columns)))
+    with warnings.catch_warnings():
+        # a rare tag (e.g. S-MISC of a small pool) draws "may not flag all label issues in class ...": expected
+        warnings.filterwarnings("ignore", message="May not flag all label issues")
+        issues = find_label_issues(labels, pred_probs, n_jobs=1)
+    flagged: dict[int, list[int]] = {}
+    for sentence, token in issues:
+        flagged.setdefault(int(sentence), []).append(int(token))
+    return {sentence: sorted(tokens) for sentence, tokens in sorted(flagged.items())}

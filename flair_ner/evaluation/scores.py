@@ -16,11 +16,10 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from flair_ner.runs.layout import METRICS_CSV, METRICS_JSON, predictions_file
-from flair_ner.data.registry import Span
-from flair_ner.data.registry import entity_spans, iob2_tags
+from flair_ner.data.registry import Span, entity_spans, iob2_tags
 from flair_ner.errors import RunFolderError
-from flair_ner.files import write_csv, write_text
+from flair_ner.files import atomic_path, write_csv, write_text
+from flair_ner.runs.layout import METRICS_CSV, METRICS_JSON, predictions_file, token_probabilities_file
 
 PREDICTED = "predicted"
 AVERAGES = ("micro avg", "macro avg", "weighted avg")
@@ -153,13 +152,52 @@ def spans_of(sentence, label_type: str) -> list[Span]:
     ]
 
 
+# flair's tag dictionary of a CRF tagger holds these beside the real tags; they never tag a token
+NOT_TAGS = ("<START>", "<STOP>", "<unk>")
+
+
+@dataclass
+class TokenProbabilities:
+    """Each token's probability per tag, as flair's tagger gives them (``return_probabilities_for_all_classes``).
+
+    With a CRF these are flair's per-position softmax over the Viterbi scores, the predicted tag's made the largest
+    (not the CRF's marginals); without one, the softmax of the emission scores. The CRF's ``<START>`` and
+    ``<STOP>`` columns are dropped and each row renormalised to sum to 1 over the real tags.
+
+    Args:
+        tags: the column names (the tagger's tags in its scheme, BIOES for the kit's taggers).
+        lengths: tokens per sentence, in the test set's order.
+        values: one row per token (all sentences one after another), one column per tag.
+    """
+
+    tags: list[str]
+    lengths: np.ndarray
+    values: np.ndarray
+
+    def sentences(self) -> list[np.ndarray]:
+        """One (tokens x tags) block per sentence."""
+        return np.split(self.values, np.cumsum(self.lengths)[:-1]) if len(self.lengths) else []
+
+    def write(self, path: Path) -> Path:
+        """Save as ``.npz`` (arrays ``tags``, ``lengths``, ``values``), atomically."""
+        with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+            np.savez_compressed(handle, tags=np.array(self.tags), lengths=self.lengths, values=self.values)
+        return Path(path)
+
+    @classmethod
+    def read(cls, path: Path) -> "TokenProbabilities":
+        with np.load(path) as stored:
+            return cls([str(tag) for tag in stored["tags"]], stored["lengths"], stored["values"])
+
+
 @dataclass
 class EvaluationResult:
-    """Scores and predictions of one model on one test set."""
+    """Scores and predictions of one model on one test set (and each token's tag probabilities, when asked)."""
 
     name: str
     scores: pd.DataFrame
     predictions: pd.DataFrame
+    probabilities: Optional[TokenProbabilities] = None
 
     @property
     def micro_f1(self) -> float:
@@ -193,9 +231,25 @@ def render_scores(result: EvaluationResult) -> str:
     )
 
 
-def evaluate_sentences(tagger, sentences: list, name: str, mini_batch_size: int = 64) -> EvaluationResult:
-    """Predict ``sentences`` (flair Sentences with gold ``ner`` spans) and score them."""
-    tagger.predict(sentences, mini_batch_size=mini_batch_size, label_name=PREDICTED)
+def evaluate_sentences(
+    tagger, sentences: list, name: str, mini_batch_size: int = 64, probabilities: bool = False
+) -> EvaluationResult:
+    """Predict ``sentences`` (flair Sentences with gold ``ner`` spans) and score them.
+
+    Args:
+        tagger: a flair SequenceTagger.
+        sentences: what it tags.
+        name: the test set's name (file names, tables).
+        mini_batch_size: sentences per batch.
+        probabilities: also keep each token's probability per tag (:class:`TokenProbabilities`); the predicted
+            labels are the same either way.
+    """
+    tagger.predict(
+        sentences,
+        mini_batch_size=mini_batch_size,
+        label_name=PREDICTED,
+        return_probabilities_for_all_classes=probabilities,
+    )
     gold = [spans_of(sentence, "ner") for sentence in sentences]
     predicted = [spans_of(sentence, PREDICTED) for sentence in sentences]
     rows = []
@@ -203,7 +257,29 @@ def evaluate_sentences(tagger, sentences: list, name: str, mini_batch_size: int 
         gold_tags, predicted_tags = iob2_tags(len(sentence), gold_spans), iob2_tags(len(sentence), predicted_spans)
         for token, gold_tag, predicted_tag in zip(sentence, gold_tags, predicted_tags):
             rows.append({"sentence": index, "token": token.text, "gold": gold_tag, "predicted": predicted_tag})
-    return EvaluationResult(name, score_spans(gold, predicted), pd.DataFrame(rows))
+    table = _token_probabilities(sentences) if probabilities else None
+    return EvaluationResult(name, score_spans(gold, predicted), pd.DataFrame(rows), table)
+
+
+def _token_probabilities(sentences: list) -> TokenProbabilities:
+    """The per-tag probabilities ``tagger.predict`` left on each token, as one table."""
+    # every token lists the tagger's whole dictionary, in the same order
+    first = next((token for sentence in sentences for token in sentence), None)
+    listed = [label.value for label in first.get_tags_proba_dist(PREDICTED)] if first is not None else []
+    tags = [tag for tag in listed if tag not in NOT_TAGS]
+    column = {tag: index for index, tag in enumerate(tags)}
+    values = np.zeros((sum(len(sentence) for sentence in sentences), len(tags)), dtype=np.float32)
+    row = 0
+    for sentence in sentences:
+        for token in sentence:
+            for label in token.get_tags_proba_dist(PREDICTED):
+                if label.value in column:
+                    values[row, column[label.value]] = label.score
+            row += 1
+    totals = values.sum(axis=1, keepdims=True)
+    values = np.divide(values, totals, out=np.full_like(values, 1 / max(len(tags), 1)), where=totals > 0)
+    lengths = np.array([len(sentence) for sentence in sentences], dtype=np.int64)
+    return TokenProbabilities(tags, lengths, values)
 
 
 PREDICTION_COLUMNS = ("sentence", "token", "gold", "predicted")
@@ -323,4 +399,6 @@ def write_results(results: list[EvaluationResult], output_dir: Path) -> list[Pat
     paths.append(write_text(output_dir / METRICS_JSON, json.dumps(summary, indent=2) + "\n"))
     for result in results:
         paths.append(write_csv(output_dir / predictions_file(result.name), result.predictions, sep="\t"))
+        if result.probabilities is not None:
+            paths.append(result.probabilities.write(output_dir / token_probabilities_file(result.name)))
     return paths

@@ -3,8 +3,7 @@
 The procedure as the authors define it (ZihanWangKi/CrossWeigh, ``split.py`` and ``collect.py``):
 
 1. The pool is train + dev. For each of ``iterations`` iterations, shuffle it (seed: the run's seed + the
-   iteration)
-   and cut it into ``folds`` parts.
+   iteration) and cut it into ``folds`` parts.
 2. For each part: train on every other pool sentence **except** those that contain an entity surface string
    (its tokens joined by spaces, any type) that occurs in the held-out part; tag the held-out part.
 3. Per sentence, ``c`` = the number of iterations in which the predicted entities differ from the gold ones;
@@ -14,37 +13,60 @@ Here the k × t fold trainings are ordinary runs of the kit (own column files wr
 folder), run as one grid (:mod:`flair_ner.grids.grid`: resumable, on Ray, ``--dry-run``), so each fold model
 is exactly what ``flair-ner run`` trains. :func:`collect` reads their ``predictions_test.tsv`` back and
 writes ``mistakes.tsv``, ``summary.json`` and ``weights.tsv``, which ``sentence_weights`` trains from.
+
 For a CoNLL run every fold model also tags CoNLL-2003 test (never in the pool), so each test sentence gets a
 disagreement count too (``test_disagreements.tsv``), and ``detection.csv`` scores the flagged sentences against
 the answer keys of :mod:`flair_ner.evaluation.label_noise`: CoNLL++'s corrections of the test set, and
 CleanCoNLL's changes of the test and dev sets (dev is in the pool: the procedure's own case). A test sentence
 counts as flagged in an iteration when most of that iteration's fold models disagree with its gold spans.
+
+Two other detectors run beside it on the same runs: cleanlab (``cleanlab.tsv``): the fold runs also write each
+held-out token's tag probabilities, and cleanlab's token-classification filter reads them (a pool sentence's are
+the mean over the iterations, a test sentence's the mean over every fold model); and one ordinary model
+(the grid's ``one-model`` cell, trained on the pool's training sentences with the fold runs' settings), whose
+disagreements with the gold spans of the dev sentences and of CoNLL-2003 test are the trivial baseline.
+With a frozen stack the pool's vectors are computed once (:func:`pool_store`) and every fold run reads its
+training vectors from there (``embedding_store``), so a fold costs only its BiLSTM-CRF and its test sets.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 from flair_ner.config.options import ExperimentConfig
 from flair_ner.data.corpus import Block, fetch_corpus_files, iter_sentences, read_blocks, registered_sentences
 from flair_ner.data.registry import Span, iob2_tags
 from flair_ner.errors import ConfigError, RunFolderError
-from flair_ner.evaluation.label_noise import AnswerKey, cleanconll_changes, conllpp_corrections, detection_scores
-from flair_ner.evaluation.scores import entity_outcomes, read_predictions, tagged_sentences
+from flair_ner.evaluation.label_noise import (
+    AnswerKey,
+    cleanconll_changes,
+    cleanlab_flags,
+    conllpp_corrections,
+    detection_scores,
+)
+from flair_ner.evaluation.scores import TokenProbabilities, entity_outcomes, read_predictions, tagged_sentences
 from flair_ner.files import write_csv, write_text
-from flair_ner.runs.layout import predictions_file
+from flair_ner.runs.layout import predictions_file, token_probabilities_file
+
+log = logging.getLogger(__name__)
 
 FOLDS_DIR, GRID_DIR, GRID_TOML = "folds", "grid", "grid.toml"  # the fold files, the fold runs, their grid file
+STORE_DIR = "embeddings"  # the pool's frozen vectors, computed once for every fold run (embeddings.store)
 SETTINGS_JSON = "crossweigh.json"  # the folds, iterations and fold epochs a folder was made with
 MISTAKES_TSV, SUMMARY_JSON, WEIGHTS_TSV = "mistakes.tsv", "summary.json", "weights.tsv"
 TEST_DISAGREEMENTS_TSV, DETECTION_CSV = "test_disagreements.tsv", "detection.csv"
+CLEANLAB_TSV = "cleanlab.tsv"  # the sentences cleanlab flags, beside CrossWeigh's count
+REPORTS = (MISTAKES_TSV, WEIGHTS_TSV, SUMMARY_JSON, CLEANLAB_TSV, TEST_DISAGREEMENTS_TSV, DETECTION_CSV)
 ORIGINAL_TEST = "conll2003"  # tagged by every fold model of a CoNLL run
+ONE_MODEL = "one-model"  # the grid cell of the trivial baseline: trained on the pool's train part, tags its dev part
 
 
 @dataclass(frozen=True)
@@ -154,11 +176,13 @@ def prepare(config: ExperimentConfig, folder: Path, folds: int = 10, iterations:
             _restricted(cleanconll_changes(full_dev, sentences("cleanconll", "dev"), "cleanconll-dev"), in_pool)
         ]
     folder = Path(folder)
-    for fold in made:
-        target = folder / FOLDS_DIR / fold.name
+    parts = {fold.name: (fold.train, fold.held_out) for fold in made}
+    parts[ONE_MODEL] = (range(len(train)), range(len(train), len(pool)))
+    for name, (trained, held_out) in parts.items():
+        target = folder / FOLDS_DIR / name
         if not (target / "heldout.txt").is_file():
-            write_text(target / "train.txt", _column_text([pool[i] for i in fold.train]))
-            write_text(target / "heldout.txt", _column_text([pool[i] for i in fold.held_out]))
+            write_text(target / "train.txt", _column_text([pool[i] for i in trained]))
+            write_text(target / "heldout.txt", _column_text([pool[i] for i in held_out]))
     return CrossWeigh(folder, pool, len(train), made, original, test_keys, dev_keys)
 
 
@@ -172,7 +196,7 @@ def _restricted(key: AnswerKey, first: int) -> AnswerKey:
 _DATA_OPTIONS = {
     "dataset", "train_file", "dev_file", "test_file", "compare_with", "columns", "tag_scheme", "encoding",
     "document_separator", "comment_prefix", "label_map", "output_dir", "train_limit", "eval_limit", "max_epochs",
-    "sentence_weights", "own_data_name",
+    "sentence_weights", "own_data_name", "token_probabilities", "embedding_store",
 }  # fmt: skip
 
 
@@ -184,9 +208,49 @@ def _toml_value(value) -> str:
     return json.dumps(str(value))  # a JSON string is a TOML basic string
 
 
-def grid_text(crossweigh: CrossWeigh, config: ExperimentConfig, fold_epochs: int) -> str:
+def uses_store(config: ExperimentConfig) -> bool:
+    """Whether the fold runs read the pool's vectors from one store: the stack is frozen (no fine-tuning, no
+    embeddings learned from the data), the LMs read sentences alone (document context is computed per run) and no
+    pooled tables are built from each run's own training part."""
+    return (
+        config.method == "stack"
+        and config.embeddings != "scratch"
+        and config.precompute
+        and config.lm_context == "sentence"
+        and not config.pooled_lms
+        and config.storage_mode != "none"
+    )
+
+
+def pool_store(crossweigh: CrossWeigh, config: ExperimentConfig) -> Path:
+    """The pool's embedding store (``<folder>/embeddings``): built on the first call, checked against the
+    config's stack after.
+
+    Raises:
+        ConfigError: the store was computed with another stack, or this stack has trained parts.
+    """
+    from flair_ner.data.corpus import to_sentences
+    from flair_ner.embeddings.stacks import default_stack
+    from flair_ner.embeddings.store import EmbeddingStore, build_store
+    from flair_ner.training.speed import all_static
+
+    folder = crossweigh.folder / STORE_DIR
+    stack = default_stack(config.embeddings, config.glove, config.lm_names(), config.data_dir, config.transformer,
+                          transformer_layers=config.transformer_layers)  # fmt: skip
+    if not all_static(stack):
+        raise ConfigError(f"{config.embeddings}: this stack has trained parts; an embedding store needs a frozen one")
+    if folder.exists():
+        EmbeddingStore.open(folder, stack)
+    else:
+        build_store(folder, stack, to_sentences(crossweigh.pool))
+    return folder
+
+
+def grid_text(crossweigh: CrossWeigh, config: ExperimentConfig, fold_epochs: int, store: Optional[Path] = None) -> str:
     """The fold runs as a grid file: ``config``'s model and training options (written out, so that nothing of
-    its data options reaches a fold), one variant per fold with its files, ``fold_epochs`` epochs each."""
+    its data options reaches a fold), one variant per fold with its files and one for the one-model baseline,
+    ``fold_epochs`` epochs each, each writing its test tokens' tag probabilities (and reading the pool's vectors
+    from ``store``, when given)."""
     folder = crossweigh.folder.resolve()
     everything = len(crossweigh.pool)  # limits no fold can reach: the pool was cut already
     lines = [
@@ -205,15 +269,17 @@ def grid_text(crossweigh: CrossWeigh, config: ExperimentConfig, fold_epochs: int
         f"train_limit = {everything}",
         f"eval_limit = {everything}",
         f'compare_with = "{compare}"',
+        "token_probabilities = true",
+        *([f"embedding_store = {_toml_value(store.resolve())}"] if store else []),
         # the fold cells' folders: <grid>/<fold>/<the pool's data>/seed-N
         f"own_data_name = {_toml_value(config.data_label)}",
         'columns = "0=text,1=ner"',
         'tag_scheme = "iob2"',
         'document_separator = ""',
     ]
-    for fold in crossweigh.folds:
-        files = folder / FOLDS_DIR / fold.name
-        lines += ["", f"[variants.{fold.name}]", f"train_file = {_toml_value(files / 'train.txt')}",
+    for name in [fold.name for fold in crossweigh.folds] + [ONE_MODEL]:
+        files = folder / FOLDS_DIR / name
+        lines += ["", f"[variants.{name}]", f"train_file = {_toml_value(files / 'train.txt')}",
                   f"test_file = {_toml_value(files / 'heldout.txt')}"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -288,16 +354,48 @@ def collect(crossweigh: CrossWeigh, cells: dict[str, Path], epsilon: float) -> d
         test_rows = [{"sentence": i, "text": " ".join(s.tokens), "gold": _spans_text(s.tokens, s.spans),
                       "disagreeing_models": test_counts[i]} for i, s in enumerate(crossweigh.original_test)]  # fmt: skip
         write_csv(crossweigh.folder / TEST_DISAGREEMENTS_TSV, pd.DataFrame(test_rows), sep="\t")
+    dev_numbers = range(crossweigh.train_sentences, len(crossweigh.pool))
+    cleanlab = _cleanlab(crossweigh, cells)
+    if cleanlab is not None:
+        pool_flags, test_flags = cleanlab
+        rows = [
+            {"split": "train" if i < crossweigh.train_sentences else "dev",
+             "number_in_split": i if i < crossweigh.train_sentences else i - crossweigh.train_sentences,
+             "text": " ".join(crossweigh.pool[i].tokens), "gold": _spans_text(crossweigh.pool[i].tokens,
+             crossweigh.pool[i].spans), "flagged_tokens": _tokens_text(crossweigh.pool[i].tokens, tokens),
+             "crossweigh_c": counts[i]}
+            for i, tokens in pool_flags.items()
+        ] + [
+            {"split": ORIGINAL_TEST + "-test", "number_in_split": i, "text": " ".join(crossweigh.original_test[i].tokens),
+             "gold": _spans_text(crossweigh.original_test[i].tokens, crossweigh.original_test[i].spans),
+             "flagged_tokens": _tokens_text(crossweigh.original_test[i].tokens, tokens),
+             "crossweigh_c": test_counts[i]}
+            for i, tokens in test_flags.items()
+        ]  # fmt: skip
+        columns = ["split", "number_in_split", "text", "gold", "flagged_tokens", "crossweigh_c"]
+        write_csv(crossweigh.folder / CLEANLAB_TSV, pd.DataFrame(rows, columns=columns), sep="\t")
+    one_model = _one_model_flags(crossweigh, cells[ONE_MODEL]) if ONE_MODEL in cells else None
     if crossweigh.test_keys or crossweigh.dev_keys:
         folds_per_iteration = len(crossweigh.folds) // iterations
         # c of a test sentence: the iterations in which most of the fold models disagree with its gold spans
         test_c = [sum(2 * row[i] > folds_per_iteration for row in test_by_iteration) for i in range(len(test_counts))]
         dev_c = counts[crossweigh.train_sentences :]
+        # per detector: (the flagged test sentences, the flagged dev sentences, numbered within dev)
+        detectors = {
+            f"crossweigh c>={least}": ({i for i, c in enumerate(test_c) if c >= least},
+                                       {i for i, c in enumerate(dev_c) if c >= least})
+            for least in range(1, iterations + 1)
+        }  # fmt: skip
+        if cleanlab is not None:
+            detectors["cleanlab"] = (set(test_flags), {i - crossweigh.train_sentences for i in pool_flags
+                                                       if i in dev_numbers})  # fmt: skip
+        if one_model is not None:
+            detectors["one model"] = one_model
         detection = [
-            {"detector": f"crossweigh c>={least}", "answer_key": key.name, "sentences": len(key.universe),
-             **detection_scores((i for i, c in enumerate(values) if c >= least), key)}
-            for keys, values in ((crossweigh.test_keys, test_c), (crossweigh.dev_keys, dev_c))
-            for key in keys for least in range(1, iterations + 1)
+            {"detector": name, "answer_key": key.name, "sentences": len(key.universe),
+             **detection_scores(flags[part], key)}
+            for part, keys in ((0, crossweigh.test_keys), (1, crossweigh.dev_keys))
+            for key in keys for name, flags in detectors.items()
         ]  # fmt: skip
         write_csv(crossweigh.folder / DETECTION_CSV, pd.DataFrame(detection).round(4))
     summary = {
@@ -311,5 +409,88 @@ def collect(crossweigh: CrossWeigh, cells: dict[str, Path], epsilon: float) -> d
         "disagreeing_entities_per_type": dict(sorted(types.items())),
         "fold_train_sentences": {fold.name: len(fold.train) for fold in crossweigh.folds},
     }
+    if cleanlab is not None:
+        summary["cleanlab_flagged_sentences"] = {
+            "train": sum(i < crossweigh.train_sentences for i in pool_flags),
+            "dev": sum(i in dev_numbers for i in pool_flags),
+            **({f"{ORIGINAL_TEST}-test": len(test_flags)} if crossweigh.original_test is not None else {}),
+        }
+    if one_model is not None:
+        summary["one_model_flagged_sentences"] = {
+            "dev": len(one_model[1]),
+            **({f"{ORIGINAL_TEST}-test": len(one_model[0])} if crossweigh.original_test is not None else {}),
+        }
     write_text(crossweigh.folder / SUMMARY_JSON, json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _tokens_text(tokens: list[str], positions: list[int]) -> str:
+    return " ".join(f"{position}:{tokens[position]}" for position in positions)
+
+
+def _cleanlab(
+    crossweigh: CrossWeigh, cells: dict[str, Path]
+) -> Optional[tuple[dict[int, list[int]], dict[int, list[int]]]]:
+    """cleanlab's flags over the pool and over the original test set (see the module docstring), or ``None``
+    when a fold run wrote no token probabilities (made before the kit wrote them)."""
+    names = [ORIGINAL_TEST] if crossweigh.original_test is not None else []
+    files = {(fold, name): cells[fold.name] / token_probabilities_file(name)
+             for fold in crossweigh.folds for name in ["test", *names]}  # fmt: skip
+    missing = [path for path in files.values() if not path.is_file()]
+    if missing:
+        log.warning("cleanlab skipped: %d fold runs wrote no token probabilities (e.g. %s)", len(missing), missing[0])
+        return None
+    tags: list[str] = []  # the union of every fold model's tags, in order of appearance
+    for path in files.values():
+        with np.load(path) as stored:
+            tags += [str(tag) for tag in stored["tags"] if str(tag) not in tags]
+    column = {tag: index for index, tag in enumerate(tags)}
+
+    def means(sentences: list[Block], name: str, held: dict) -> list[np.ndarray]:
+        sums = [np.zeros((len(sentence.tokens), len(tags))) for sentence in sentences]
+        seen = [0] * len(sentences)
+        for fold in crossweigh.folds:
+            table = TokenProbabilities.read(files[fold, name])
+            columns = [column[tag] for tag in table.tags]
+            numbers = held[fold]
+            blocks = table.sentences()
+            if len(blocks) != len(numbers):
+                raise RunFolderError(f"{files[fold, name]}: {len(blocks)} sentences, but the fold tags {len(numbers)}")
+            for number, block in zip(numbers, blocks):
+                if block.shape[0] != len(sentences[number].tokens):
+                    raise RunFolderError(
+                        f"{files[fold, name]}: sentence {number}'s token count differs from the pool's"
+                    )
+                sums[number][:, columns] += block
+                seen[number] += 1
+        return [total / max(count, 1) for total, count in zip(sums, seen)]
+
+    pool = means(crossweigh.pool, "test", {fold: fold.held_out for fold in crossweigh.folds})
+    pool_flags = cleanlab_flags(crossweigh.pool, pool, tags)
+    test_flags: dict[int, list[int]] = {}
+    if crossweigh.original_test is not None:
+        everything = range(len(crossweigh.original_test))
+        test = means(crossweigh.original_test, ORIGINAL_TEST, {fold: everything for fold in crossweigh.folds})
+        test_flags = cleanlab_flags(crossweigh.original_test, test, tags)
+    return pool_flags, test_flags
+
+
+def _one_model_flags(crossweigh: CrossWeigh, folder: Path) -> tuple[set[int], set[int]]:
+    """The one-model baseline: the original test sentences and the dev sentences (numbered within dev) whose
+    predicted spans differ from the gold ones.
+
+    Raises:
+        RunFolderError: its predictions do not hold the pool's dev sentences.
+    """
+    dev = crossweigh.pool[crossweigh.train_sentences :]
+    table = tagged_sentences(read_predictions(folder / predictions_file("test")), str(folder))
+    if [row.tokens for row in table] != [sentence.tokens for sentence in dev]:
+        raise RunFolderError(
+            f"{folder}: its test predictions are not the pool's dev sentences; were the folds rewritten?"
+        )
+    dev_flags = {i for i, row in enumerate(table) if set(row.predicted) != set(row.gold)}
+    test_flags: set[int] = set()
+    if crossweigh.original_test is not None:
+        tested = tagged_sentences(read_predictions(folder / predictions_file(ORIGINAL_TEST)), str(folder))
+        test_flags = {i for i, row in enumerate(tested) if set(row.predicted) != set(row.gold)}
+    return test_flags, dev_flags

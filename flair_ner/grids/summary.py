@@ -145,7 +145,7 @@ def extra_axes(scores: pd.DataFrame) -> list[str]:
 
 def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
     """Every variant against the baseline, per data set, test set and value of any further axis (see the module
-    docstring)."""
+    docstring); a variant with another label map than the baseline's (e.g. coarse types) is not compared."""
     rows = []
     extra = extra_axes(scores)
     cells = {
@@ -161,6 +161,9 @@ def compare(grid: Grid, scores: pd.DataFrame) -> pd.DataFrame:
             seeds = sorted(base_seeds & set(group[group["variant"] == variant]["seed"]))
             if not seeds:
                 continue
+            pair = [cells[(name, dataset, seeds[0], *values)].config.label_map for name in (grid.baseline, variant)]
+            if pair[0] != pair[1]:
+                continue  # another label map: the two F1s count other entity types, a difference would mean nothing
             counts = {
                 name: [
                     sentence_counts(cells[(name, dataset, seed, *values)].folder / predictions_file(test_set))

@@ -24,7 +24,15 @@ from flair.models import SequenceTagger
 from flair_ner.runs.layout import LOSS_FILE, METRICS_JSON, confusion_plot
 from flair_ner.runs.checkpoint import CHECKPOINT
 from flair_ner.config.options import DEFAULT_DATASET, EvaluateConfig, ExperimentConfig, validate
-from flair_ner.data.corpus import Block, CorpusFormatError, fetch_corpus_files, read_blocks, read_corpus, to_sentences
+from flair_ner.data.corpus import (
+    Block,
+    CorpusFormatError,
+    fetch_corpus_files,
+    read_blocks,
+    read_corpus,
+    require_document_markers,
+    to_sentences,
+)
 from flair_ner.evaluation.error_browser import TestSetPredictions, write_error_page
 from flair_ner.runs.model_card import write_model_card
 from flair_ner.evaluation.scores import (
@@ -280,6 +288,8 @@ def _run(
     files, compared = fetch_experiment_data(config)
     # read and validated once: the report, training and the test set (own files: by the command line, before flair loaded)
     loaded = read_corpus(files, seed=config.seed, read=read if config.train_file else None)
+    if config.lm_context == "document":
+        require_document_markers(loaded.blocks["train"], files.paths()["train"], files.format.document_separator)
     # each compared test set is read once too: for the sanity report's comparison and for step 4
     compared_tests = {name: read_blocks(data.paths()["test"], data.format) for name, data in compared.items()}
     report = run_sanity_report(config, (files, compared), loaded.blocks, compared_tests)
@@ -320,7 +330,9 @@ def _run(
     vocabulary = {token.text for split in (corpus.train, corpus.dev if config.train_with_dev else None) if split
                   for sentence in split for token in sentence}  # fmt: skip
     model_rows = {}
-    for path in kept_models:
+    # a fine-tuned tagger holds only its transformer: no word-vector table, nothing to trim (and no need to load
+    # a file of hundreds of MB once more to find that out)
+    for path in kept_models if config.method == "stack" else []:
         for trimmed in trim_model_file(path, vocabulary, config.glove_rows):
             model_rows[path.name] = {"embedding": trimmed.name, "rows": trimmed.rows_after, "of": trimmed.rows_before}
     tagger = SequenceTagger.load(model_path)
@@ -329,7 +341,11 @@ def _run(
         # every test split was read once already: fresh Sentences from its blocks
         read = loaded.blocks["test"] if test_files is files else compared_tests[name]
         sentences = to_sentences(read)[: config.eval_limit]
-        results.append(evaluate_sentences(tagger, sentences, name))
+        if config.lm_context == "document":
+            from flair_ner.embeddings.lm_context import embed_in_documents
+
+            embed_in_documents(tagger.embeddings, sentences)
+        results.append(evaluate_sentences(tagger, sentences, name, probabilities=config.token_probabilities))
         print(f"\nTest set {name} ({test_files.paths()['test']}):\n{render_scores(results[-1])}")
     if results:
         write_results(results, output_dir)
@@ -403,6 +419,19 @@ def _tidy(output_dir: Path, kept_models: list[Path], keep_checkpoint: bool) -> N
         (output_dir / CHECKPOINT).unlink(missing_ok=True)
 
 
+def trained_lm_context(config: EvaluateConfig) -> str:
+    """What the model's LMs read: the config's ``lm_context``, else its training run's (the manifest in the run
+    folder the model is, or lies in), else ``sentence``."""
+    if config.lm_context:
+        return config.lm_context
+    model = Path(config.model)
+    for folder in (model, model.parent) if model.is_dir() else (model.parent,):
+        manifest = read_manifest(folder)
+        if manifest is not None:
+            return manifest.get("config", {}).get("lm_context") or "sentence"
+    return "sentence"
+
+
 def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
     """Score a trained model on a column file: metrics.csv/json, predictions TSV and the per-type plot, no training.
 
@@ -435,7 +464,12 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
             ", ".join(sorted(found - learned)),
         )
     with locked(output_dir):
-        result = evaluate_sentences(tagger, to_sentences(blocks), "test", config.batch_size)
+        sentences = to_sentences(blocks)
+        if trained_lm_context(config) == "document":
+            from flair_ner.embeddings.lm_context import embed_in_documents
+
+            embed_in_documents(tagger.embeddings, sentences)
+        result = evaluate_sentences(tagger, sentences, "test", config.batch_size)
         write_results([result], output_dir)
         write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {test_file}")
         plot_per_type_f1(metrics_table([result]), output_dir / PER_TYPE_F1)  # the table metrics.csv holds

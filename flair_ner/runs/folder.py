@@ -249,7 +249,12 @@ def resume_checkpoint(folder: Path, config: dict[str, Any], kind: RunKind, fresh
         raw = read_checkpoint_file(folder / CHECKPOINT, kind.marker)
     except CheckpointError as error:
         raise RunFolderError(f"{error}; pass --fresh to move the old run aside and start over") from None
-    defaults = dataclasses.asdict(kind.config_class())
+    # an option added since the run started had its default, which may depend on the run's method
+    old_method = raw.get("config", {}).get("method")
+    known = {field.name for field in dataclasses.fields(kind.config_class)}
+    defaults = dataclasses.asdict(
+        kind.config_class(**({"method": old_method} if old_method and "method" in known else {}))
+    )
     changes = config_changes(raw.get("config", {}), config, not_shaping(kind.config_class), defaults=defaults)
     if changes:
         raise RunFolderError(

@@ -20,6 +20,8 @@ EPOCH_REPORT = "epochs.csv"  # the kit's per-epoch timing and throughput
 METRICS_CSV = "metrics.csv"  # per type and averaged, per test set
 METRICS_JSON = "metrics.json"  # the headline scores per test set
 PREDICTIONS = "predictions_{}.tsv"  # per test set: sentence, token, gold, predicted
+# per test set, only with token_probabilities = true: each token's probability per tag (CrossWeigh's cleanlab reads it)
+TOKEN_PROBABILITIES = "token_probabilities_{}.npz"
 LEARNING_CURVE = "learning_curve.png"
 PER_TYPE_F1 = "per_type_f1.png"
 ENTITY_CONFUSION = "entity_confusion_{}.png"  # per test set
@@ -46,6 +48,11 @@ LM_COMMANDS = "commands.txt"  # every command line that trained in the folder (f
 def predictions_file(test_set: str) -> str:
     """``predictions_<test set>.tsv``."""
     return PREDICTIONS.format(test_set)
+
+
+def token_probabilities_file(test_set: str) -> str:
+    """``token_probabilities_<test set>.npz``."""
+    return TOKEN_PROBABILITIES.format(test_set)
 
 
 def confusion_plot(test_set: str) -> str:

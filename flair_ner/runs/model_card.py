@@ -19,10 +19,10 @@ from flair_ner.runs.layout import MANIFEST, METRICS_CSV, MODEL_CARD
 # the config keys that describe the model and its training, per method (the card lists them; manifest.json has
 # every key)
 MODEL_KEYS = {
-    "stack": ("method", "embeddings", "glove", "lms", "transformer", "hidden_size", "use_crf", "learning_rate",
-              "mini_batch_size", "max_epochs", "patience", "anneal_factor", "train_with_dev", "seed", "train_limit",
-              "eval_limit"),
-    "fine-tune": ("method", "transformer", "use_crf", "learning_rate", "mini_batch_size", "max_epochs",
+    "stack": ("method", "embeddings", "glove", "lms", "lm_context", "pooled_lms", "transformer", "transformer_layers", "hidden_size", "use_crf",
+              "learning_rate", "mini_batch_size", "max_epochs", "schedule", "patience", "anneal_factor",
+              "train_with_dev", "seed", "train_limit", "eval_limit"),
+    "fine-tune": ("method", "transformer", "use_crf", "learning_rate", "decoder_learning_rate", "mini_batch_size", "max_epochs",
                   "warmup_fraction", "use_context", "train_with_dev", "seed", "train_limit", "eval_limit"),
 }  # fmt: skip
 
@@ -131,7 +131,7 @@ def run_model_card(folder: Union[str, Path]) -> str:
         *[
             f"| {key} | {config[key]} |"
             for key in MODEL_KEYS[config.get("method", "stack")]
-            if key in config and config[key] is not None
+            if key in config and config[key] is not None and (key != "transformer_layers" or config.get("transformer"))
         ],
         "",
         "## Intended use and limits",

@@ -31,7 +31,7 @@ from flair_ner.runs.layout import EPOCH_REPORT, FINAL_MODEL, LOSS_FILE  # noqa: 
 from flair_ner.errors import ConfigError
 from flair_ner.runs.checkpoint import CHECKPOINT, TrainingState, drop_log_lines, load_state
 from flair_ner.config.options import STORAGE_MODES, TrainConfig
-from flair_ner.embeddings.stacks import default_stack, transformer_embeddings
+from flair_ner.embeddings.stacks import default_stack, glove_embeddings, transformer_embeddings
 from flair_ner.runs.interrupt import RunInterrupted, interruptible
 from flair_ner.embeddings.model_size import embedding_parts
 from flair_ner.training.plugins import (
@@ -76,10 +76,11 @@ def choose_storage_mode(requested: Optional[str] = None, device: Optional[str] =
     return "gpu" if choose_device(device).startswith("cuda") else "cpu"
 
 
-def build_tagger(corpus, config: TrainConfig, data_dir=None):
+def build_tagger(corpus, config: TrainConfig, data_dir=None, output_dir: Optional[Path] = None):
     """``SequenceTagger(hidden_size, use_crf, tag_type="ner")`` over the configured stacked embeddings; for
     ``method = "fine-tune"``, FLERT's tagger: the fine-tuned transformer's last layer (first sub-token), no
-    RNN, no reprojection, a linear layer (or a CRF) on top."""
+    RNN, no reprojection, a linear layer (or a CRF) on top. With ``pooled_lms``, each Flair LM's pooled table
+    is built from ``corpus.train`` and written into ``output_dir`` first (:mod:`flair_ner.embeddings.pooled`)."""
     with no_flair_bars():
         label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
     # A type that only dev has (a small or --train-limit'ed training split) would crash flair's dev loss with a
@@ -100,8 +101,27 @@ def build_tagger(corpus, config: TrainConfig, data_dir=None):
             reproject_embeddings=False,
         )
     embeddings = default_stack(
-        config.embeddings, config.glove, config.lm_names(), data_dir, config.transformer, corpus=corpus
+        config.embeddings,
+        config.glove,
+        config.lm_names(),
+        data_dir,
+        config.transformer,
+        corpus=corpus,
+        transformer_layers=config.transformer_layers,
     )
+    if config.pooled_lms:
+        from flair.embeddings import StackedEmbeddings
+
+        from flair_ner.embeddings.lm_context import context_lms
+        from flair_ner.embeddings.pooled import pooled_table
+
+        parts = list(embeddings.embeddings)
+        for number, lm in enumerate(context_lms(embeddings)):
+            path = Path(output_dir or ".") / f"pooled-{config.pooled_lms}-{number}.kv"
+            table = glove_embeddings(str(pooled_table(lm, corpus.train, config.pooled_lms, path, config.lm_context)))
+            table.name = f"{len(parts)}-{table.name}"  # the stack's naming, which a second stack would repeat
+            parts.append(table)
+        embeddings = StackedEmbeddings(parts, overwrite_names=False)
     return SequenceTagger(
         hidden_size=config.hidden_size,
         embeddings=embeddings,
@@ -220,7 +240,7 @@ def train_tagger(
     # The random state of a resumed run comes from its checkpoint (ResumePlugin), not from this seed.
     flair.set_seed(config.seed)
     if state is None:
-        tagger = build_tagger(corpus, config, data_dir)
+        tagger = build_tagger(corpus, config, data_dir, output_dir)
     else:
         tagger = SequenceTagger.load(state.model)
         log.info("resuming %s after epoch %d", output_dir, start_epoch)
@@ -228,21 +248,38 @@ def train_tagger(
     started = time.monotonic()
     use_amp = amp_supported(device) if config.amp is None else config.amp
     precompute = config.precompute and storage_mode != "none" and all_static(tagger.embeddings)
+    if config.lm_context == "document" and not precompute:
+        # flair's own epoch-1 embedding would read sentence by sentence: a model trained on other vectors
+        raise ConfigError("lm_context = document needs a frozen stack precomputed before training (storage_mode cpu)")
     precompute_seconds = 0.0
     trained_names = [part.name for part in embedding_parts(tagger) if not part.static_embeddings]
     if precompute:
+        store = None
+        if config.embedding_store:
+            from flair_ner.embeddings.store import EmbeddingStore
+
+            store = EmbeddingStore.open(Path(config.embedding_store), tagger.embeddings)
         splits = {"train": corpus.train, "dev": corpus.dev}
+        if config.lm_context == "document":  # the LMs first, over whole documents; the rest of the stack below
+            from flair_ner.embeddings.lm_context import embed_in_documents
+
+            precompute_seconds += embed_in_documents(tagger.embeddings, [s for split in splits.values() if split
+                                                                         for s in split])  # fmt: skip
         for name, split in splits.items():
             if split is not None:
-                precompute_seconds += precompute_embeddings(tagger.embeddings, split, what=f"{name} sentences")
+                pending = store.load_into(split) if store else split
+                if store:
+                    log.info("%s: %d of %d %s sentences from the embedding store", config.embedding_store,
+                             len(split) - len(pending), len(split), name)  # fmt: skip
+                precompute_seconds += precompute_embeddings(tagger.embeddings, pending, what=f"{name} sentences")
     log.info(
         "speed levers: precomputed embeddings %s, length-bucketed batches %s, mixed precision %s",
         precompute,
         config.bucket_batches,
         use_amp,
     )
-    if fine_tune:
-        # AdamW with a linear warmup then linear decay to 0 over all steps (flair's fine_tune; FLERT)
+    if config.schedule == "linear":
+        # a linear warmup then linear decay to 0 over all steps (flair's fine_tune with AdamW; FLERT)
         schedule_plugin = LinearSchedulerPlugin(warmup_fraction=config.warmup_fraction)
         schedule = LinearScheduleState(schedule_plugin)
     else:
@@ -271,6 +308,7 @@ def train_tagger(
             (trainer.fine_tune if fine_tune else trainer.train)(
                 output_dir,
                 learning_rate=config.learning_rate,
+                decoder_learning_rate=config.decoder_learning_rate,
                 mini_batch_size=config.mini_batch_size,
                 # a run that ended (e.g. on its minimum learning rate) and was stopped afterwards trains no further
                 max_epochs=start_epoch if state and state.finished else config.max_epochs,

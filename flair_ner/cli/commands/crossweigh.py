@@ -22,7 +22,8 @@ def add(commands) -> None:
         "sentences that share an entity string with a part tags that part. The k x t fold runs are one grid "
         "(<output-dir>/grid, resumable, on Ray). Writes mistakes.tsv (each sentence some fold disagreed with, "
         "its disagreement count c and weight epsilon^c), summary.json and weights.tsv, which a run trains from "
-        "with sentence_weights.",
+        "with sentence_weights; beside it cleanlab.tsv (cleanlab's flags from the fold runs' tag probabilities) "
+        "and, for CoNLL data, detection.csv (CrossWeigh, cleanlab and one ordinary model against the answer keys).",
     )
     crossweigh.add_argument("--config", type=Path, required=True, help="a run config (data, embeddings, training)")
     crossweigh.add_argument(
@@ -55,7 +56,16 @@ def run(args: argparse.Namespace) -> None:
         raise ConfigError(
             "command line: --folds must be at least 2, --iterations and --fold-epochs at least 1, --epsilon in (0, 1]"
         )
-    from flair_ner.grids.crossweigh import GRID_TOML, SETTINGS_JSON, collect, grid_text, prepare
+    from flair_ner.grids.crossweigh import (
+        GRID_TOML,
+        REPORTS,
+        SETTINGS_JSON,
+        collect,
+        grid_text,
+        pool_store,
+        prepare,
+        uses_store,
+    )
 
     folder = Path(args.output_dir)
     settings = {"config": str(args.config), "folds": args.folds, "iterations": args.iterations,
@@ -69,9 +79,11 @@ def run(args: argparse.Namespace) -> None:
         )
     crossweigh = prepare(config, folder, args.folds, args.iterations)
     write_text(folder / SETTINGS_JSON, json.dumps(settings, indent=1) + "\n")
-    write_text(folder / GRID_TOML, grid_text(crossweigh, config, args.fold_epochs))
     from flair_ner.grids.grid import describe, load_grid, run_grid  # Ray loads only when cells run
 
+    # the pool's frozen vectors are computed once, before the fold runs (not for a dry run)
+    store = pool_store(crossweigh, config) if uses_store(config) and not args.dry_run else None
+    write_text(folder / GRID_TOML, grid_text(crossweigh, config, args.fold_epochs, store))
     grid = load_grid(folder / GRID_TOML)
     print(describe(grid))
     if args.dry_run:
@@ -80,4 +92,5 @@ def run(args: argparse.Namespace) -> None:
     refuse_failed_cells(outcome, len(grid.cells), "fold runs")
     summary = collect(crossweigh, {cell.variant: Path(cell.config.output_dir) for cell in grid.cells}, args.epsilon)
     print(f"sentences per disagreement count c: {summary['sentences_per_c']}")
-    print(f"written: {folder}/mistakes.tsv, weights.tsv (train with sentence_weights = it), summary.json")
+    written = [name for name in REPORTS if (folder / name).is_file()]
+    print(f"written in {folder}: {', '.join(written)} (train with sentence_weights = its weights.tsv)")
