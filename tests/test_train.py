@@ -189,3 +189,18 @@ def test_the_decoder_can_have_its_own_learning_rate(tmp_path: Path, conllpp_slic
     train_tagger(corpus, tmp_path, config)
     # flair puts the layers above the embeddings first, at their own rate (the embeddings keep learning_rate 0.1)
     assert pd.read_csv(tmp_path / "epochs.csv")["learning_rate"].tolist() == [0.3]
+
+
+def test_the_learning_curve_reads_one_rate_per_parameter_group(tmp_path: Path) -> None:
+    """With decoder_learning_rate flair writes "0.0112,0.0000" (decoder, embeddings) in loss.tsv's LEARNING_RATE;
+    the curve reads the first and still marks a drop (a fine-tuned e5-small run failed on it at its very end)."""
+    from flair_ner.evaluation.plots import plot_learning_curve
+
+    loss = tmp_path / "loss.tsv"
+    loss.write_text(
+        "EPOCH\tTIMESTAMP\tLEARNING_RATE\tTRAIN_LOSS\tDEV_LOSS\tDEV_PRECISION\tDEV_RECALL\tDEV_F1\tDEV_ACCURACY\n"
+        "1\t23:38:41\t0.0112,0.0000\t0.7164\t0.3363\t0.5096\t0.4544\t0.4804\t0.3637\n"
+        "2\t00:00:53\t0.0001,0.0000\t0.3528\t0.2814\t0.5609\t0.5417\t0.5511\t0.4390\n",
+        encoding="utf-8",
+    )
+    assert plot_learning_curve(loss, tmp_path / "curve.png").stat().st_size > 0

@@ -58,7 +58,8 @@ def context_lms(embeddings) -> list:
 
 def embed_in_documents(embeddings, sentences: Sequence, batch_characters: int = BATCH_CHARACTERS) -> float:
     """Give the tokens of ``sentences`` (and of the rest of their documents) the vectors of the stack's Flair LMs,
-    each LM reading the whole document; returns seconds. Tokens that hold an LM's vector already keep it."""
+    each LM reading the whole document; returns seconds. A document whose tokens all hold an LM's vector already
+    is not read again by that LM."""
     import torch
     from flair.data import Sentence
 

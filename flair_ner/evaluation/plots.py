@@ -56,7 +56,9 @@ def plot_learning_curve(loss_tsv: Path, output: Path) -> Path:
         loss_axis.annotate(f"{history['TRAIN_LOSS'][0]:.4f}", (epochs[0], history["TRAIN_LOSS"][0]),
                            textcoords="offset points", xytext=(8, 4), fontsize=8)  # fmt: skip
     if "LEARNING_RATE" in history:
-        rates = history["LEARNING_RATE"]
+        # flair writes one rate per parameter group, comma-separated, when there are several
+        # (decoder_learning_rate): the first is the decoder's, the one epochs.csv reports too
+        rates = history["LEARNING_RATE"].astype(str).str.split(",").str[0].astype(float)
         for index in range(1, len(history)):
             if rates[index] < rates[index - 1] * 0.99 and (
                 index == len(history) - 1 or rates[index] < rates[index - 1] * 0.75
