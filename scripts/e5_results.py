@@ -20,6 +20,7 @@ from pathlib import Path
 from flair_ner.grids.summary import paired_bootstrap, sentence_counts
 from flair_ner.runs import layout
 from flair_ner.runs.folder import FINISHED, read_manifest
+from flair_ner.runs.manifest import run_training_seconds
 
 RESULTS = Path("docs/results.md")
 HEADING = "## multilingual-e5-small on MultiCoNER II"
@@ -38,9 +39,7 @@ def scores_row(system: str, folder: Path, manifest: dict, test_set: str) -> str:
     scores = metrics["scores"]
     epochs = manifest.get("epochs", len(manifest.get("epoch_seconds", [])))
     epoch_s = statistics.median(manifest["epoch_seconds"]) if manifest.get("epoch_seconds") else float("nan")
-    # the epochs' own seconds: a run resumed after its last epoch (to evaluate) records only that last process's
-    # training_seconds
-    minutes = (sum(manifest.get("epoch_seconds") or []) + manifest.get("precompute_seconds", 0.0)) / 60
+    minutes = run_training_seconds(manifest) / 60  # over every process of a resumed run
     peak = manifest.get("peak_rss_mb")
     return (f"| {system} | {epochs} | **{100 * metrics['micro_f1']:.2f}** | {100 * scores['macro avg']['f1']:.2f} | "
             f"{100 * scores['weighted avg']['f1']:.2f} | {100 * metrics['token_accuracy']:.2f} | "
@@ -80,8 +79,8 @@ linear layer at 2e-2 (`decoder_learning_rate`: at 5e-5 e5-small stayed at the la
 `results/e5-small/recipe/README.md`), 2 epochs (`experiments/grids/multiconer_e5.toml` says why), fp32 on this
 machine's 2 CPU cores (an AMD EPYC without bfloat16). The stacked runs add frozen e5-small to the scratch stack with everything else as the scratch runs
 (`experiments/grids/multiconer_e5_stack.toml`). The test set is each language's public dev file, as for every
-MultiCoNER run here. F1 and token accuracy in %; minutes of training (the epochs and the embedding
-precompute), median seconds per epoch and peak resident memory from each run's manifest (the earlier runs'
+MultiCoNER run here. F1 and token accuracy in %; minutes of training (over every process of a resumed run),
+median seconds per epoch and peak resident memory from each run's manifest (the earlier runs'
 times are from the machines they ran on, see "Other data sets"); each run folder's `metrics.csv` holds the per-class report.
 Written by `python scripts/e5_results.py`.
 """, "| system | epochs | micro F1 | macro F1 | weighted F1 | token acc. | training min | epoch s | peak MB |",

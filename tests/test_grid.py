@@ -367,3 +367,13 @@ def test_an_early_runs_metrics_without_weighted_f1_get_it_derived_as_the_scorer_
         and weighted_f1(scores) == scores["weighted avg"]["f1"]
     )
     assert weighted_f1(early) != pytest.approx(scores["macro avg"]["f1"])  # the weights matter in this example
+
+
+def test_a_resumed_runs_training_time_counts_the_epochs_before_the_resume() -> None:
+    from flair_ner.runs.manifest import run_training_seconds
+
+    # e5-small on Hindi: 2 epochs trained, then resumed only to evaluate (its last process trained 6 s)
+    resumed = {"training_seconds": 6.0, "resumed_from_epoch": 2, "epoch_seconds": [1380.4, 1326.1]}
+    assert run_training_seconds(resumed) == pytest.approx(2712.5)
+    assert run_training_seconds({"training_seconds": 90.0, "resumed_from_epoch": 0, "epoch_seconds": [40, 45]}) == 90
+    assert run_training_seconds({}) == 0

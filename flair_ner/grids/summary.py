@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from flair_ner.runs.manifest import run_training_seconds
 from flair_ner.runs.layout import METRICS_JSON, predictions_file
 from flair_ner.errors import GridError
 from flair_ner.evaluation.scores import AVERAGES, entity_counts, read_predictions, tagged_sentences
@@ -78,7 +79,7 @@ def cell_scores(grid: Grid) -> pd.DataFrame:
                     "macro_f1": scores["scores"]["macro avg"]["f1"],
                     "weighted_f1": weighted_f1(scores["scores"]),
                     "token_accuracy": scores.get("token_accuracy"),
-                    "training_minutes": (manifest.get("training_seconds") or 0) / 60,
+                    "training_minutes": run_training_seconds(manifest) / 60,
                     "cell": cell.name,
                 }
             )

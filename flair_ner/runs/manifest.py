@@ -106,3 +106,11 @@ def write_manifest(output_dir: Path, config: Any, data_files: Iterable[Path], co
         **run,
     }
     return write_text(Path(output_dir) / MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def run_training_seconds(manifest: dict[str, Any]) -> float:
+    """A finished run's training time over all its processes: ``training_seconds`` is the last process's (from
+    its start of training to its end), so a run resumed after epoch N adds the recorded seconds of epochs 1..N
+    (a run resumed after its last epoch only to be evaluated would otherwise show seconds)."""
+    resumed = manifest.get("resumed_from_epoch") or 0
+    return (manifest.get("training_seconds") or 0.0) + sum((manifest.get("epoch_seconds") or [])[:resumed])

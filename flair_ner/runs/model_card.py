@@ -15,6 +15,7 @@ import pandas as pd
 
 from flair_ner.files import write_text
 from flair_ner.runs.layout import MANIFEST, METRICS_CSV, MODEL_CARD
+from flair_ner.runs.manifest import run_training_seconds
 
 # the config keys that describe the model and its training, per method (the card lists them; manifest.json has
 # every key)
@@ -97,7 +98,7 @@ def run_model_card(folder: Union[str, Path]) -> str:
         f"| entity types | {', '.join(types) if types else '-'} |",
         f"| model | {method}; embeddings: {', '.join(str(e) for e in manifest.get('embeddings') or []) or '-'} |",
         f"| file | {manifest.get('evaluated_model')} ({'the best dev epoch' if manifest.get('evaluated_model') == 'best-model.pt' else 'after the last epoch'}) |",
-        f"| training | {manifest.get('epochs') or len(epochs)} epochs, {manifest.get('training_seconds', 0) / 60:.1f} min"
+        f"| training | {manifest.get('epochs') or len(epochs)} epochs, {run_training_seconds(manifest) / 60:.1f} min"
         + (f" (median epoch {statistics.median(epochs):.0f} s)" if epochs else "")
         + f" on {manifest.get('device')} ({(manifest.get('machine') or {}).get('processor', '?')}, "
         f"{(manifest.get('machine') or {}).get('cpu_count', '?')} CPUs); peak memory "
