@@ -52,8 +52,9 @@ def context_lms(embeddings) -> list:
     """The frozen Flair LMs of a stack (the parts document context applies to)."""
     from flair.embeddings import FlairEmbeddings
 
-    parts = getattr(embeddings, "embeddings", [embeddings])
-    return [part for part in parts if isinstance(part, FlairEmbeddings) and not part.fine_tune]
+    from flair_ner.embeddings.stacks import stack_members
+
+    return [part for part in stack_members(embeddings) if isinstance(part, FlairEmbeddings) and not part.fine_tune]
 
 
 def embed_in_documents(embeddings, sentences: Sequence, batch_characters: int = BATCH_CHARACTERS) -> float:

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Iterable, Union
 
 import torch
-from flair.embeddings import StackedEmbeddings, WordEmbeddings
+from flair.embeddings import WordEmbeddings
 from flair.models import SequenceTagger
 from torch import nn
 
+from flair_ner.embeddings.stacks import stack_members
 from flair_ner.files import atomic_path
 
 log = logging.getLogger(__name__)
@@ -39,16 +40,11 @@ class TrimReport:
     rows_after: int
 
 
-def embedding_parts(tagger: SequenceTagger) -> list:
-    """The tagger's embeddings, one per part of its stack (a single embedding is a stack of one)."""
-    if isinstance(tagger.embeddings, StackedEmbeddings):
-        return list(tagger.embeddings.embeddings)
-    return [tagger.embeddings]
-
-
 def word_embeddings(tagger: SequenceTagger) -> list[WordEmbeddings]:
     """The tagger's frozen flair ``WordEmbeddings`` (GloVe and the like; fine-tuned tables are left alone)."""
-    return [part for part in embedding_parts(tagger) if isinstance(part, WordEmbeddings) and not part.fine_tune]
+    return [
+        part for part in stack_members(tagger.embeddings) if isinstance(part, WordEmbeddings) and not part.fine_tune
+    ]
 
 
 def trim_word_embeddings(tagger: SequenceTagger, vocabulary: Iterable[str], top_rows: int) -> list[TrimReport]:

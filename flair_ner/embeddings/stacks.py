@@ -237,6 +237,12 @@ def stack_names(mode: str = "auto", glove: Optional[str] = None, lms: Optional[l
     return {"glove": glove or resolved, "lms": default_lms if lms is None else lms}
 
 
+def stack_members(embeddings) -> list:
+    """The parts of a stack, in its order; a single embedding is a stack of one. (Not ``getattr(.., "embeddings")``:
+    flair's ``WordEmbeddings`` keep their file name in an attribute of that name.)"""
+    return list(embeddings.embeddings) if isinstance(embeddings, StackedEmbeddings) else [embeddings]
+
+
 def default_stack(
     mode: str = "auto",
     glove: Optional[str] = None,

@@ -42,8 +42,9 @@ def sentence_key(tokens: Sequence[str]) -> str:
 
 def stack_parts(embeddings) -> list[tuple[str, int]]:
     """(name, length) of each embedding in a stack, in the stack's order (what a token's vector is made of)."""
-    parts = getattr(embeddings, "embeddings", [embeddings])
-    return [(part.name, part.embedding_length) for part in parts]
+    from flair_ner.embeddings.stacks import stack_members
+
+    return [(part.name, part.embedding_length) for part in stack_members(embeddings)]
 
 
 def build_store(folder: Path, embeddings, sentences: list, batch_size: int = 64) -> Path:

@@ -327,8 +327,9 @@ def compare_runs(run_a: Path, run_b: Path) -> tuple[str, list[RunDifference]]:
             })  # fmt: skip
         sets.append({"name": name, "file": predictions_file(name), "types": _types(a + b),
                      "kinds": [A_RIGHT, B_RIGHT, BOTH_WRONG], "sentences": payload})  # fmt: skip
-        differences.append(_difference(name, a, b))
-        summaries.append(_comparison_summary(index, differences[-1], a, b))
+        scores = [score_spans([s.gold for s in run], [s.predicted for s in run]).set_index("label") for run in (a, b)]
+        differences.append(_difference(name, a, b, scores))
+        summaries.append(_comparison_summary(index, differences[-1], a, b, scores))
     data = {"sets": sets, "page_size": PAGE_SIZE, "item_name": "differences", "default_kind": "",
             "kind_options": [["", "every difference"]]}  # fmt: skip
     subtitle = (f"A = {html.escape(str(runs[0]))}, B = {html.escape(str(runs[1]))}. The sentences the two runs tag "
@@ -338,25 +339,28 @@ def compare_runs(run_a: Path, run_b: Path) -> tuple[str, list[RunDifference]]:
     return page, differences
 
 
-def _difference(name: str, a: list[TaggedSentence], b: list[TaggedSentence]) -> RunDifference:
+def _difference(
+    name: str, a: list[TaggedSentence], b: list[TaggedSentence], scores: list[pd.DataFrame]
+) -> RunDifference:
+    """The paired-bootstrap difference of one test set; ``scores``: A's and B's score tables (by label)."""
     # the grid's statistics (summary loads grid)
     from flair_ner.grids.summary import paired_bootstrap
 
     difference, low, high, p_value = paired_bootstrap([entity_counts(a)], [entity_counts(b)])
-    micro = [score_spans([s.gold for s in run], [s.predicted for s in run]).set_index("label").loc["micro avg", "f1"]
-             for run in (a, b)]  # fmt: skip
+    micro = [table.loc["micro avg", "f1"] for table in scores]
     differing = sum(set(x.predicted) != set(y.predicted) for x, y in zip(a, b))
     return RunDifference(name, len(a), float(micro[0]), float(micro[1]), float(difference), float(low), float(high),
                          float(p_value), differing)  # fmt: skip
 
 
-def _comparison_summary(index: int, found: RunDifference, a: list[TaggedSentence], b: list[TaggedSentence]) -> str:
+def _comparison_summary(
+    index: int, found: RunDifference, a: list[TaggedSentence], b: list[TaggedSentence], scores: list[pd.DataFrame]
+) -> str:
     """The paired-bootstrap difference and the wins and losses per type of one test set."""
     from flair_ner.grids.summary import BOOTSTRAP_SAMPLES
 
     name, difference, low, high, p_value = found.test_set, found.difference, found.low, found.high, found.p_value
-    scores_a = score_spans([s.gold for s in a], [s.predicted for s in a]).set_index("label")
-    scores_b = score_spans([s.gold for s in b], [s.predicted for s in b]).set_index("label")
+    scores_a, scores_b = scores
     rows = {}
     for entity_type in _types(a + b):
         found_a = found_b = spurious_a = spurious_b = 0

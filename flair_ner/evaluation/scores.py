@@ -232,7 +232,12 @@ def render_scores(result: EvaluationResult) -> str:
 
 
 def evaluate_sentences(
-    tagger, sentences: list, name: str, mini_batch_size: int = 64, probabilities: bool = False
+    tagger,
+    sentences: list,
+    name: str,
+    mini_batch_size: int = 64,
+    probabilities: bool = False,
+    lm_context: str = "sentence",
 ) -> EvaluationResult:
     """Predict ``sentences`` (flair Sentences with gold ``ner`` spans) and score them.
 
@@ -243,7 +248,13 @@ def evaluate_sentences(
         mini_batch_size: sentences per batch.
         probabilities: also keep each token's probability per tag (:class:`TokenProbabilities`); the predicted
             labels are the same either way.
+        lm_context: what the model's character LMs read, as it was trained: ``sentence`` or ``document``
+            (:mod:`flair_ner.embeddings.lm_context`; documents are the linked sentences).
     """
+    if lm_context == "document":
+        from flair_ner.embeddings.lm_context import embed_in_documents
+
+        embed_in_documents(tagger.embeddings, sentences)
     tagger.predict(
         sentences,
         mini_batch_size=mini_batch_size,

@@ -230,13 +230,12 @@ def pool_store(crossweigh: CrossWeigh, config: ExperimentConfig) -> Path:
         ConfigError: the store was computed with another stack, or this stack has trained parts.
     """
     from flair_ner.data.corpus import to_sentences
-    from flair_ner.embeddings.stacks import default_stack
     from flair_ner.embeddings.store import EmbeddingStore, build_store
     from flair_ner.training.speed import all_static
+    from flair_ner.training.train import configured_stack
 
     folder = crossweigh.folder / STORE_DIR
-    stack = default_stack(config.embeddings, config.glove, config.lm_names(), config.data_dir, config.transformer,
-                          transformer_layers=config.transformer_layers)  # fmt: skip
+    stack = configured_stack(config, config.data_dir)
     if not all_static(stack):
         raise ConfigError(f"{config.embeddings}: this stack has trained parts; an embedding store needs a frozen one")
     if folder.exists():

@@ -341,11 +341,11 @@ def _run(
         # every test split was read once already: fresh Sentences from its blocks
         read = loaded.blocks["test"] if test_files is files else compared_tests[name]
         sentences = to_sentences(read)[: config.eval_limit]
-        if config.lm_context == "document":
-            from flair_ner.embeddings.lm_context import embed_in_documents
-
-            embed_in_documents(tagger.embeddings, sentences)
-        results.append(evaluate_sentences(tagger, sentences, name, probabilities=config.token_probabilities))
+        results.append(
+            evaluate_sentences(
+                tagger, sentences, name, probabilities=config.token_probabilities, lm_context=config.lm_context
+            )
+        )
         print(f"\nTest set {name} ({test_files.paths()['test']}):\n{render_scores(results[-1])}")
     if results:
         write_results(results, output_dir)
@@ -464,12 +464,9 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
             ", ".join(sorted(found - learned)),
         )
     with locked(output_dir):
-        sentences = to_sentences(blocks)
-        if trained_lm_context(config) == "document":
-            from flair_ner.embeddings.lm_context import embed_in_documents
-
-            embed_in_documents(tagger.embeddings, sentences)
-        result = evaluate_sentences(tagger, sentences, "test", config.batch_size)
+        result = evaluate_sentences(
+            tagger, to_sentences(blocks), "test", config.batch_size, lm_context=trained_lm_context(config)
+        )
         write_results([result], output_dir)
         write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {test_file}")
         plot_per_type_f1(metrics_table([result]), output_dir / PER_TYPE_F1)  # the table metrics.csv holds

@@ -99,8 +99,9 @@ def dev_in_length_order(corpus):
 
 def all_static(embeddings) -> bool:
     """True when no embedding in the stack is trained (so its vectors can be computed once)."""
-    parts = getattr(embeddings, "embeddings", [embeddings])
-    return all(getattr(part, "static_embeddings", False) for part in parts)
+    from flair_ner.embeddings.stacks import stack_members
+
+    return all(getattr(part, "static_embeddings", False) for part in stack_members(embeddings))
 
 
 def compact_embeddings(sentences) -> int:

@@ -31,9 +31,8 @@ from flair_ner.runs.layout import EPOCH_REPORT, FINAL_MODEL, LOSS_FILE  # noqa: 
 from flair_ner.errors import ConfigError
 from flair_ner.runs.checkpoint import CHECKPOINT, TrainingState, drop_log_lines, load_state
 from flair_ner.config.options import STORAGE_MODES, TrainConfig
-from flair_ner.embeddings.stacks import default_stack, glove_embeddings, transformer_embeddings
+from flair_ner.embeddings.stacks import default_stack, glove_embeddings, stack_members, transformer_embeddings
 from flair_ner.runs.interrupt import RunInterrupted, interruptible
-from flair_ner.embeddings.model_size import embedding_parts
 from flair_ner.training.plugins import (
     no_flair_bars,
     BEST_MODEL,
@@ -76,6 +75,20 @@ def choose_storage_mode(requested: Optional[str] = None, device: Optional[str] =
     return "gpu" if choose_device(device).startswith("cuda") else "cpu"
 
 
+def configured_stack(config: TrainConfig, data_dir=None, corpus=None):
+    """The stacked embeddings ``config`` names (:func:`~flair_ner.embeddings.stacks.default_stack`; the scratch
+    stack learns its vocabularies from ``corpus``), before any pooled tables."""
+    return default_stack(
+        config.embeddings,
+        config.glove,
+        config.lm_names(),
+        data_dir,
+        config.transformer,
+        corpus=corpus,
+        transformer_layers=config.transformer_layers,
+    )
+
+
 def build_tagger(corpus, config: TrainConfig, data_dir=None, output_dir: Optional[Path] = None):
     """``SequenceTagger(hidden_size, use_crf, tag_type="ner")`` over the configured stacked embeddings; for
     ``method = "fine-tune"``, FLERT's tagger: the fine-tuned transformer's last layer (first sub-token), no
@@ -100,15 +113,7 @@ def build_tagger(corpus, config: TrainConfig, data_dir=None, output_dir: Optiona
             use_rnn=False,
             reproject_embeddings=False,
         )
-    embeddings = default_stack(
-        config.embeddings,
-        config.glove,
-        config.lm_names(),
-        data_dir,
-        config.transformer,
-        corpus=corpus,
-        transformer_layers=config.transformer_layers,
-    )
+    embeddings = configured_stack(config, data_dir, corpus)
     if config.pooled_lms:
         from flair.embeddings import StackedEmbeddings
 
@@ -252,7 +257,7 @@ def train_tagger(
         # flair's own epoch-1 embedding would read sentence by sentence: a model trained on other vectors
         raise ConfigError("lm_context = document needs a frozen stack precomputed before training (storage_mode cpu)")
     precompute_seconds = 0.0
-    trained_names = [part.name for part in embedding_parts(tagger) if not part.static_embeddings]
+    trained_names = [part.name for part in stack_members(tagger.embeddings) if not part.static_embeddings]
     if precompute:
         store = None
         if config.embedding_store:
@@ -361,7 +366,7 @@ def train_tagger(
         epoch_seconds=eta.epoch_seconds,
         total_seconds=time.monotonic() - started,
         resumed_from_epoch=start_epoch,
-        embeddings=[part.name for part in embedding_parts(tagger)],
+        embeddings=[part.name for part in stack_members(tagger.embeddings)],
         precompute_seconds=precompute_seconds,
         use_amp=use_amp,
         epochs=resume.completed_epoch,
