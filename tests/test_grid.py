@@ -218,6 +218,10 @@ def test_summary_only_summarizes_the_finished_cells_and_names_the_others(
     for cell, minutes in zip(grid.cells[:3], (10, 20, 40)):  # base cells 10 and 20 min, small 40 min
         manifest = json.loads((cell.folder / "manifest.json").read_text())
         (cell.folder / "manifest.json").write_text(json.dumps({**manifest, "total_seconds": 60 * minutes}))
+    # the small cell was resumed only to be evaluated: its last process took 1 min after 39 min of epochs
+    manifest = json.loads((grid.cells[2].folder / "manifest.json").read_text())
+    resumed = {"total_seconds": 60, "resumed_from_epoch": 2, "epoch_seconds": [19 * 60, 20 * 60]}
+    (grid.cells[2].folder / "manifest.json").write_text(json.dumps({**manifest, **resumed}))
     assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0
     # the unfinished small cell costs what its own variant's cell took, not the mean of all three (23 min)
     assert "1 cells to run, about 40 cell-minutes" in capsys.readouterr().out
@@ -370,10 +374,11 @@ def test_an_early_runs_metrics_without_weighted_f1_get_it_derived_as_the_scorer_
 
 
 def test_a_resumed_runs_training_time_counts_the_epochs_before_the_resume() -> None:
-    from flair_ner.runs.manifest import run_training_seconds
+    from flair_ner.runs.manifest import run_total_seconds, run_training_seconds
 
     # e5-small on Hindi: 2 epochs trained, then resumed only to evaluate (its last process trained 6 s)
     resumed = {"training_seconds": 6.0, "resumed_from_epoch": 2, "epoch_seconds": [1380.4, 1326.1]}
     assert run_training_seconds(resumed) == pytest.approx(2712.5)
     assert run_training_seconds({"training_seconds": 90.0, "resumed_from_epoch": 0, "epoch_seconds": [40, 45]}) == 90
     assert run_training_seconds({}) == 0
+    assert run_total_seconds({**resumed, "total_seconds": 30.0}) == pytest.approx(2736.5)

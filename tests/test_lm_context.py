@@ -78,19 +78,42 @@ def test_a_run_with_document_context_and_a_file_without_markers(
              str(conllpp_slice / "conllpp_dev.txt"), "--test-file", str(conllpp_slice / "conllpp_test.txt")]  # fmt: skip
     assert main(["run", *files, *options, "--output-dir", str(tmp_path / "run")]) == 0
     assert "lm_context | document" in (tmp_path / "run" / "MODEL_CARD.md").read_text()
-    # evaluate reads the context the model was trained with from its run folder, and scores as the run did
-    from flair_ner.config.options import EvaluateConfig
-    from flair_ner.runs.experiment import trained_lm_context
+    # evaluate and predict read the context the model was trained with from its run folder, and tag as the run did
+    from flair_ner.runs.folder import trained_lm_context
 
     model = tmp_path / "run"  # a run folder: its best model, else its final one
-    assert trained_lm_context(EvaluateConfig(model=str(model / "final-model.pt"))) == "document"
-    assert trained_lm_context(EvaluateConfig(model=str(model))) == "document"
-    assert trained_lm_context(EvaluateConfig(model=str(model), lm_context="sentence")) == "sentence"
-    assert trained_lm_context(EvaluateConfig(model=str(tiny_glove))) == "sentence"  # no run folder around it
+    assert trained_lm_context(model / "final-model.pt") == "document" and trained_lm_context(model) == "document"
+    assert trained_lm_context(tiny_glove) == "sentence" and trained_lm_context("conllpp") == "sentence"  # no run folder
     test = str(conllpp_slice / "conllpp_test.txt")
     assert main(["evaluate", "--model", str(model), "--test-file", test, "--output-dir", str(tmp_path / "e")]) == 0
     ran = (tmp_path / "run" / "predictions_test.tsv").read_text()
     assert (tmp_path / "e" / "predictions_test.tsv").read_text() == ran
+    read = []  # the documents the LMs read when predicting: the test file's -DOCSTART- sections
+    import flair_ner.embeddings.lm_context as lm_context
+
+    def spy(embeddings, sentences, **kwargs):  # noqa: E306
+        read.extend(len(document) for document in lm_context.documents_of(sentences))
+        return embed_in_documents(embeddings, sentences, **kwargs)
+
+    embed_in_documents, lm_context.embed_in_documents = lm_context.embed_in_documents, spy
+    try:
+        out = tmp_path / "predicted.conll"
+        assert main(["predict", "--model", str(model), "--input", test, "--input-format", "conll",
+                     "--output-format", "conll", "--output", str(out)]) == 0  # fmt: skip
+    finally:
+        lm_context.embed_in_documents = embed_in_documents
+    blocks = read_blocks(conllpp_slice / "conllpp_test.txt", ColumnFormat(tag_scheme="iob2"))
+    sizes, size = [], 0
+    for block in blocks:
+        if block.is_docstart and size:
+            sizes.append(size)
+        size = 0 if block.is_docstart else size + 1
+    assert read == [*sizes, size] and len(read) > 1
+    predicted = [line.split()[-1] for line in out.read_text().splitlines() if line.strip()]
+    assert predicted == [line.split("\t")[-1] for line in ran.splitlines()[1:]]
+    onnx = ["--engine", "onnx", "--lm-context", "document"]
+    assert main(["predict", "--model", str(model), "--input", test, *onnx]) == 2
+    assert "the ONNX export reads sentence by sentence" in capsys.readouterr().err
     plain = tmp_path / "plain.txt"
     plain.write_text("A B-PER\nb O\n\nC B-LOC\n\nD O\n", encoding="utf-8")
     assert main(["run", "--train-file", str(plain), *options, "--output-dir", str(tmp_path / "r2")]) == 2

@@ -102,7 +102,8 @@ def chosen_engine_for(args: argparse.Namespace):
 
         flair_logs_to_stderr()
         quiet_third_party(args.verbose)
-    return load_engine(args.model, args.engine, args.batch_size, args.precision, args.threads)
+    return load_engine(args.model, args.engine, args.batch_size, args.precision, args.threads,
+                       getattr(args, "lm_context", None))  # fmt: skip
 
 
 def refuse_missing_models(sources: Sequence[str]) -> None:

@@ -300,12 +300,18 @@ def to_sentences(blocks: list[Block]) -> list:
         for span in block.spans:
             sentence[span.start : span.end].add_label("ner", span.type)
         if documents:
-            sentence._previous_sentence = previous  # flair has no public setter; its column reader does the same
-            if previous is not None:
-                previous._next_sentence = sentence
+            link_sentences(previous, sentence)
             previous = sentence
         sentences.append(sentence)
     return sentences
+
+
+def link_sentences(previous, sentence) -> None:
+    """Make flair Sentence ``sentence`` follow ``previous`` in their document (``previous`` ``None``: it starts
+    one), as flair's own column reader links them; flair has no public setter."""
+    sentence._previous_sentence = previous
+    if previous is not None:
+        previous._next_sentence = sentence
 
 
 @dataclass

@@ -53,7 +53,7 @@ from flair_ner.config.options import (
 from flair_ner.data.fetch import resolve_data_dir, resolve_mirror
 from flair_ner.files import write_text
 from flair_ner.runs.interrupt import RunInterrupted, terminate_as_ctrl_c
-from flair_ner.runs.manifest import MANIFEST
+from flair_ner.runs.manifest import MANIFEST, run_total_seconds
 from flair_ner.runs.folder import FINISHED, LOCK, NOT_SHAPING, RunFolderError, config_changes, holder, read_manifest
 
 log = logging.getLogger(__name__)
@@ -314,8 +314,8 @@ def describe(grid: Grid, adopting: Optional[dict[str, Path]] = None) -> str:
             todo.append(cell)
             continue
         manifest = read_manifest(adopting.get(cell.name, cell.folder)) or {}
-        if manifest.get("total_seconds"):
-            minutes.setdefault(cell.variant, []).append(manifest["total_seconds"] / 60)
+        if manifest.get("total_seconds"):  # over every process: a cell resumed only to evaluate took hours, not seconds
+            minutes.setdefault(cell.variant, []).append(run_total_seconds(manifest) / 60)
     finished = [value for values in minutes.values() for value in values]
     if not todo:
         lines.append("every cell is finished")

@@ -55,8 +55,12 @@ class PredictedSpan(NamedTuple):
 class Engine(Protocol):
     """What tags: the torch engine (:class:`flair_ner.predict.tagging.TorchEngine`) or the ONNX runtime's."""
 
-    def tag(self, sentences: Sequence[list[str]]) -> list[list[PredictedSpan]]:
-        """The entities of each sentence (a list of tokens), in input order."""
+    def tag(
+        self, sentences: Sequence[list[str]], documents: Optional[Sequence[int]] = None
+    ) -> list[list[PredictedSpan]]:
+        """The entities of each sentence (a list of tokens), in input order. ``documents``: each sentence's
+        document number (consecutive sentences with one number form a document), for an engine whose character
+        LMs read whole documents; ``None``: every sentence stands alone."""
         ...
 
 
@@ -74,6 +78,9 @@ class InputRecord:
         error: why the record cannot be tagged (then it is reported and skipped).
         error_field: JSON input: the field ``error`` is about (``text``, ``tokens[2]``), if one.
         predicted: once tagged, the entities of each of its sentences.
+        document: CoNLL input: the document the sentence belongs to (counted by ``-DOCSTART-`` lines), so that
+            the sentences between two markers are one document; ``None``: the record is a document of its own
+            (a line of text, a JSONL record, the whole input with ``--document``).
     """
 
     line: int
@@ -85,6 +92,7 @@ class InputRecord:
     error: Optional[str] = None
     error_field: Optional[str] = None
     predicted: list[list[PredictedSpan]] = field(default_factory=list)
+    document: Optional[int] = None
 
 
 @dataclass
@@ -159,9 +167,10 @@ def _conll_records(lines: Iterator[tuple[int, bytes]]) -> Iterator[InputRecord]:
     columns: list[list[str]] = []
     first = 0
     bad: Optional[InputRecord] = None  # the first undecodable line of the current sentence
+    document = 0  # the sentences before a file's first marker are a document too
 
     def finish() -> InputRecord:
-        return bad or _token_record(first, [cells[0] for cells in columns], columns=list(columns))
+        return bad or _token_record(first, [cells[0] for cells in columns], columns=list(columns), document=document)
 
     for number, raw in lines:
         text, reason = _decode(raw)
@@ -170,6 +179,7 @@ def _conll_records(lines: Iterator[tuple[int, bytes]]) -> Iterator[InputRecord]:
             if columns:
                 yield finish()
             columns, bad = [], None
+            document += bool(cells)
             continue
         if not columns:
             first = number
@@ -228,16 +238,26 @@ def chosen_engine(model: str, engine: str = "auto") -> str:
 
 
 def load_engine(model: str, engine: str = "auto", batch_size: Optional[int] = None, precision: str = "fp32",
-                threads: Optional[int] = None) -> Engine:  # fmt: skip
+                threads: Optional[int] = None, lm_context: Optional[str] = None) -> Engine:  # fmt: skip
     """The engine for ``model``: ``onnx`` (:class:`flair_ner.predict.runtime.OnnxEngine`, for a folder written by
     ``flair-ner export``; no torch is imported) or ``torch`` (:class:`flair_ner.predict.tagging.TorchEngine`, for what
     ``load_tagger`` takes); ``auto`` picks ONNX for an export folder. ``batch_size`` ``None``: the engine's own
     default (torch 32, ONNX 64); ``precision`` is the torch engine's, ``threads`` the ONNX engine's.
+    ``lm_context``: what the character LMs read, ``sentence`` or ``document`` (the torch engine's;
+    :mod:`flair_ner.embeddings.lm_context`); ``None``: as the model was trained (its run folder's manifest).
     """
+    from flair_ner.runs.folder import trained_lm_context
+
+    if lm_context is not None and lm_context not in ("sentence", "document"):
+        raise PredictInputError(f"--lm-context must be sentence or document, not {lm_context!r}")
     if chosen_engine(model, engine) == "onnx":
         if precision != "fp32":
             raise PredictInputError(
                 "--precision is the torch engine's; an ONNX export has its own (flair-ner export --quantize)"
+            )
+        if lm_context == "document":
+            raise PredictInputError(
+                "--lm-context document is the torch engine's: the ONNX export reads sentence by sentence"
             )
         from flair_ner.predict.runtime import DEFAULT_BATCH_SIZE, OnnxEngine
 
@@ -245,13 +265,21 @@ def load_engine(model: str, engine: str = "auto", batch_size: Optional[int] = No
     from flair_ner.predict.tagging import TorchEngine, check_precision, load_tagger  # imports flair and torch
 
     check_precision(precision)  # before the model loads
-    return TorchEngine(load_tagger(model), batch_size or TorchEngine.mini_batch_size, precision)
+    lm_context = lm_context or trained_lm_context(model)
+    return TorchEngine(load_tagger(model), batch_size or TorchEngine.mini_batch_size, precision, lm_context)
 
 
 def tag_records(records: Sequence[InputRecord], engine: Engine) -> int:
-    """Tag good records (``error`` unset) with ``engine``; returns the number of sentences tagged."""
+    """Tag good records (``error`` unset) with ``engine``; returns the number of sentences tagged. Each record is
+    a document of its own, except CoNLL sentences, whose documents are their ``-DOCSTART-`` sections."""
     sentences = [[token.text for token in sentence] for record in records for sentence in record.sentences]
-    found = iter(engine.tag(sentences))
+    documents, previous, number = [], None, -1
+    for record in records:
+        if record.document is None or record.document != previous:
+            number += 1
+        previous = record.document
+        documents += [number] * len(record.sentences)
+    found = iter(engine.tag(sentences, documents))
     for record in records:
         record.predicted = [next(found) for _ in record.sentences]
     return len(sentences)
@@ -309,14 +337,15 @@ def _conll(record: InputRecord) -> Iterator[str]:
 
 
 def _groups(records: Iterable[InputRecord], size: int) -> Iterator[list[InputRecord]]:
+    """Groups of about ``size`` sentences; a CoNLL document is not cut in two (its LMs may read it whole)."""
     group: list[InputRecord] = []
     count = 0
     for record in records:
-        group.append(record)
-        count += len(record.sentences)
-        if count >= size:
+        if count >= size and (record.document is None or record.document != group[-1].document):
             yield group
             group, count = [], 0
+        group.append(record)
+        count += len(record.sentences)
     if group:
         yield group
 

@@ -244,8 +244,11 @@ class OnnxEngine:
             spans_from_bioes([self.tags[i] for i in path], confidence) for path, confidence in zip(paths, confidences)
         ]
 
-    def tag(self, sentences: Sequence[list[str]]) -> list[list[PredictedSpan]]:
-        """The entities of each sentence, in input order (empty sentences have none)."""
+    def tag(
+        self, sentences: Sequence[list[str]], documents: Optional[Sequence[int]] = None
+    ) -> list[list[PredictedSpan]]:
+        """The entities of each sentence, in input order (empty sentences have none). ``documents`` is not read:
+        the export's LMs read sentence by sentence (``load_engine`` refuses ``--lm-context document`` for it)."""
         results: list[list[PredictedSpan]] = [[] for _ in sentences]
         order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(" ".join(sentences[i])))
         for begin in range(0, len(order), self.mini_batch_size):

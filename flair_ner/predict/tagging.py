@@ -12,7 +12,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Iterable, Sequence, Union
+from typing import IO, Callable, Iterable, Optional, Sequence, Union
 
 import flair
 import torch
@@ -166,10 +166,27 @@ def check_precision(precision: str) -> None:
 
 
 def tag_sentences(
-    tagger: SequenceTagger, token_lists: Sequence[list[str]], mini_batch_size: int = 32, precision: str = "fp32"
+    tagger: SequenceTagger,
+    token_lists: Sequence[list[str]],
+    mini_batch_size: int = 32,
+    precision: str = "fp32",
+    documents: Optional[Sequence[int]] = None,
 ) -> list[Sentence]:
-    """Tag pre-tokenized sentences; returns flair Sentences with ``ner`` spans."""
+    """Tag pre-tokenized sentences; returns flair Sentences with ``ner`` spans.
+
+    ``documents``: each sentence's document number (consecutive sentences with one number form a document): the
+    tagger's character LMs then read each sentence inside its document, as a model trained with
+    ``lm_context = "document"`` expects (:mod:`flair_ner.embeddings.lm_context`); ``None``: sentence by sentence.
+    """
     sentences = [Sentence(list(tokens)) for tokens in token_lists]
+    if documents is not None:
+        from flair_ner.data.corpus import link_sentences
+        from flair_ner.embeddings.lm_context import embed_in_documents
+
+        for index, sentence in enumerate(sentences):
+            same = index > 0 and documents[index] == documents[index - 1]
+            link_sentences(sentences[index - 1] if same else None, sentence)
+        embed_in_documents(tagger.embeddings, [sentence for sentence in sentences if len(sentence)])
     predict_sentences(tagger, sentences, mini_batch_size, precision)
     return sentences
 
@@ -195,20 +212,27 @@ class TorchEngine:
         tagger: the model.
         mini_batch_size: sentences per prediction batch.
         precision: see :func:`predict_sentences`.
+        lm_context: what the model's character LMs read: ``sentence`` (flair's way) or ``document`` (each
+            sentence inside its document, as a model trained with ``lm_context = "document"`` was;
+            :mod:`flair_ner.embeddings.lm_context`; the documents are those :meth:`tag` is given).
     """
 
     tagger: SequenceTagger
     mini_batch_size: int = 32
     precision: str = "fp32"
+    lm_context: str = "sentence"
 
     @property
     def types(self) -> list[str]:
         """The entity types the model predicts."""
         return sorted(model_entity_types(self.tagger))
 
-    def tag(self, sentences: Sequence[list[str]]) -> list[list[PredictedSpan]]:
-        flair_sentences = tag_sentences(self.tagger, sentences, self.mini_batch_size, self.precision)
-        return [sentence_spans(sentence) for sentence in flair_sentences]
+    def tag(
+        self, sentences: Sequence[list[str]], documents: Optional[Sequence[int]] = None
+    ) -> list[list[PredictedSpan]]:
+        documents = documents if self.lm_context == "document" else None
+        tagged = tag_sentences(self.tagger, sentences, self.mini_batch_size, self.precision, documents)
+        return [sentence_spans(sentence) for sentence in tagged]
 
 
 def tag_text(tagger: SequenceTagger, text: str, mini_batch_size: int = 32, precision: str = "fp32") -> list[dict]:

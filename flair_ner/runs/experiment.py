@@ -57,7 +57,14 @@ from flair_ner.training.plugins import BEST_MODEL
 from flair_ner.predict.tagging import load_tagger, model_entity_types
 from flair_ner.data.registry import DATASETS, CorpusFiles, compared_with
 from flair_ner.data.report import SanityReport, write_sanity_report
-from flair_ner.runs.folder import FINISHED, RunFolderError, check_run_folder, locked, read_manifest
+from flair_ner.runs.folder import (
+    FINISHED,
+    RunFolderError,
+    check_run_folder,
+    locked,
+    read_manifest,
+    trained_lm_context,
+)
 from flair_ner.training.train import FINAL_MODEL, train_tagger
 
 if TYPE_CHECKING:
@@ -419,19 +426,6 @@ def _tidy(output_dir: Path, kept_models: list[Path], keep_checkpoint: bool) -> N
         (output_dir / CHECKPOINT).unlink(missing_ok=True)
 
 
-def trained_lm_context(config: EvaluateConfig) -> str:
-    """What the model's LMs read: the config's ``lm_context``, else its training run's (the manifest in the run
-    folder the model is, or lies in), else ``sentence``."""
-    if config.lm_context:
-        return config.lm_context
-    model = Path(config.model)
-    for folder in (model, model.parent) if model.is_dir() else (model.parent,):
-        manifest = read_manifest(folder)
-        if manifest is not None:
-            return manifest.get("config", {}).get("lm_context") or "sentence"
-    return "sentence"
-
-
 def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
     """Score a trained model on a column file: metrics.csv/json, predictions TSV and the per-type plot, no training.
 
@@ -463,10 +457,9 @@ def run_evaluation(config: EvaluateConfig) -> EvaluationResult:
             test_file,
             ", ".join(sorted(found - learned)),
         )
+    lm_context = config.lm_context or trained_lm_context(config.model)  # as the model was trained, by default
     with locked(output_dir):
-        result = evaluate_sentences(
-            tagger, to_sentences(blocks), "test", config.batch_size, lm_context=trained_lm_context(config)
-        )
+        result = evaluate_sentences(tagger, to_sentences(blocks), "test", config.batch_size, lm_context=lm_context)
         write_results([result], output_dir)
         write_error_page([TestSetPredictions.of(result)], output_dir, f"Errors of {config.model} on {test_file}")
         plot_per_type_f1(metrics_table([result]), output_dir / PER_TYPE_F1)  # the table metrics.csv holds

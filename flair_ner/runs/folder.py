@@ -126,6 +126,22 @@ def holder(folder: Path) -> Optional[str]:
         os.close(handle)
 
 
+def trained_lm_context(model: "str | Path") -> str:
+    """What the character LMs of ``model`` read when it was trained, ``sentence`` or ``document``
+    (``lm_context``): from the manifest of the run folder the model is, or lies in; ``sentence`` for a model
+    without one (a shipped model, a copied file, a model trained outside the kit)."""
+    from flair_ner.assets import SHIPPED_MODELS
+
+    model = Path(model)
+    if str(model) in SHIPPED_MODELS and not model.exists():
+        model = SHIPPED_MODELS[str(model)]
+    for folder in (model, model.parent) if model.is_dir() else (model.parent,):
+        manifest = read_manifest(folder)
+        if manifest is not None:
+            return manifest.get("config", {}).get("lm_context") or "sentence"
+    return "sentence"
+
+
 def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
     """The folder's ``manifest.json``, or ``None`` when there is none.
 

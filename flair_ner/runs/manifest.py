@@ -108,9 +108,22 @@ def write_manifest(output_dir: Path, config: Any, data_files: Iterable[Path], co
     return write_text(Path(output_dir) / MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")
 
 
+def _over_every_process(manifest: dict[str, Any], key: str) -> float:
+    """``manifest[key]`` (the last process's seconds) plus the recorded seconds of the epochs an earlier process
+    trained before the resume."""
+    resumed = manifest.get("resumed_from_epoch") or 0
+    return (manifest.get(key) or 0.0) + sum((manifest.get("epoch_seconds") or [])[:resumed])
+
+
 def run_training_seconds(manifest: dict[str, Any]) -> float:
     """A finished run's training time over all its processes: ``training_seconds`` is the last process's (from
     its start of training to its end), so a run resumed after epoch N adds the recorded seconds of epochs 1..N
     (a run resumed after its last epoch only to be evaluated would otherwise show seconds)."""
-    resumed = manifest.get("resumed_from_epoch") or 0
-    return (manifest.get("training_seconds") or 0.0) + sum((manifest.get("epoch_seconds") or [])[:resumed])
+    return _over_every_process(manifest, "training_seconds")
+
+
+def run_total_seconds(manifest: dict[str, Any]) -> float:
+    """A finished run's wall time over all its processes (``total_seconds`` is the last process's, from start to
+    end, evaluation included): what a grid's cost estimate needs. Earlier processes count their epochs only, so a
+    resumed run's figure leaves out the set-up and evaluation an interrupted process did."""
+    return _over_every_process(manifest, "total_seconds")

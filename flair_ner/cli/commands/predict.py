@@ -75,6 +75,14 @@ def add(commands) -> None:
         help="torch: flair's model; onnx: a folder written by flair-ner export, run by onnxruntime without torch "
         "(default: auto, onnx for an export folder, else torch)",
     )
+    predict.add_argument(
+        "--lm-context",
+        choices=("sentence", "document"),
+        default=None,
+        help="what the model's character LMs read: sentence, or document (each sentence inside its document: a text "
+        "line or JSONL text, the whole input with --document, a CoNLL file's -DOCSTART- section); torch engine "
+        "only (default: as the model was trained, from its run folder's manifest, else sentence)",
+    )
     predict.add_argument("--threads", type=positive(int), default=None,
                          help="onnx engine: onnxruntime's threads (default: $FLAIR_NER_ONNX_THREADS, else all cores)")  # fmt: skip
     predict.set_defaults(handler=run)
