@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from flair_ner.training.speed import amp_supported
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,3 +158,20 @@ def test_transformer_coverage_tells_english_from_hindi(tmp_path: Path, mirror: P
     for dataset in ("conllpp", "multiconer2-hi"):
         assert e5[dataset]["unknown_percent"] < 0.5 and e5[dataset]["spelled_otherwise_percent"] < 1
         assert 0 < e5[dataset]["bare_marker_first_percent"] < 20
+
+
+def test_fine_tune_profile_times_each_part_with_the_matrix_trained_and_frozen(
+    tmp_path: Path, mirror: Path, e5_cache: Path
+) -> None:
+    output = tmp_path / "profile.json"
+    env = {**os.environ, "FLAIR_NER_MIRROR": str(mirror), "FLAIR_NER_CACHE": str(e5_cache)}
+    run("profile_fine_tune.py", "--batches", "2", "--batch-size", "2", "--output", str(output), env=env)
+    results = json.loads(output.read_text())["results"]
+    trained, frozen = results["word-embedding matrix trained"], results["word-embedding matrix frozen"]
+    assert trained["matrix_weights"] == 250_038 * 384 == frozen["matrix_weights"]  # 250,037 pieces + 1 row
+    # the frozen side really leaves the matrix out of training (and of AdamW), the trained side trains everything
+    assert trained["trained_weights"] == trained["all_weights"]
+    assert frozen["trained_weights"] == frozen["all_weights"] - frozen["matrix_weights"]
+    for side in (trained, frozen):
+        parts = side["forward + loss"] + side["backward"] + side["optimizer step"]
+        assert side["step"] == pytest.approx(parts) and min(side[p] for p in ("forward + loss", "backward")) > 0
