@@ -174,3 +174,38 @@ def test_fold_epochs_compares_the_flags_of_the_shared_iterations(tmp_path: Path)
     (row,) = json.loads((tmp_path / "out.json").read_text())["iterations"]  # only iteration 0 is shared
     assert (row["flagged_a"], row["flagged_b"], row["both"], row["only_a"], row["only_b"]) == (2, 2, 1, 1, 1)
     assert row["jaccard"] == round(1 / 3, 4)
+
+
+def test_sigterm_while_the_pool_store_is_built_leaves_no_partial_folder(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path
+) -> None:
+    """SIGTERM arrives inside the stack's first embedding batch: the command exits 143 and the store's staging
+    folder is gone (it used to be killed outright, leaving a half-written ``.partial`` folder)."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        f'train_file = "{conllpp_slice / "conllpp_train.txt"}"\ndev_file = "{conllpp_slice / "conllpp_dev.txt"}"\n'
+        f'glove = "{tiny_glove}"\nlms = "none"\nhidden_size = 8\ntag_scheme = "iob2"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "cw"
+    script = f"""
+import os, signal, sys
+from flair.embeddings import StackedEmbeddings
+from flair_ner.cli.main import main
+
+embed = StackedEmbeddings.embed
+def terminated(self, sentences, *args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return embed(self, sentences, *args, **kwargs)
+StackedEmbeddings.embed = terminated
+sys.exit(main(["crossweigh", "--config", {str(config)!r}, "--output-dir", {str(out)!r}, "--folds", "2",
+               "--iterations", "1"]))
+"""
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 143, finished.stderr[-2000:]
+    assert out.is_dir() and not [
+        path.name for path in out.iterdir() if "partial" in path.name or path.name == "embeddings"
+    ]

@@ -10,6 +10,7 @@ from flair_ner.config.options import ExperimentConfig, load_config
 from flair_ner.errors import ConfigError, RunFolderError
 from flair_ner.files import write_text
 from flair_ner.cli.common import refuse_failed_cells
+from flair_ner.runs.interrupt import interruptible
 
 
 def add(commands) -> None:
@@ -81,8 +82,10 @@ def run(args: argparse.Namespace) -> None:
     write_text(folder / SETTINGS_JSON, json.dumps(settings, indent=1) + "\n")
     from flair_ner.grids.grid import describe, load_grid, run_grid  # Ray loads only when cells run
 
-    # the pool's frozen vectors are computed once, before the fold runs (not for a dry run)
-    store = pool_store(crossweigh, config) if uses_store(config) and not args.dry_run else None
+    # the pool's frozen vectors are computed once, before the fold runs (not for a dry run); Ctrl-C or SIGTERM
+    # during that unwinds through the store's staging folder, which is removed
+    with interruptible():
+        store = pool_store(crossweigh, config) if uses_store(config) and not args.dry_run else None
     write_text(folder / GRID_TOML, grid_text(crossweigh, config, args.fold_epochs, store))
     grid = load_grid(folder / GRID_TOML)
     print(describe(grid))
