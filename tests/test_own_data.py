@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
 from flair_ner.cli.main import main
+from flair_ner.config.options import ConfigError, ExperimentConfig, load_config
 from flair_ner.data.corpus import iter_sentences, read_blocks
 from flair_ner.data.registry import MULTICONER_COARSE, Span
 
@@ -170,13 +170,27 @@ def test_evaluate_lists_types_the_model_never_learned(tiny_run, tmp_path: Path, 
 def test_label_map_on_the_command_line(tmp_path: Path, capsys) -> None:
     code = main(["run", "--dataset", "conllpp", "--label-map", "PER", "--output-dir", str(tmp_path / "out")])
     assert code == 2
-    assert "option 'label_map' expects a table of names, got 'PER'" in capsys.readouterr().err
+    assert (
+        "option 'label_map' expects a table of names or the name of one the kit defines (multiconer2-coarse), "
+        "got 'PER'" in capsys.readouterr().err
+    )
+
+
+def test_a_label_map_by_name_is_the_registered_table(tmp_path: Path) -> None:
+    overrides = {"dataset": "multiconer2-hi", "label_map": "multiconer2-coarse"}
+    assert load_config(ExperimentConfig, overrides=overrides).label_map == MULTICONER_COARSE
+    toml = tmp_path / "c.toml"
+    toml.write_text('dataset = "multiconer2-hi"\nlabel_map = "multiconer2-coarse"\n')
+    assert load_config(ExperimentConfig, toml).label_map == MULTICONER_COARSE
+    toml.write_text('dataset = "multiconer2-hi"\nlabel_map = "multiconer-coarse"\n')
+    with pytest.raises(ConfigError, match=r"c.toml: option 'label_map' expects .*\(multiconer2-coarse\)"):
+        load_config(ExperimentConfig, toml)
 
 
 @pytest.mark.parametrize("name", ["multiconer2-en-coarse", "multiconer2-hi-coarse", "multiconer2-bn-coarse"])
 def test_coarse_configs_map_every_fine_type(name: str) -> None:
-    config = tomllib.loads((REPO / "experiments" / "configs" / f"{name}.toml").read_text())
-    assert config["label_map"] == MULTICONER_COARSE
+    config = load_config(ExperimentConfig, REPO / "experiments" / "configs" / f"{name}.toml")
+    assert config.label_map == MULTICONER_COARSE
 
 
 def test_lm_pretraining_on_a_plain_text_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

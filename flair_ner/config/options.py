@@ -31,6 +31,7 @@ from flair_ner.data.registry import (
     COLUMN_DATASETS,
     DATASETS,
     DOCSTART,
+    LABEL_MAPS,
     SCHEME_CHOICES,
     ColumnFormat,
     CorpusFiles,
@@ -367,8 +368,8 @@ class ColumnOptions:
     )
     label_map: Optional[dict] = option(
         None,
-        "entity type -> type to use (TOML table, or TYPE=TYPE,... on the command line); O drops a type; "
-        "when set, every type in the data must be mapped",
+        "entity type -> type to use (TOML table, or TYPE=TYPE,... on the command line), or the name of a map the "
+        f"kit defines ({', '.join(LABEL_MAPS)}); O drops a type; when set, every type in the data must be mapped",
     )
 
     def column_format(self, tag_scheme: Optional[str] = None) -> ColumnFormat:
@@ -719,7 +720,10 @@ def _coerce(cls: type, name: str, value: Any, where: str) -> Any:
     wanted = _field_type(cls, name)
     if value is None:
         return None
-    wrong = ConfigError(f"{where}: option {name!r} expects {_KINDS.get(wanted, wanted.__name__)}, got {value!r}")
+    kind = _KINDS.get(wanted, wanted.__name__)
+    if wanted is dict:  # label_map, the one table option
+        kind += f" or the name of one the kit defines ({', '.join(LABEL_MAPS)})"
+    wrong = ConfigError(f"{where}: option {name!r} expects {kind}, got {value!r}")
     if wanted is dict:
         return _table(value, wrong)
     if isinstance(value, str) and wanted is not str:
@@ -754,7 +758,12 @@ def _coerce(cls: type, name: str, value: Any, where: str) -> Any:
 
 
 def _table(value: Any, wrong: ConfigError) -> dict[str, str]:
-    """A name -> name table: a TOML table of strings, or ``A=B,C=D`` on the command line."""
+    """A name -> name table: a TOML table of strings, ``A=B,C=D`` on the command line, or a :data:`LABEL_MAPS` name.
+
+    A name is expanded here, so the config, its manifest and a grid cell's identity hold the table itself.
+    """
+    if isinstance(value, str) and value.strip() in LABEL_MAPS:
+        return dict(LABEL_MAPS[value.strip()])
     if isinstance(value, str):
         pairs = [part.partition("=") for part in value.split(",") if part.strip()]
         if not pairs or any(not sep or not key.strip() or not target.strip() for key, sep, target in pairs):

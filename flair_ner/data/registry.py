@@ -181,6 +181,10 @@ MULTICONER_COARSE = {
     **dict.fromkeys(("Medication/Vaccine", "MedicalProcedure", "AnatomicalStructure", "Symptom", "Disease"), "MED"),
 }
 
+# Label maps a config names instead of spelling them out (``label_map = "multiconer2-coarse"``), so that every
+# config and grid that trains on the coarse groups reads the one table above.
+LABEL_MAPS: dict[str, dict[str, str]] = {"multiconer2-coarse": MULTICONER_COARSE}
+
 
 def _build_cleanconll(folder: Path, conll2003: dict[str, Path]) -> dict[str, Path]:
     from flair_ner.data import cleanconll  # here: that module reads this one's span rules
