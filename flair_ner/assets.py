@@ -18,6 +18,14 @@ ONLINE_LMS = ("news-forward", "news-backward")
 SHIPPED_MODELS = {"conllpp": RESOURCES / "models" / "conllpp" / "model.pt"}
 
 
+def model_source_path(source: "str | Path") -> Path:
+    """The path ``source`` names: the shipped model's file for a shipped model's name (unless a file or folder of
+    that name exists here, which wins), else ``source`` itself (a model file or a run folder)."""
+    if str(source) in SHIPPED_MODELS and not Path(source).exists():
+        return SHIPPED_MODELS[str(source)]
+    return Path(source)
+
+
 def model_source_problem(source: str) -> "str | None":
     """Why ``source`` (a shipped model's name, a model file or a run folder) cannot be a model, as far as can be
     told without loading it (flair and torch load slowly): ``None`` when it may be one."""

@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 
 from flair_ner.cli.main import main
 from flair_ner.predict.tagging import (
+    SHIPPED_MODELS,
     PredictInputError,
     load_tagger,
     predict_stream,
     read_records,
     record_entities,
+    resolve_model_path,
     sentence_spans,
     tag_text,
 )
@@ -298,6 +300,17 @@ def test_not_a_model(tmp_path: Path) -> None:
         load_tagger(other)
     with pytest.raises(PredictInputError, match=r"missing.pt: no such model file"):
         load_tagger(tmp_path / "missing.pt")
+
+
+def test_a_shipped_model_by_name_unless_a_path_of_that_name_exists(tmp_path: Path, monkeypatch) -> None:
+    assert resolve_model_path("conllpp") == SHIPPED_MODELS["conllpp"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conllpp").mkdir()  # a run folder named like the shipped model: the folder is meant
+    (tmp_path / "conllpp" / "best-model.pt").write_bytes(b"")
+    assert resolve_model_path("conllpp") == Path("conllpp") / "best-model.pt"
+    monkeypatch.setitem(SHIPPED_MODELS, "gone", tmp_path / "gone" / "model.pt")
+    with pytest.raises(PredictInputError, match=r"gone/model.pt: the shipped model is missing from this installation"):
+        resolve_model_path("gone")
 
 
 def test_model_for_another_label_type(tiny_run, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from flair_ner.assets import model_source_path
 from flair_ner.runs.layout import LOCK, TRAINING_OUTPUTS  # noqa: F401 - part of this module's interface
 from flair_ner.errors import RunFolderError  # noqa: F401 - raised here, part of this module's interface
 from flair_ner.runs.checkpoint import CHECKPOINT, FORMAT, CheckpointError, TrainingState, read_checkpoint_file
@@ -130,11 +131,7 @@ def trained_lm_context(model: "str | Path") -> str:
     """What the character LMs of ``model`` read when it was trained, ``sentence`` or ``document``
     (``lm_context``): from the manifest of the run folder the model is, or lies in; ``sentence`` for a model
     without one (a shipped model, a copied file, a model trained outside the kit)."""
-    from flair_ner.assets import SHIPPED_MODELS
-
-    model = Path(model)
-    if str(model) in SHIPPED_MODELS and not model.exists():
-        model = SHIPPED_MODELS[str(model)]
+    model = model_source_path(model)
     for folder in (model, model.parent) if model.is_dir() else (model.parent,):
         manifest = read_manifest(folder)
         if manifest is not None:
