@@ -100,6 +100,11 @@ def test_a_run_with_document_context_and_a_file_without_markers(
         out = tmp_path / "predicted.conll"
         assert main(["predict", "--model", str(model), "--input", test, "--input-format", "conll",
                      "--output-format", "conll", "--output", str(out)]) == 0  # fmt: skip
+        predicted_reads = list(read)
+        # benchmark speed times the model as predict runs it: its batches are whole documents, in input order
+        bench = ["benchmark", "speed", "--model", str(model), "--input", test, "--input-format", "conll"]
+        assert main([*bench, "--batch-size", "1"]) == 0
+        assert "batches of whole documents)" in capsys.readouterr().out
     finally:
         lm_context.embed_in_documents = embed_in_documents
     blocks = read_blocks(conllpp_slice / "conllpp_test.txt", ColumnFormat(tag_scheme="iob2"))
@@ -108,7 +113,8 @@ def test_a_run_with_document_context_and_a_file_without_markers(
         if block.is_docstart and size:
             sizes.append(size)
         size = 0 if block.is_docstart else size + 1
-    assert read == [*sizes, size] and len(read) > 1
+    assert predicted_reads == [*sizes, size] and len(sizes) > 0
+    assert read[len(predicted_reads) + 1 :] == [*sizes, size]  # after predict's and the one warm-up batch
     predicted = [line.split()[-1] for line in out.read_text().splitlines() if line.strip()]
     assert predicted == [line.split("\t")[-1] for line in ran.splitlines()[1:]]
     onnx = ["--engine", "onnx", "--lm-context", "document"]

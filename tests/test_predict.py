@@ -289,6 +289,19 @@ def test_a_document_with_a_bad_byte_names_its_line() -> None:
     assert record.error is None and record.text == "First line.\nSecond line.\n"  # the byte-order mark removed
 
 
+def test_benchmark_batches_of_whole_documents() -> None:
+    from flair_ner.predict.benchmark import document_batches
+
+    sentences = [["a"], ["b"], ["c"], [], ["d"], ["e"], ["f"], ["g"]]
+    documents = [0, 0, 1, 1, 2, 2, 2, 3]
+    assert document_batches(sentences, documents, 3) == [
+        ([["a"], ["b"], ["c"]], [0, 0, 1]),  # the empty sentence of document 1 is not tagged
+        ([["d"], ["e"], ["f"]], [2, 2, 2]),
+        ([["g"]], [3]),
+    ]
+    assert [numbers for _, numbers in document_batches(sentences, documents, 2)] == [[0, 0], [1], [2, 2, 2], [3]]
+
+
 def test_not_a_model(tmp_path: Path) -> None:
     text = tmp_path / "notes.pt"
     text.write_text("not a model")

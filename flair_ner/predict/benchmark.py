@@ -3,14 +3,17 @@ speed`` reports it (the mean over batches with a 95 % bootstrap interval), and t
 
 The input is read as ``predict`` reads it (text, JSONL or CoNLL) and cut into the same sentences; the sentences
 are tagged in batches of ``--batch-size`` (sorted by length, as the engines sort them); one warm-up batch is
-tagged first and not counted. Each batch's words per second is one sample.
+tagged first and not counted. Each batch's words per second is one sample. A model whose character LMs read whole
+documents (``lm_context = "document"``) is timed as ``predict`` runs it: each batch is whole documents in input
+order (as many as fit in ``--batch-size`` sentences; a longer document is a batch of its own), so that the LMs
+read the text they read in use.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -28,6 +31,7 @@ class SpeedReport:
     sentences: int
     words: int
     batches: int
+    grouping: str
     words_per_second: float
     low: float
     high: float
@@ -36,26 +40,69 @@ class SpeedReport:
 
     def render(self) -> str:
         return (f"{self.engine}: {self.words_per_second:,.0f} words/s (95 % interval {self.low:,.0f}-{self.high:,.0f}, "
-                f"{self.batches} batches), {self.sentences} sentences / {self.words} words in {self.seconds:.1f} s, "
+                f"{self.batches} batches of {self.grouping}), {self.sentences} sentences / {self.words} words in {self.seconds:.1f} s, "
                 f"peak memory {self.peak_rss_mb:,.0f} MB")  # fmt: skip
 
 
-def measure(engine, name: str, sentences: Sequence[list[str]], batch_size: int, seed: int = 0) -> SpeedReport:
-    """Tag ``sentences`` batch by batch with ``engine``; words/s per batch, their mean and bootstrap interval."""
-    ordered = sorted((s for s in sentences if s), key=lambda tokens: len(" ".join(tokens)))
-    batches = [ordered[start : start + batch_size] for start in range(0, len(ordered), batch_size)]
+def document_batches(
+    sentences: Sequence[list[str]], documents: Sequence[int], batch_size: int
+) -> list[tuple[list[list[str]], list[int]]]:
+    """Whole documents in input order, as many to a batch as fit in ``batch_size`` sentences (a longer document is
+    a batch of its own); each batch is its sentences and their document numbers."""
+    batches: list[tuple[list[list[str]], list[int]]] = []
+    start = 0
+    while start < len(sentences):
+        end = start + 1
+        while end < len(sentences) and documents[end] == documents[start]:
+            end += 1
+        whole = [(tokens, documents[i]) for i, tokens in enumerate(sentences[start:end], start) if tokens]
+        if whole and batches and len(batches[-1][0]) + len(whole) <= batch_size:
+            batches[-1][0].extend(tokens for tokens, _ in whole)
+            batches[-1][1].extend(number for _, number in whole)
+        elif whole:
+            batches.append(([tokens for tokens, _ in whole], [number for _, number in whole]))
+        start = end
+    return batches
+
+
+def measure(
+    engine,
+    name: str,
+    sentences: Sequence[list[str]],
+    batch_size: int,
+    seed: int = 0,
+    documents: Optional[Sequence[int]] = None,
+) -> SpeedReport:
+    """Tag ``sentences`` batch by batch with ``engine``; words/s per batch, their mean and bootstrap interval.
+
+    Args:
+        engine: a :class:`~flair_ner.predict.records.Engine`.
+        name: the engine's name in the report.
+        sentences: token lists.
+        batch_size: sentences per batch.
+        seed: the bootstrap's.
+        documents: each sentence's document number; read only when the engine's LMs read documents
+            (``engine.lm_context == "document"``): batches are then whole documents (:func:`document_batches`).
+    """
+    if documents is not None and getattr(engine, "lm_context", "sentence") == "document":
+        batches, grouping = document_batches(sentences, documents, batch_size), "whole documents"
+    else:
+        ordered = sorted((s for s in sentences if s), key=lambda tokens: len(" ".join(tokens)))
+        batches = [(ordered[start : start + batch_size], None) for start in range(0, len(ordered), batch_size)]
+        grouping = "sentences by length"
     if not batches:
         raise PredictInputError("the input holds no sentence to time")
-    engine.tag(batches[len(batches) // 2])  # warm-up: first-call allocations, not counted
+    engine.tag(*batches[len(batches) // 2])  # warm-up: first-call allocations, not counted
     rates, total = [], 0.0
-    for batch in batches:
+    for batch, numbers in batches:
         started = time.perf_counter()
-        engine.tag(batch)
+        engine.tag(batch, numbers)
         seconds = time.perf_counter() - started
         total += seconds
         rates.append(sum(map(len, batch)) / max(seconds, 1e-9))
     samples = np.asarray(rates)
     draws = np.random.default_rng(seed).integers(0, len(samples), size=(BOOTSTRAP_SAMPLES, len(samples)))
     low, high = np.percentile(samples[draws].mean(axis=1), [2.5, 97.5])
-    return SpeedReport(name, len(ordered), sum(map(len, ordered)), len(batches), float(samples.mean()), float(low),
-                       float(high), total, peak_rss_mb())  # fmt: skip
+    timed = [tokens for batch, _ in batches for tokens in batch]
+    return SpeedReport(name, len(timed), sum(map(len, timed)), len(batches), grouping, float(samples.mean()),
+                       float(low), float(high), total, peak_rss_mb())  # fmt: skip

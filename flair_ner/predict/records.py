@@ -269,9 +269,9 @@ def load_engine(model: str, engine: str = "auto", batch_size: Optional[int] = No
     return TorchEngine(load_tagger(model), batch_size or TorchEngine.mini_batch_size, precision, lm_context)
 
 
-def tag_records(records: Sequence[InputRecord], engine: Engine) -> int:
-    """Tag good records (``error`` unset) with ``engine``; returns the number of sentences tagged. Each record is
-    a document of its own, except CoNLL sentences, whose documents are their ``-DOCSTART-`` sections."""
+def record_documents(records: Sequence[InputRecord]) -> tuple[list[list[str]], list[int]]:
+    """The records' sentences (token lists) and each one's document number, what :meth:`Engine.tag` takes. Each
+    record is a document of its own, except CoNLL sentences, whose documents are their ``-DOCSTART-`` sections."""
     sentences = [[token.text for token in sentence] for record in records for sentence in record.sentences]
     documents, previous, number = [], None, -1
     for record in records:
@@ -279,6 +279,13 @@ def tag_records(records: Sequence[InputRecord], engine: Engine) -> int:
             number += 1
         previous = record.document
         documents += [number] * len(record.sentences)
+    return sentences, documents
+
+
+def tag_records(records: Sequence[InputRecord], engine: Engine) -> int:
+    """Tag good records (``error`` unset) with ``engine``; returns the number of sentences tagged. Each record is
+    a document of its own, except CoNLL sentences, whose documents are their ``-DOCSTART-`` sections."""
+    sentences, documents = record_documents(records)
     found = iter(engine.tag(sentences, documents))
     for record in records:
         record.predicted = [next(found) for _ in record.sentences]

@@ -34,16 +34,23 @@ def add(commands) -> None:
         "--precision", choices=("fp32", "bf16", "int8"), default="fp32", help="torch engine: as predict's"
     )
     speed.add_argument("--threads", type=positive(int), default=None, help="onnx engine: onnxruntime's threads")
+    speed.add_argument(
+        "--lm-context",
+        choices=("sentence", "document"),
+        default=None,
+        help="as predict's (default: what the model was trained with); document: batches of whole documents",
+    )
     speed.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> None:
     from flair_ner.predict.benchmark import measure
-    from flair_ner.predict.records import guess_input_format, open_input, token_lists
+    from flair_ner.predict.records import guess_input_format, open_input, read_records, record_documents
 
     stream, name = open_input(args.input)
-    sentences = list(token_lists(stream, args.input_format or guess_input_format(args.input)))
-    if not sentences:
+    records = read_records(stream, args.input_format or guess_input_format(args.input))
+    sentences, documents = record_documents([record for record in records if record.error is None])
+    if not any(sentences):
         raise PredictInputError(f"{name}: no sentence to time")
     engine = chosen_engine_for(args)
-    print(measure(engine, type(engine).__name__, sentences, engine.mini_batch_size).render())
+    print(measure(engine, type(engine).__name__, sentences, engine.mini_batch_size, documents=documents).render())
