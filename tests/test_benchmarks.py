@@ -160,7 +160,7 @@ def test_transformer_coverage_tells_english_from_hindi(tmp_path: Path, mirror: P
         assert 0 < e5[dataset]["bare_marker_first_percent"] < 20
 
 
-def test_fine_tune_profile_times_each_part_with_the_matrix_trained_and_frozen(
+def test_fine_tune_profile_times_each_part_with_the_matrix_trained_frozen_and_fused(
     tmp_path: Path, mirror: Path, e5_cache: Path
 ) -> None:
     output = tmp_path / "profile.json"
@@ -172,6 +172,8 @@ def test_fine_tune_profile_times_each_part_with_the_matrix_trained_and_frozen(
     # the frozen side really leaves the matrix out of training (and of AdamW), the trained side trains everything
     assert trained["trained_weights"] == trained["all_weights"]
     assert frozen["trained_weights"] == frozen["all_weights"] - frozen["matrix_weights"]
-    for side in (trained, frozen):
+    fused = results["word-embedding matrix trained, fused AdamW"]  # the same training, torch's fused AdamW
+    assert fused["trained_weights"] == fused["all_weights"] and fused["fused_adamw"] and not trained["fused_adamw"]
+    for side in (trained, frozen, fused):
         parts = side["forward + loss"] + side["backward"] + side["optimizer step"]
         assert side["step"] == pytest.approx(parts) and min(side[p] for p in ("forward + loss", "backward")) > 0

@@ -15,6 +15,7 @@ from flair.models import SequenceTagger
 from helpers import train
 
 from flair_ner.config.options import ExperimentConfig
+from flair_ner.runs.checkpoint import CHECKPOINT, FORMAT, read_checkpoint_file
 
 
 def fine_tune(out: Path, conllpp_slice: Path, stop: tuple[int, int, int] = (0, 0, 0)) -> subprocess.CompletedProcess:
@@ -74,6 +75,9 @@ def test_fine_tuning_resumes_exactly(tmp_path: Path, conllpp_slice: Path, finish
     out = tmp_path / "run"
     stopped = fine_tune(out, conllpp_slice, stop=(2, 3, signal.SIGINT))
     assert stopped.returncode == 130, stopped.stderr[-3000:]
+    # the optimizer was torch's fused AdamW (fused_adamw's default), as its saved state says, and resumes as one
+    saved = read_checkpoint_file(out / CHECKPOINT, FORMAT)["optimizer"]
+    assert {group["fused"] for group in saved["param_groups"]} == {True}
     resumed = fine_tune(out, conllpp_slice)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads((out / "metrics.json").read_text()) == json.loads((finished / "metrics.json").read_text())

@@ -176,7 +176,10 @@ def test_benchmark_speed_reports_words_per_second_with_an_interval(
         assert main(["benchmark", "speed", "--model", str(model), "--input", str(conllpp_slice / "conllpp_test.txt"), "--input-format", "conll",
                      "--batch-size", "16"]) == 0  # fmt: skip
         line = capsys.readouterr().out.strip().splitlines()[-1]
-        found = re.search(r"([\d,]+) words/s \(95 % interval ([\d,]+)-([\d,]+), (\d+) batches of sentences by length\), 80 sentences", line)
+        found = re.search(
+            r"([\d,]+) words/s \(95 % interval ([\d,]+)-([\d,]+), (\d+) batches of sentences by length\), 80 sentences",
+            line,
+        )
         assert found, line
         mean, low, high = (int(found.group(i).replace(",", "")) for i in (1, 2, 3))
         assert low <= mean <= high and int(found.group(4)) == 5

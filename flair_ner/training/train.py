@@ -278,10 +278,11 @@ def train_tagger(
                              len(split) - len(pending), len(split), name)  # fmt: skip
                 precompute_seconds += precompute_embeddings(tagger.embeddings, pending, what=f"{name} sentences")
     log.info(
-        "speed levers: precomputed embeddings %s, length-bucketed batches %s, mixed precision %s",
+        "speed levers: precomputed embeddings %s, length-bucketed batches %s, mixed precision %s%s",
         precompute,
         config.bucket_batches,
         use_amp,
+        f", fused AdamW {config.fused_adamw}" if fine_tune else "",
     )
     if config.schedule == "linear":
         # a linear warmup then linear decay to 0 over all steps (flair's fine_tune with AdamW; FLERT)
@@ -326,6 +327,8 @@ def train_tagger(
                 attach_default_scheduler=False,
                 # as in the stack runs, the best model on dev is kept and evaluated (FLERT evaluates the final one)
                 **({"use_final_model_for_eval": False} if fine_tune else {}),
+                # flair passes the rest to the optimizer: torch's fused AdamW (config.fused_adamw)
+                **({"fused": True} if fine_tune and config.fused_adamw else {}),
                 # the checkpoint plugin sees each epoch's evaluation before annealing, which may stop training there
                 plugins=[
                     resume,
