@@ -245,7 +245,7 @@ class TrainConfig:
     fused_adamw: bool = option(
         True,
         "fine-tune: torch's fused AdamW, one vectorised pass over each weight tensor (the same update up to "
-        "rounding; e5-small's optimizer step 6.8x faster on 2 cores, benchmarks/profile_fine_tune.py); off: torch's "
+        "rounding; an e5-small step ~1.5x faster on 2 cores, benchmarks/profile_fine_tune.py); off: torch's "
         "default implementation, flair's path. The stack's SGD is not affected",
     )
     eval_batch_size: int = option(
