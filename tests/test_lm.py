@@ -186,11 +186,16 @@ def test_an_epoch_that_gains_too_little_ends_training_and_a_rerun_stays_stopped(
     train_lm(config)
     epochs = pd.read_csv(tmp_path / SPLIT_LOG, sep="\t")["epoch"].tolist()
     assert epochs == [1, 1, 2, 2]
+    snapshots = sorted(path.name for path in tmp_path.glob("best-lm-after-epoch-*.pt"))
+    assert snapshots == ["best-lm-after-epoch-1.pt", "best-lm-after-epoch-2.pt"]  # the best LM as each epoch ended
     train_lm(config)  # the same command again: still converged, nothing more trained
     assert pd.read_csv(tmp_path / SPLIT_LOG, sep="\t")["epoch"].tolist() == [1, 1, 2, 2]
     config.min_epoch_gain_bpc = None  # without the stop the same folder trains on to max_epochs
     train_lm(config)
     assert pd.read_csv(tmp_path / SPLIT_LOG, sep="\t")["epoch"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4]
+    # the last epoch's snapshot too (no next split starts it), and each one a copy of the best LM of its time
+    assert len(list(tmp_path.glob("best-lm-after-epoch-*.pt"))) == 4
+    assert (tmp_path / "best-lm-after-epoch-4.pt").read_bytes() == (tmp_path / BEST_MODEL).read_bytes()
 
 
 def test_ner_training_text_joins_the_lm_corpus_without_its_dev_or_test_sentences() -> None:

@@ -44,6 +44,7 @@ from flair_ner.runs.layout import (
     LM_CHECKPOINT,
     LM_COMMANDS,
     LM_DICTIONARY,
+    LM_EPOCH_SNAPSHOT,
     LM_FINAL_EVAL,
     LM_LOSS,
     LM_SPLIT_LOG,
@@ -380,7 +381,15 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
     # the best validation loss at the end of each 0-based epoch, for the epoch-gain stop and the log
     epoch_best: dict[int, float] = dict(state.get("epoch_best", {})) if state else {}
 
+    def snapshot(at_epoch: int) -> None:
+        """Keep the best LM as the 0-based epoch ``at_epoch`` ended (once; a resume there finds it made)."""
+        target = output_dir / LM_EPOCH_SNAPSHOT.format(epoch=at_epoch + 1)
+        if (output_dir / BEST_MODEL).is_file() and not target.is_file():
+            with atomic_path(target) as temporary:
+                shutil.copyfile(output_dir / BEST_MODEL, temporary)
+
     def epoch_done(at_epoch: int) -> bool:
+        snapshot(at_epoch)
         epoch_best.setdefault(at_epoch, best["loss"])
         bpc = epoch_best[at_epoch] / math.log(2)
         previous = epoch_best.get(at_epoch - 1)
@@ -433,6 +442,8 @@ def _train_lm(config: LMConfig, corpus_dir: Path, output_dir: Path, state: Optio
             )
             if splits.started and not splits.stopped_by_budget:
                 save_state(splits.epoch, splits.done)  # the last split, which no later fetch follows
+                if splits.done == len(splits.splits):  # the last epoch ended too (no fetch calls epoch_done)
+                    snapshot(splits.epoch)
     except RunInterrupted as interrupted:
         at_epoch, splits_done = last_saved["at"]
         interrupted.epoch = at_epoch

@@ -38,6 +38,9 @@ TRAINING_OUTPUTS = (LOSS_FILE, METRICS_JSON, FINAL_MODEL, BEST_MODEL, CHECKPOINT
 # --- an LM pretraining folder (flair-ner pretrain-lm) ------------------------------------------------------------
 LM_CHECKPOINT = CHECKPOINT  # the whole LM training state after the last finished split
 LM_BEST_MODEL = "best-lm.pt"  # flair's LM trainer's name: the LM of the best validation split
+# the best LM as an epoch ended (a copy of best-lm.pt then), so that taggers can be trained with the LM after 1, 2, 3
+# epochs: LM_EPOCH_SNAPSHOT.format(epoch=1) for the first
+LM_EPOCH_SNAPSHOT = "best-lm-after-epoch-{epoch}.pt"
 LM_LOSS = "loss.txt"  # flair's LM trainer's name: one line per split
 LM_SPLIT_LOG = "training_log.tsv"  # loss.txt as a table, with bits per character
 LM_FINAL_EVAL = "final_eval.tsv"  # the best LM on valid and test
