@@ -92,13 +92,15 @@ def main() -> None:
     config = ExperimentConfig(method="fine-tune", transformer=args.transformer, use_context=args.use_context)
     corpus = Corpus(sentences, sentences[:200], None, sample_missing_splits=False)
     results = {}
-    for setting in ("trained", "frozen", "trained, fused AdamW"):
+    # side -> (the word-embedding matrix trained, fused AdamW)
+    sides = {"trained": (True, False), "frozen": (False, False), "trained, fused AdamW": (True, True)}
+    for setting, (matrix_trained, fused_adamw) in sides.items():
         torch.manual_seed(1)
         tagger = build_tagger(corpus, config)
         matrix = tagger.embeddings.model.get_input_embeddings().weight
-        matrix.requires_grad_(setting != "frozen")
+        matrix.requires_grad_(matrix_trained)
         results[f"word-embedding matrix {setting}"] = parts_of_a_step(
-            tagger, batches, config.learning_rate, args.decoder_learning_rate, fused="fused" in setting
+            tagger, batches, config.learning_rate, args.decoder_learning_rate, fused=fused_adamw
         )
         results[f"word-embedding matrix {setting}"].update(
             matrix_weights=matrix.numel(),

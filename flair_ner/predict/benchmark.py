@@ -11,6 +11,7 @@ read the text they read in use.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -50,18 +51,16 @@ def document_batches(
     """Whole documents in input order, as many to a batch as fit in ``batch_size`` sentences (a longer document is
     a batch of its own); each batch is its sentences and their document numbers."""
     batches: list[tuple[list[list[str]], list[int]]] = []
-    start = 0
-    while start < len(sentences):
-        end = start + 1
-        while end < len(sentences) and documents[end] == documents[start]:
-            end += 1
-        whole = [(tokens, documents[i]) for i, tokens in enumerate(sentences[start:end], start) if tokens]
-        if whole and batches and len(batches[-1][0]) + len(whole) <= batch_size:
-            batches[-1][0].extend(tokens for tokens, _ in whole)
-            batches[-1][1].extend(number for _, number in whole)
-        elif whole:
-            batches.append(([tokens for tokens, _ in whole], [number for _, number in whole]))
-        start = end
+    # consecutive sentences with one number are a document, which is what groupby groups
+    for number, document in itertools.groupby(zip(sentences, documents), key=lambda pair: pair[1]):
+        whole = [tokens for tokens, _ in document if tokens]
+        if not whole:
+            continue
+        if batches and len(batches[-1][0]) + len(whole) <= batch_size:
+            batches[-1][0].extend(whole)
+            batches[-1][1].extend([number] * len(whole))
+        else:
+            batches.append((whole, [number] * len(whole)))
     return batches
 
 

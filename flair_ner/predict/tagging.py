@@ -21,7 +21,7 @@ from flair.models import SequenceTagger
 from torch import nn
 from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
-from flair_ner.assets import SHIPPED_MODELS, model_source_path
+from flair_ner.assets import SHIPPED_MODELS, model_source_path  # noqa: F401 - SHIPPED_MODELS: re-exported for callers
 from flair_ner.errors import ConfigError, PredictInputError
 from flair_ner.files import one_line
 from flair_ner.training.speed import amp_supported
@@ -58,9 +58,9 @@ def resolve_model_path(path: Union[str, Path]) -> Path:
     Raises:
         PredictInputError: no such file.
     """
-    shipped = str(path) in SHIPPED_MODELS and not Path(path).exists()
+    named = Path(path)
     path = model_source_path(path)
-    if shipped and not path.is_file():
+    if path != named and not path.is_file():  # the name of a shipped model, whose file is not here
         raise PredictInputError(f"{path}: the shipped model is missing from this installation (reinstall the kit)")
     if path.is_dir():
         candidates = [path / BEST_MODEL, path / FINAL_MODEL]
