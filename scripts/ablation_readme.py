@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from flair_ner.runs import layout
+from results_doc import replace_section  # scripts/results_doc.py
 
 GRID = Path("results/grids/ablation")
 summary_md = (GRID / "summary.md").read_text()
@@ -140,8 +141,5 @@ test, most likely the GloVe trimming (see
 
 """)
 section = "\n".join(parts)
-readme = Path("docs/results.md").read_text()
-start = readme.index("## Ablation of the default stack")
-end = readme.index("## Fine-tuned MiniLM against the stacks")  # the next section, scripts/fine_tune_readme.py's
-Path("docs/results.md").write_text(readme[:start] + section + readme[end:])
+replace_section("## Ablation of the default stack (a grid over seeds)", section)
 print(section)

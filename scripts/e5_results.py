@@ -22,8 +22,8 @@ from flair_ner.grids.summary import paired_bootstrap, sentence_counts
 from flair_ner.runs import layout
 from flair_ner.runs.folder import FINISHED, read_manifest
 from flair_ner.runs.manifest import run_training_seconds
+from results_doc import RESULTS, replace_section  # scripts/results_doc.py
 
-RESULTS = Path("docs/results.md")
 HEADING = "## multilingual-e5-small on MultiCoNER II"
 LANGUAGES = {"en": "English", "hi": "Hindi", "bn": "Bangla"}
 EARLIER = {"en": "offline English stack", "hi": "scratch stack", "bn": "scratch stack"}
@@ -97,13 +97,7 @@ Written by `python scripts/e5_results.py`.
                     *differences]  # fmt: skip
     if missing:
         section += ["", f"Not run yet: {', '.join(missing)}."]
-    text = RESULTS.read_text(encoding="utf-8")
-    start = text.find(HEADING)
-    if start < 0:
-        start = end = text.index("## Speed")
-    else:
-        end = text.index("\n## ", start + len(HEADING)) + 1
-    RESULTS.write_text(text[:start] + "\n".join(section) + "\n\n" + text[end:], encoding="utf-8")
+    replace_section(HEADING, "\n".join(section))
     print(f"written: {RESULTS} ({len(differences)} paired differences, {len(missing)} runs not finished)")
 
 

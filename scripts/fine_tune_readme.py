@@ -18,6 +18,7 @@ from pathlib import Path
 from flair_ner.runs import layout
 from flair_ner.runs.folder import FINISHED, read_manifest
 from flair_ner.grids.summary import paired_bootstrap, sentence_counts
+from results_doc import replace_section  # scripts/results_doc.py
 
 FINE_TUNE = Path("results/grids/fine_tune/minilm-fine-tune/conllpp")
 STACK = Path("results/grids/ablation/full/conllpp")
@@ -157,10 +158,7 @@ models (XLM-RoBERTa large); online, `--transformer xlm-roberta-large` or `bert-b
 same recipe.
 """)
     section = "\n".join(parts) + "\n"
-    readme = Path("docs/results.md").read_text()
-    start = readme.index("## Fine-tuned MiniLM against the stacks")
-    end = readme.index("## Other data sets")
-    Path("docs/results.md").write_text(readme[:start] + section + readme[end:])
+    replace_section("## Fine-tuned MiniLM against the stacks", section)
     print(section)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def test_vectors_read_back_equal_the_stacks_part_by_part(stack, conllpp_slice: P
     with pytest.raises(RunFolderError, match="written once"):
         build_store(tmp_path / "store", stack, _sentences(conllpp_slice, 2))
     store = EmbeddingStore.open(tmp_path / "store", stack)
+    assert json.loads((tmp_path / "store" / "index.json").read_text(encoding="utf-8"))["build_seconds"] > 0
     read, direct = _sentences(conllpp_slice, 50), _sentences(conllpp_slice, 50)
     missing = store.load_into(read)
     assert missing == read[40:]  # the ten it was not built with

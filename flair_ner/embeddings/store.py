@@ -9,9 +9,10 @@ The test sets are still embedded by the evaluated model itself: the kept model f
 
 A store is a folder: ``vectors.npy`` (float32, one row per token, all sentences one after another; each row the
 stack's vectors side by side, in the stack's order) and ``index.json`` (the stack's embedding names and
-lengths, and per sentence key its first row and token count). It is written whole or not at all. Vectors are
-computed in length-sorted batches, as :func:`~flair_ner.training.speed.precompute_embeddings` does; a run that
-computes them itself batches its own sentences, so the two agree up to floating-point rounding.
+lengths, per sentence key its first row and token count, and the seconds the build took). It is written whole or
+not at all. Vectors are computed in length-sorted batches, as
+:func:`~flair_ner.training.speed.precompute_embeddings` does; a run that computes them itself batches its own
+sentences, so the two agree up to floating-point rounding.
 """
 
 from __future__ import annotations
@@ -89,11 +90,11 @@ def build_store(folder: Path, embeddings, sentences: list, batch_size: int = 64)
                 bar.update(len(batch))
         vectors.flush()
         del vectors
-        index = {"parts": [list(part) for part in parts], "sentences": rows}
+        # the build time is what a user weighs against computing the vectors in every run (CrossWeigh's report)
+        seconds = round(time.monotonic() - started, 1)
+        index = {"parts": [list(part) for part in parts], "sentences": rows, "build_seconds": seconds}
         (staging / INDEX).write_text(json.dumps(index), encoding="utf-8")
-    log.info(
-        "embedding store %s: %d sentences, %d tokens in %.0f s", folder, len(rows), start, time.monotonic() - started
-    )
+    log.info("embedding store %s: %d sentences, %d tokens in %.0f s", folder, len(rows), start, seconds)
     return folder
 
 

@@ -1,0 +1,182 @@
+"""Rewrite docs/results.md's "Label mistakes in CoNLL++" section from a finished CrossWeigh folder.
+
+Run from the repository root after the CrossWeigh run has collected its reports:
+    python -m flair_ner crossweigh --config experiments/configs/conllpp.toml --output-dir results/crossweigh/conllpp
+    python scripts/crossweigh_results.py results/crossweigh/conllpp
+Sources, all in the folder: crossweigh.json (the settings), summary.json, detection.csv, mistakes.tsv,
+cleanlab.tsv, the embedding store's index.json (its build time, when recorded) and the fold runs' manifests
+(grid/<fold>/<data>/seed-N/manifest.json: their times and scores). Read the result before committing it: the
+prose says what the numbers show, not more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+from pathlib import Path
+
+import pandas as pd
+
+from flair_ner.grids.crossweigh import (
+    CLEANLAB_TSV,
+    DETECTION_CSV,
+    GRID_DIR,
+    MISTAKES_TSV,
+    ONE_MODEL,
+    SETTINGS_JSON,
+    STORE_DIR,
+    SUMMARY_JSON,
+)
+from flair_ner.runs.folder import FINISHED, read_manifest
+from flair_ner.runs.manifest import run_total_seconds, run_training_seconds
+from results_doc import RESULTS, replace_section  # scripts/results_doc.py
+
+HEADING = "## Label mistakes in CoNLL++: CrossWeigh, cleanlab and one model"
+KEYS = {
+    "conllpp-test": "CoNLL-2003 test sentences CoNLL++ corrected",
+    "cleanconll-test": "CoNLL-2003 test sentences whose entities CleanCoNLL changed",
+    "cleanconll-dev": "CoNLL-2003 dev sentences whose entities CleanCoNLL changed (in the pool)",
+}
+NODES = (1, 2, 4, 8, 16, 32)  # Ray nodes, for the on-paper wall times
+
+
+def fold_manifests(folder: Path) -> dict[str, dict]:
+    """Fold name -> the manifest of its finished run (``grid/<fold>/<data>/seed-N``)."""
+    found = {}
+    for path in sorted((folder / GRID_DIR).glob("*/*/seed-*/manifest.json")):
+        manifest = read_manifest(path.parent)
+        if manifest and manifest.get("status") == FINISHED:
+            found[path.parents[2].name] = manifest
+    return found
+
+
+def mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    if len(values) < 2:
+        return f"{scale * values[0]:.{digits}f}" if values else "–"
+    return f"{scale * statistics.mean(values):.{digits}f} ± {scale * statistics.stdev(values):.{digits}f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, help="a finished CrossWeigh folder (results/crossweigh/conllpp)")
+    args = parser.parse_args()
+    folder: Path = args.folder
+    settings = json.loads((folder / SETTINGS_JSON).read_text(encoding="utf-8"))
+    summary = json.loads((folder / SUMMARY_JSON).read_text(encoding="utf-8"))
+    detection = pd.read_csv(folder / DETECTION_CSV)
+    mistakes = pd.read_csv(folder / MISTAKES_TSV, sep="\t", keep_default_na=False)
+    manifests = fold_manifests(folder)
+    folds = {name: m for name, m in manifests.items() if name != ONE_MODEL}
+    expected = summary["folds"] * summary["iterations"]
+    if len(folds) != expected or ONE_MODEL not in manifests:
+        raise SystemExit(f"{folder}: {len(folds)} of {expected} fold runs finished (and the one-model run: "
+                         f"{ONE_MODEL in manifests}); run the crossweigh command to the end first")  # fmt: skip
+    index = json.loads((folder / STORE_DIR / "index.json").read_text(encoding="utf-8"))
+    store_seconds = index.get("build_seconds")
+
+    train_sizes = list(summary["fold_train_sentences"].values())
+    pool, train = summary["pool_sentences"], summary["train_sentences"]
+    command = f"python -m flair_ner crossweigh --config {settings['config']} --output-dir {folder}"
+    section = [
+        HEADING,
+        "",
+        f"`{command}` (the authors' defaults: {summary['folds']} folds × {summary['iterations']} iterations, "
+        f"ε = {summary['epsilon']}; each fold run {settings['fold_epochs']} epochs of the config's stack and "
+        f"BiLSTM-CRF), then `python scripts/crossweigh_results.py {folder}`. The pool is CoNLL++ train + dev "
+        f"({pool:,} sentences: {train:,} train, {pool - train:,} dev); a fold run trains on "
+        f"{min(train_sizes):,}–{max(train_sizes):,} of them (the rest is its held-out tenth and the sentences "
+        "that share an entity string with it) and holds out 10 % of that as its dev set. Fold models' micro F1 on "
+        f"their held-out part: {mean_std([m['micro_f1']['test'] for m in folds.values()], 100)}; on CoNLL-2003 "
+        f"test: {mean_std([m['micro_f1']['conll2003'] for m in folds.values()], 100)} (mean ± std over the "
+        f"{len(folds)} fold models; entity-disjoint training parts, {settings['fold_epochs']} epochs). The "
+        f"one-model baseline (trained on all of train with the same settings): "
+        f"{100 * manifests[ONE_MODEL]['micro_f1']['test']:.2f} on dev, "
+        f"{100 * manifests[ONE_MODEL]['micro_f1']['conll2003']:.2f} on CoNLL-2003 test.",
+        "",
+        "### Detection against the answer keys",
+        "",
+        "A detector's flagged sentences against each key (`detection.csv`; `flair_ner/evaluation/label_noise.py`). "
+        "CrossWeigh c ≥ n: a dev sentence disagreed with in at least n iterations (its own `c`); a CoNLL-2003 "
+        "test sentence (never in the pool) counts as disagreed with in an iteration when most of that "
+        "iteration's fold models disagree. cleanlab: `find_label_issues` on the fold models' tag probabilities. "
+        "One model: every sentence the one ordinary model tags differently from gold. Sentences CleanCoNLL "
+        "re-split are outside its keys.",
+        "",
+        "| answer key | changed / sentences | detector | flagged | correct | precision | recall | F1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, rows in detection.groupby("answer_key", sort=False):
+        for position, row in enumerate(rows.itertuples()):
+            label = f"{key}: {KEYS.get(key, key)}" if position == 0 else ""
+            sizes = f"{row.changed:,} / {row.sentences:,}" if position == 0 else ""
+            section.append(
+                f"| {label} | {sizes} | {row.detector} | {row.flagged:,} | {row.correct:,} | "
+                f"{100 * row.precision:.1f} | {100 * row.recall:.1f} | **{100 * row.f1:.1f}** |"
+            )
+    per_c = summary["sentences_per_c"]
+    train_rows = mistakes[mistakes.split == "train"]
+    epsilon = summary["epsilon"]
+    weighted = ", ".join(f"{(train_rows.c == c).sum():,} at {epsilon**c:.3g}" for c in sorted(train_rows.c.unique()))
+    section += [
+        "",
+        "### What CrossWeigh flags in the pool",
+        "",
+        "Pool sentences per disagreement count c (`summary.json`): "
+        + ", ".join(f"c = {c}: {int(n):,}" for c, n in per_c.items())
+        + f". Training sentences weighted below 1 in `weights.tsv`: {len(train_rows):,} of {train:,} "
+        f"({weighted}). "
+        "Disagreeing entities (gold or predicted, summed over every fold run that disagreed) per kind: "
+        + ", ".join(f"{kind} {n:,}" for kind, n in summary["disagreeing_entities_per_kind"].items())
+        + "; per type: "
+        + ", ".join(f"{kind} {n:,}" for kind, n in summary["disagreeing_entities_per_type"].items())
+        + ".",
+    ]
+    if "cleanlab_flagged_sentences" in summary:
+        cleanlab = pd.read_csv(folder / CLEANLAB_TSV, sep="\t", keep_default_na=False)
+        pool_flags = cleanlab[cleanlab.split.isin(["train", "dev"])]
+        section += [
+            "",
+            f"cleanlab flags {len(pool_flags):,} pool sentences (`cleanlab.tsv`: "
+            + ", ".join(f"{split} {n:,}" for split, n in summary["cleanlab_flagged_sentences"].items())
+            + f"); {(pool_flags.crossweigh_c > 0).sum():,} of the pool's are also disagreed with by CrossWeigh "
+            f"(c ≥ 1), {(pool_flags.crossweigh_c == summary['iterations']).sum():,} at c = {summary['iterations']}.",
+        ]
+    top = train_rows[train_rows.c == summary["iterations"]]
+    if len(top):
+        shortest = top.assign(length=top.text.str.len()).sort_values(["length", "number_in_split"]).head(5)
+        section += ["", f"Five of the shortest training sentences at c = {summary['iterations']} (`mistakes.tsv`):",
+                    "", "| train sentence | text | gold | a disagreeing prediction |", "|---|---|---|---|"]  # fmt: skip
+        for row in shortest.itertuples():
+            first = row.predictions.split(" | ")[0].split(": ", 1)[1]
+            section.append(f"| {row.number_in_split} | {row.text} | {row.gold} | {first} |")
+    totals = [run_total_seconds(m) for m in folds.values()]
+    trainings = [run_training_seconds(m) for m in folds.values()]
+    cell = statistics.mean(totals + [run_total_seconds(manifests[ONE_MODEL])])
+    cells = len(manifests)
+    store = store_seconds if store_seconds is not None else 0.0
+    section += [
+        "",
+        "### Time",
+        "",
+        f"On this machine's 2 cores, one cell at a time: {cells} fold runs (the one-model run included) took "
+        f"{sum(totals + [run_total_seconds(manifests[ONE_MODEL])]) / 3600:.2f} h "
+        f"(a fold run: {mean_std(totals, digits=0)} s from start to end, of which training "
+        f"{mean_std(trainings, digits=0)} s; the manifests' `total_seconds` and `training_seconds`), after "
+        + (f"the pool's embedding store ({store:.0f} s, computed once). " if store_seconds is not None else
+           "the pool's embedding store (computed once; its build time was not recorded in this folder). ")
+        + "The final weighted run is an ordinary CoNLL++ run (see the weighted-training table). The fold runs "
+        "are independent, so on a Ray cluster of N such nodes (`--address`, one fold run a node, the store on a "
+        "shared disk) the fold grid takes about ⌈cells / N⌉ × the mean cell, on paper:",
+        "",
+        "| nodes | fold grid (h) |",
+        "|---|---|",
+        *(f"| {n} | {(store + math.ceil(cells / n) * cell) / 3600:.2f} |" for n in NODES),
+    ]  # fmt: skip
+    replace_section(HEADING, "\n".join(section))
+    print(f"written: {RESULTS} ({len(detection)} detection rows, {cells} runs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""docs/results.md is written section by section, each section whole by the script that makes it
+(``ablation_readme.py``, ``fine_tune_readme.py``, ``e5_results.py``, ``crossweigh_results.py``); this is how
+they put a section in its place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS = Path("docs/results.md")
+
+
+def replace_section(heading: str, section: str, new_before: str = "## Speed") -> None:
+    """Put ``section`` (which starts with the line ``heading``) in place of docs/results.md's section under
+    ``heading``, which runs to the next ``## `` heading; a section not there yet goes in before ``new_before``."""
+    text = RESULTS.read_text(encoding="utf-8")
+    start = text.find(heading + "\n")
+    if start < 0:
+        start = end = text.index(new_before + "\n")
+    else:
+        end = text.index("\n## ", start + len(heading)) + 1
+    RESULTS.write_text(text[:start] + section.rstrip("\n") + "\n\n" + text[end:], encoding="utf-8")
