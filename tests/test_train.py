@@ -191,6 +191,25 @@ def test_the_decoder_can_have_its_own_learning_rate(tmp_path: Path, conllpp_slic
     assert pd.read_csv(tmp_path / "epochs.csv")["learning_rate"].tolist() == [0.3]
 
 
+def test_the_dropouts_reach_the_tagger_and_its_saved_file(
+    tmp_path: Path, conllpp_slice: Path, tiny_glove: Path
+) -> None:
+    from flair.models import SequenceTagger
+
+    from flair_ner.data.corpus import load_corpus
+    from flair_ner.data.registry import registered_files
+    from flair_ner.training.train import build_tagger
+
+    corpus = load_corpus(registered_files("conllpp", conllpp_slice))
+    config = TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=8, word_dropout=0.2, locked_dropout=0.3)
+    tagger = build_tagger(corpus, config)
+    tagger.save(tmp_path / "model.pt")
+    for model in (tagger, SequenceTagger.load(tmp_path / "model.pt")):
+        assert model.word_dropout.dropout_rate == 0.2 and model.locked_dropout.dropout_rate == 0.3
+    default = build_tagger(corpus, TrainConfig(glove=str(tiny_glove), lms="none", hidden_size=8))
+    assert default.word_dropout.dropout_rate == 0.05 and default.locked_dropout.dropout_rate == 0.5  # flair's
+
+
 def test_the_learning_curve_reads_one_rate_per_parameter_group(tmp_path: Path) -> None:
     """With decoder_learning_rate flair writes "0.0112,0.0000" (decoder, embeddings) in loss.tsv's LEARNING_RATE;
     the curve reads the first and still marks a drop (a fine-tuned e5-small run failed on it at its very end)."""

@@ -143,6 +143,20 @@ class TrainConfig:
         "model name (online)",
     )
     hidden_size: int = option(256, "BiLSTM hidden size (stack)", minimum=1)
+    word_dropout: float = option(
+        0.05,
+        "in training, the chance that a word's whole embedding is zeroed (flair's word_dropout and its default; "
+        "flair drops it for a tagger with neither BiLSTM nor CRF, as FLERT's fine-tuning is)",
+        minimum=0,
+        below=1,
+    )
+    locked_dropout: float = option(
+        0.5,
+        "in training, dropout on the embeddings and on the BiLSTM's output with one mask per sentence (flair's "
+        "locked_dropout and its default)",
+        minimum=0,
+        below=1,
+    )
     use_crf: Optional[bool] = option(None, "CRF decoder on top; unset: on for stack, off for fine-tune (FLERT)")
     learning_rate: Optional[float] = option(
         None,
@@ -872,7 +886,7 @@ OPTION_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "embeddings and model": (
         "embeddings", "glove", "lms", "lm_context", "pooled_lms", "method", "transformer", "transformer_layers", "use_context", "hidden_size", "nlayers",
-        "embedding_size", "dropout", "use_crf",
+        "embedding_size", "dropout", "word_dropout", "locked_dropout", "use_crf",
     ),
     "training": (
         "max_epochs", "learning_rate", "decoder_learning_rate", "mini_batch_size", "sequence_length", "schedule", "warmup_fraction", "patience",
