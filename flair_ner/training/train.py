@@ -92,8 +92,9 @@ def configured_stack(config: TrainConfig, data_dir=None, corpus=None):
 def build_tagger(corpus, config: TrainConfig, data_dir=None, output_dir: Optional[Path] = None):
     """``SequenceTagger(hidden_size, use_crf, word_dropout, locked_dropout, tag_type="ner")`` over the configured
     stacked embeddings; for ``method = "fine-tune"``, FLERT's tagger: the fine-tuned transformer's last layer
-    (first sub-token), no RNN, no reprojection, a linear layer (or a CRF) on top. With ``pooled_lms``, each Flair LM's pooled table
-    is built from ``corpus.train`` and written into ``output_dir`` first (:mod:`flair_ner.embeddings.pooled`)."""
+    (first sub-token), no RNN, no reprojection, a linear layer (or a CRF) on top. With ``pooled_lms``, each Flair
+    LM's pooled table is built from ``corpus.train`` and written into ``output_dir`` first
+    (:mod:`flair_ner.embeddings.pooled`)."""
     with no_flair_bars():
         label_dictionary = corpus.make_label_dictionary(label_type="ner", add_unk=False)
     # A type that only dev has (a small or --train-limit'ed training split) would crash flair's dev loss with a
