@@ -149,31 +149,58 @@ def test_a_conll_crossweigh_scores_its_flags_against_conllpp_and_cleanconll(
     assert row["flagged"] == int(disagree.sum()) and row["sentences"] == 90
 
 
-def test_fold_epochs_compares_the_flags_of_the_shared_iterations(tmp_path: Path) -> None:
+def test_fold_epochs_compares_the_flags_fold_by_fold(tmp_path: Path, conllpp_slice: Path) -> None:
+    """Two CrossWeigh folders of the same folds (A: 2 iterations, B: 1, as a 30-epoch check would be), their fold
+    runs written by hand: only the folds both finished are compared, sentence by sentence."""
     import subprocess
     import sys
 
-    columns = ["sentence", "split", "number_in_split", "text", "gold", "c", "weight", "predictions"]
-    made = {"a": (3, [("train", 0, "iteration-0-fold-1: - | iteration-2-fold-0: PER:x"), ("dev", 4, "iteration-1-fold-3: -"),
-                      ("train", 7, "iteration-0-fold-2: LOC:y")]),
-            "b": (1, [("train", 0, "iteration-0-fold-1: -"), ("dev", 2, "iteration-0-fold-0: ORG:z")])}  # fmt: skip
-    for name, (iterations, rows) in made.items():
+    from flair_ner.config.options import ExperimentConfig, load_config
+    from flair_ner.data.registry import iob2_tags
+    from flair_ner.grids.crossweigh import prepare
+
+    config_path = tmp_path / "own.toml"
+    config_path.write_text(
+        f'train_file = "{conllpp_slice / "conllpp_train.txt"}"\ndev_file = "{conllpp_slice / "conllpp_dev.txt"}"\n'
+        'tag_scheme = "iob2"\ntrain_limit = 40\neval_limit = 10\n',
+        encoding="utf-8",
+    )
+    config = load_config(ExperimentConfig, config_path)
+    # A disagrees with the first 2 held-out sentences that have entities in each fold, B with the first 1 and the
+    # 3rd; iteration-0-fold-1 is finished in A only, and A's iteration 1 has no counterpart in B
+    flagged = {"a": {"iteration-0-fold-0": [0, 1], "iteration-0-fold-1": [0], "iteration-1-fold-0": [0]},
+               "b": {"iteration-0-fold-0": [0, 2]}}  # fmt: skip
+    for name, iterations in (("a", 2), ("b", 1)):
         folder = tmp_path / name
-        folder.mkdir()
-        (folder / "crossweigh.json").write_text(
-            json.dumps(
-                {"config": "own.toml", "folds": 4, "iterations": iterations, "fold_epochs": 10 if name == "a" else 30}
+        crossweigh = prepare(config, folder, folds=2, iterations=iterations)
+        (folder / "crossweigh.json").write_text(json.dumps({"config": str(config_path), "folds": 2,
+                                                            "iterations": iterations, "fold_epochs": 10}))  # fmt: skip
+        for fold in crossweigh.folds:
+            if fold.name not in flagged[name]:
+                continue
+            with_entities = [i for i in fold.held_out if crossweigh.pool[i].spans]
+            wrong = {with_entities[k] for k in flagged[name][fold.name]}
+            rows = []
+            for number, index in enumerate(fold.held_out):
+                sentence = crossweigh.pool[index]
+                gold = iob2_tags(len(sentence.tokens), sentence.spans)
+                predicted = ["O"] * len(gold) if index in wrong else gold
+                rows += [(number, token, g, p) for token, g, p in zip(sentence.tokens, gold, predicted)]
+            run = folder / "grid" / fold.name / "own" / "seed-1"
+            run.mkdir(parents=True)
+            pd.DataFrame(rows, columns=["sentence", "token", "gold", "predicted"]).to_csv(
+                run / "predictions_test.tsv", sep="\t", index=False
             )
-        )
-        pd.DataFrame([(0, split, number, "t", "-", 1, 0.7, text) for split, number, text in rows],
-                     columns=columns).to_csv(folder / "mistakes.tsv", sep="\t", index=False)  # fmt: skip
+            (run / "manifest.json").write_text(json.dumps({"status": "complete", "micro_f1": {"test": 0.5}}))
     script = Path(__file__).resolve().parents[1] / "scripts" / "fold_epochs.py"
     result = subprocess.run([sys.executable, str(script), str(tmp_path / "a"), str(tmp_path / "b"), "--output",
                              str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    (row,) = json.loads((tmp_path / "out.json").read_text())["iterations"]  # only iteration 0 is shared
+    compared = json.loads((tmp_path / "out.json").read_text())
+    (row,) = compared["folds"]  # only iteration-0-fold-0 is finished in both
+    assert row["fold"] == "iteration-0-fold-0"
     assert (row["flagged_a"], row["flagged_b"], row["both"], row["only_a"], row["only_b"]) == (2, 2, 1, 1, 1)
-    assert row["jaccard"] == round(1 / 3, 4)
+    assert row["jaccard"] == round(1 / 3, 4) and compared["all_compared_folds"]["folds"] == 1
 
 
 def test_sigterm_while_the_pool_store_is_built_leaves_no_partial_folder(

@@ -91,7 +91,7 @@ def build_store(folder: Path, embeddings, sentences: list, batch_size: int = 64)
         vectors.flush()
         del vectors
         # the build time is what a user weighs against computing the vectors in every run (CrossWeigh's report)
-        seconds = round(time.monotonic() - started, 1)
+        seconds = round(time.monotonic() - started, 3)
         index = {"parts": [list(part) for part in parts], "sentences": rows, "build_seconds": seconds}
         (staging / INDEX).write_text(json.dumps(index), encoding="utf-8")
     log.info("embedding store %s: %d sentences, %d tokens in %.0f s", folder, len(rows), start, seconds)
