@@ -29,7 +29,7 @@ from flair_ner.grids.crossweigh import (
     STORE_DIR,
     SUMMARY_JSON,
 )
-from flair_ner.runs.folder import FINISHED, read_manifest
+from flair_ner.runs.folder import finished_manifest
 from flair_ner.runs.manifest import run_total_seconds, run_training_seconds
 from results_doc import RESULTS, replace_section  # scripts/results_doc.py
 
@@ -46,8 +46,8 @@ def fold_manifests(folder: Path) -> dict[str, dict]:
     """Fold name -> the manifest of its finished run (``grid/<fold>/<data>/seed-N``)."""
     found = {}
     for path in sorted((folder / GRID_DIR).glob("*/*/seed-*/manifest.json")):
-        manifest = read_manifest(path.parent)
-        if manifest and manifest.get("status") == FINISHED:
+        manifest = finished_manifest(path.parent)
+        if manifest is not None:
             found[path.parents[2].name] = manifest
     return found
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flair_ner.grids.summary import paired_bootstrap, sentence_counts
 from flair_ner.runs import layout
-from flair_ner.runs.folder import FINISHED, read_manifest
+from flair_ner.runs.folder import finished_manifest
 from flair_ner.runs.manifest import run_training_seconds
 from results_doc import RESULTS, replace_section  # scripts/results_doc.py
 
@@ -28,12 +28,6 @@ HEADING = "## multilingual-e5-small on MultiCoNER II"
 LANGUAGES = {"en": "English", "hi": "Hindi", "bn": "Bangla"}
 EARLIER = {"en": "offline English stack", "hi": "scratch stack", "bn": "scratch stack"}
 FINE_TUNED_GRID = {"en": "multiconer_e5_en", "hi": "multiconer_e5", "bn": "multiconer_e5"}
-
-
-def finished(folder: Path) -> dict | None:
-    """The manifest of a finished run folder, else ``None``."""
-    manifest = read_manifest(folder) if folder.is_dir() else None
-    return manifest if manifest and manifest.get("status") == FINISHED else None
 
 
 def scores_row(system: str, folder: Path, manifest: dict, test_set: str) -> str:
@@ -59,11 +53,11 @@ def main() -> None:
             if labels == "fine" and code != "en":
                 systems.append(("scratch stack + frozen e5-small",
                                 Path(f"results/grids/multiconer_e5_stack/scratch+e5/{dataset}/seed-1")))  # fmt: skip
-            base = finished(earlier)
+            base = finished_manifest(earlier)
             heading = f"| **{language}, {labels}** | | | | | | | | |"
             group = [scores_row(f"{EARLIER[code]} (`{earlier}`)", earlier, base, dataset)] if base else []
             for system, folder in systems:
-                manifest = finished(folder)
+                manifest = finished_manifest(folder)
                 if manifest is None:
                     missing.append(f"`{folder}`")
                     continue

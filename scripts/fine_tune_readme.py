@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 
 from flair_ner.runs import layout
-from flair_ner.runs.folder import FINISHED, read_manifest
+from flair_ner.runs.folder import finished_manifest
 from flair_ner.grids.summary import paired_bootstrap, sentence_counts
 from results_doc import replace_section  # scripts/results_doc.py
 
@@ -34,8 +34,8 @@ def finished_cells(folder: Path) -> dict[int, dict]:
     cells = {}
     for seed in SEEDS:
         run = folder / f"seed-{seed}"
-        manifest = read_manifest(run) if run.is_dir() else None
-        if manifest and manifest.get("status") == FINISHED:
+        manifest = finished_manifest(run)
+        if manifest is not None:
             cells[seed] = manifest
     return cells
 

@@ -26,15 +26,14 @@ from flair_ner.evaluation.label_noise import AnswerKey, detection_scores
 from flair_ner.evaluation.scores import read_predictions, tagged_sentences
 from flair_ner.files import write_text
 from flair_ner.grids.crossweigh import GRID_DIR, SETTINGS_JSON, prepare
-from flair_ner.runs.folder import FINISHED, read_manifest
+from flair_ner.runs.folder import finished_manifest, read_manifest
 from flair_ner.runs.layout import predictions_file
 
 
 def finished_run(folder: Path, fold: str) -> Path | None:
     """The finished run folder of ``fold`` in the CrossWeigh folder ``folder`` (``grid/<fold>/<data>/seed-N``)."""
     for run in sorted((folder / GRID_DIR / fold).glob("*/seed-*")):
-        manifest = read_manifest(run)
-        if manifest and manifest.get("status") == FINISHED:
+        if finished_manifest(run) is not None:
             return run
     return None
 

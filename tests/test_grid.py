@@ -49,6 +49,8 @@ def test_grid_expands_into_cells_with_their_folders(
     assert main(["grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0  # the grid file as the argument
     out = capsys.readouterr().out
     assert "grid tiny: 4 cells" in out and "new         small/slice/seed-2" in out and not (tmp_path / "grid").exists()
+    listed = [line.split()[-1] for line in out.splitlines() if line.startswith("  new ")]
+    assert listed == ["base/slice/seed-1", "small/slice/seed-1", "base/slice/seed-2", "small/slice/seed-2"]  # run order
     assert main(["grid", "--grid", str(tmp_path / "tiny.toml"), "--dry-run"]) == 0  # or as an option, as before
     assert "grid tiny: 4 cells" in capsys.readouterr().out
     assert main(["grid", "--dry-run"]) == 2
@@ -109,6 +111,14 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
     pids = [json.loads((cell.folder / "manifest.json").read_text())["events"][-1]["pid"] for cell in grid.cells
             if outcome.statuses[cell.name] == "complete"]  # fmt: skip
     assert len(pids) == 4 and len(set(pids)) == 4, pids
+    # seed 1 of every variant first (two cells at a time here), so that a grid stopped part-way leaves paired sets:
+    # no seed-2 cell started before both seed-1 cells had
+    started = {
+        cell.name: _started_in_grid(cell.folder) for cell in grid.cells if outcome.statuses[cell.name] == "complete"
+    }
+    assert max(started["base/slice/seed-1"], started["small/slice/seed-1"]) <= min(
+        started["base/slice/seed-2"], started["small/slice/seed-2"]
+    ), started
 
     paths = write_summary(grid)
     assert {p.name for p in paths} >= {"cells.csv", "summary.csv", "summary.md", "comparison.csv", "grid_slice.png"}
@@ -121,6 +131,12 @@ def test_local_grid_runs_skips_resumes_and_reports_failures(
     again = run_grid(load_grid(path), cpus_per_run=1)  # finished cells are skipped, failed ones retried
     assert sum(status == "skipped" for status in again.statuses.values()) == 4
     assert all(again.statuses[f"broken/slice/seed-{seed}"].startswith("failed") for seed in (1, 2))
+
+
+def _started_in_grid(folder: Path) -> str:
+    """When the grid started (or resumed) this cell: its last ``started`` or ``resumed`` event's time."""
+    events = json.loads((folder / "manifest.json").read_text())["events"]
+    return [e["time"] for e in events if e["event"] in ("started", "resumed")][-1]
 
 
 def test_running_cells_are_counted_from_rays_resources_not_from_manifests(local_ray) -> None:

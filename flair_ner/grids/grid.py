@@ -296,6 +296,18 @@ class GridOutcome:
         return {name: status for name, status in self.statuses.items() if status.startswith("failed")}
 
 
+def run_order(cells: list[Cell]) -> list[Cell]:
+    """The cells in the order they are started: axis values by axis values (seed 1 of every variant, then seed 2, …).
+
+    A grid stopped part-way (a session's end, a batch limit) then leaves complete paired sets, each of which
+    already compares every variant with the baseline on the same seed, instead of every seed of the baseline and
+    none of the variants. Within one set the variants keep the grid file's order."""
+    sets: dict[str, int] = {}
+    for cell in cells:
+        sets.setdefault(json.dumps(cell.values, sort_keys=True, default=str), len(sets))
+    return sorted(cells, key=lambda cell: sets[json.dumps(cell.values, sort_keys=True, default=str)])
+
+
 def describe(grid: Grid, adopting: Optional[dict[str, Path]] = None) -> str:
     """The cell list with each cell's status and the estimated cost of the unfinished ones.
 
@@ -304,10 +316,11 @@ def describe(grid: Grid, adopting: Optional[dict[str, Path]] = None) -> str:
     ``adopting``: cell name -> a finished run folder that ``--adopt`` would copy into it (``--dry-run``): the cell
     is listed as ``adopt`` and its run's time counts as a finished cell's."""
     adopting = adopting or {}
-    lines = [f"grid {grid.name}: {len(grid.cells)} cells into {grid.output_dir} (baseline: {grid.baseline})"]
+    lines = [f"grid {grid.name}: {len(grid.cells)} cells into {grid.output_dir} (baseline: {grid.baseline}), "
+             "in the order they run"]  # fmt: skip
     minutes: dict[str, list[float]] = {}
     todo: list[Cell] = []
-    for cell in grid.cells:
+    for cell in run_order(grid.cells):
         status = "adopt" if cell.name in adopting else cell.status()
         lines.append(f"  {status:<11} {cell.name}")
         if status not in (FINISHED, "adopt"):
@@ -370,7 +383,7 @@ def run_grid(
     from ray.exceptions import RayTaskError, TaskCancelledError
 
     statuses = {cell.name: "skipped" for cell in grid.cells if cell.status() == FINISHED}
-    todo = [cell for cell in grid.cells if cell.name not in statuses]
+    todo = [cell for cell in run_order(grid.cells) if cell.name not in statuses]
     nodes: dict[str, str] = {}
     if not todo:
         log.info("grid %s: every cell is finished already", grid.name)
@@ -391,6 +404,7 @@ def run_grid(
     # max_calls=1: each cell in a fresh worker process, which exits after it, so that no cell inherits another's
     # memory (a CoNLL++ cell leaves ~6 GB resident), GPU memory or module-level state
     task = ray.remote(num_cpus=cpus, num_gpus=gpus_per_run, max_retries=0, max_calls=1)(run_cell)
+    # submitted in run order: Ray starts a node's queued tasks first in, first out
     pending = {
         task.remote(dataclasses.asdict(cell.config), int(cpus), {"grid": grid.name, "variant": cell.variant}): cell
         for cell in todo

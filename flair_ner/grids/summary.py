@@ -33,7 +33,7 @@ from flair_ner.evaluation.scores import AVERAGES, entity_counts, read_prediction
 from flair_ner.files import write_csv, write_text
 from flair_ner.grids.grid import Grid
 from flair_ner.evaluation.plots import save_figure
-from flair_ner.runs.folder import FINISHED, read_manifest
+from flair_ner.runs.folder import FINISHED, finished_manifest
 
 # cell_scores' own columns; any other column is an axis besides seed and data set (e.g. hidden_size).
 SCORE_COLUMNS = (
@@ -63,9 +63,9 @@ def cell_scores(grid: Grid) -> pd.DataFrame:
     """One row per finished cell and test set: its F1s, token accuracy, training minutes and node."""
     rows = []
     for cell in grid.cells:
-        manifest = read_manifest(cell.folder) if cell.folder.is_dir() else None
+        manifest = finished_manifest(cell.folder)
         metrics_file = cell.folder / METRICS_JSON
-        if not manifest or manifest.get("status") != FINISHED or not metrics_file.is_file():
+        if manifest is None or not metrics_file.is_file():
             continue
         for test_set, scores in json.loads(metrics_file.read_text(encoding="utf-8")).items():
             rows.append(

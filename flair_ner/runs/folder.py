@@ -161,6 +161,17 @@ def read_manifest(folder: Path) -> Optional[dict[str, Any]]:
     return manifest
 
 
+def finished_manifest(folder: Path) -> Optional[dict[str, Any]]:
+    """The manifest of a finished run in ``folder``, else ``None`` (no folder, no manifest, or a run that is not
+    complete). A manifest without a status was written before runs recorded one, and was final.
+
+    Raises:
+        RunFolderError: the manifest is not valid JSON.
+    """
+    manifest = read_manifest(folder) if Path(folder).is_dir() else None
+    return manifest if manifest is not None and manifest.get("status", FINISHED) == FINISHED else None
+
+
 def config_changes(
     old: dict[str, Any], new: dict[str, Any], not_shaping: frozenset = NOT_SHAPING, defaults: Optional[dict] = None
 ) -> str:
