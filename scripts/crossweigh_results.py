@@ -5,8 +5,11 @@ Run from the repository root after the CrossWeigh run has collected its reports:
     python scripts/crossweigh_results.py results/crossweigh/conllpp
 Sources, all in the folder: crossweigh.json (the settings), summary.json, detection.csv, mistakes.tsv,
 cleanlab.tsv, the embedding store's index.json (its build time, when recorded) and the fold runs' manifests
-(grid/<fold>/<data>/seed-N/manifest.json: their times and scores). Read the result before committing it: the
-prose says what the numbers show, not more.
+(grid/<fold>/<data>/seed-N/manifest.json: their times and scores); and, for the weighted training, the grid
+folder --weights-grid (default results/grids/crossweigh_weights) after
+    python -m flair_ner grid experiments/grids/crossweigh_weights.toml --summary-only
+(its summary.md tables, comparison.csv). Read the result before committing it: the prose says what the numbers
+show, not more.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 from pathlib import Path
 
@@ -40,6 +44,9 @@ KEYS = {
     "cleanconll-dev": "CoNLL-2003 dev sentences whose entities CleanCoNLL changed (in the pool)",
 }
 NODES = (1, 2, 4, 8, 16, 32)  # Ray nodes, for the on-paper wall times
+WEIGHTS_GRID = Path("results/grids/crossweigh_weights")
+WEIGHTS_COMMAND = "python -m flair_ner grid experiments/grids/crossweigh_weights.toml"
+TEST_SETS = {"conllpp": "CoNLL++ test", "conll2003": "CoNLL-2003 test", "cleanconll": "CleanCoNLL test"}
 
 
 def fold_manifests(folder: Path) -> dict[str, dict]:
@@ -52,6 +59,57 @@ def fold_manifests(folder: Path) -> dict[str, dict]:
     return found
 
 
+def weighted_training(grid: Path) -> list[str]:
+    """The "Training with the weights" subsection: the weights grid's tables and what its paired differences say."""
+    lines = ["", "### Training with the weights", ""]
+    summary = grid / "summary.md"
+    if not summary.is_file():
+        return lines + [f"Not run yet: `{WEIGHTS_COMMAND}` (3 seeds unweighted against weighted)."]
+    text = summary.read_text(encoding="utf-8")
+    tables = re.findall(r"(\| variant \|.*?)(?:\n\n|\Z)", text, flags=re.S)
+    unfinished = re.search(r"Not in these figures: (\d+) of (\d+) cells", text)
+    lines += [
+        f"`{WEIGHTS_COMMAND}`: the default offline CoNLL++ run (`unweighted`, the baseline) against the same run "
+        "with each training sentence's loss times its weight from `weights.tsv` (`crossweigh`, "
+        "`sentence_weights`), on the same seeds; every cell scored on the three test sets. Written from "
+        f"`{grid}/summary.md` (`{WEIGHTS_COMMAND} --summary-only`)"
+        + (f"; **{unfinished[1]} of its {unfinished[2]} cells are not finished yet**, so n says how many seeds "
+           "each figure has." if unfinished else "."),
+        "",
+        "F1 in %, mean ± sample std over seeds:",
+        "",
+        tables[0].strip() if tables else "(no finished cell yet)",
+    ]  # fmt: skip
+    comparison_file = grid / "comparison.csv"
+    if len(tables) < 2 or not comparison_file.is_file():
+        return lines + ["", "No paired comparison yet: no seed has both variants finished."]
+    lines += ["", "Paired differences in micro F1 (weighted − unweighted, points; 95 % paired bootstrap interval over "
+              "test sentences pooled across the seeds both finished):", "", tables[1].strip(), ""]  # fmt: skip
+    comparison = pd.read_csv(comparison_file)
+    said = []
+    for row in comparison.itertuples():
+        said.append(f"{TEST_SETS.get(row.test_set, row.test_set)} {100 * row.difference:+.2f} "
+                    f"[{100 * row.ci_low:+.2f}, {100 * row.ci_high:+.2f}] ({row.verdict})")  # fmt: skip
+    seeds = sorted({str(seed) for row in comparison.itertuples() for seed in str(row.seeds).split()})
+    lines.append(
+        f"Weighting changes micro F1 by {'; '.join(said)}, on seed(s) {' '.join(seeds)}. For scale: the CrossWeigh "
+        "authors report +0.29 on CoNLL++ for Flair with flair's news LMs (93.89 ± 0.06 → 94.18 ± 0.06, 5 runs); a "
+        "difference is called shown only where its interval excludes 0."
+    )
+    epochs = {}
+    for variant in ("unweighted", "crossweigh"):
+        manifests = [finished_manifest(run) for run in sorted(grid.glob(f"{variant}/*/seed-*"))]
+        seconds = [second for m in manifests if m for second in m.get("epoch_seconds", [])]
+        if seconds:
+            epochs[variant] = f"{variant} {statistics.median(seconds):.0f} s ({len(seconds)} epochs)"
+    if epochs:
+        lines += ["", f"Median epoch, all cells on the same machine type: {', '.join(epochs.values())} (the cells' "
+                  "manifests). The weighted cells compute the CRF loss with the kit's per-sentence version of "
+                  "flair's `ViterbiLoss` (`flair_ner/training/sentence_weights.py`); epochs of one cell vary by "
+                  "±15 % on this machine, so a small gap is not yet a cost."]  # fmt: skip
+    return lines
+
+
 def mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     if len(values) < 2:
         return f"{scale * values[0]:.{digits}f}" if values else "–"
@@ -61,6 +119,8 @@ def mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="a finished CrossWeigh folder (results/crossweigh/conllpp)")
+    parser.add_argument("--weights-grid", type=Path, default=WEIGHTS_GRID,
+                        help=f"the weighted-training grid folder (default: {WEIGHTS_GRID})")  # fmt: skip
     args = parser.parse_args()
     folder: Path = args.folder
     settings = json.loads((folder / SETTINGS_JSON).read_text(encoding="utf-8"))
@@ -166,7 +226,7 @@ def main() -> None:
         f"{mean_std(trainings, digits=0)} s; the manifests' `total_seconds` and `training_seconds`), after "
         + (f"the pool's embedding store ({store:.0f} s, computed once). " if store_seconds is not None else
            "the pool's embedding store (computed once; its build time was not recorded in this folder). ")
-        + "The final weighted run is an ordinary CoNLL++ run (see the weighted-training table). The fold runs "
+        + "The final weighted run is an ordinary CoNLL++ run (see Training with the weights, below). The fold runs "
         "are independent, so on a Ray cluster of N such nodes (`--address`, one fold run a node, the store on a "
         "shared disk) the fold grid takes about ⌈cells / N⌉ × the mean cell, on paper:",
         "",
@@ -174,6 +234,7 @@ def main() -> None:
         "|---|---|",
         *(f"| {n} | {(store + math.ceil(cells / n) * cell) / 3600:.2f} |" for n in NODES),
     ]  # fmt: skip
+    section += weighted_training(args.weights_grid)
     replace_section(HEADING, "\n".join(section))
     print(f"written: {RESULTS} ({len(detection)} detection rows, {cells} runs)")
 
