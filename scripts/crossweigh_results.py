@@ -96,17 +96,18 @@ def weighted_training(grid: Path) -> list[str]:
         "authors report +0.29 on CoNLL++ for Flair with flair's news LMs (93.89 ± 0.06 → 94.18 ± 0.06, 5 runs); a "
         "difference is called shown only where its interval excludes 0."
     )
-    epochs = {}
+    epochs, every = {}, []
     for variant in ("unweighted", "crossweigh"):
         manifests = [finished_manifest(run) for run in sorted(grid.glob(f"{variant}/*/seed-*"))]
         seconds = [second for m in manifests if m for second in m.get("epoch_seconds", [])]
+        every += seconds
         if seconds:
             epochs[variant] = f"{variant} {statistics.median(seconds):.0f} s ({len(seconds)} epochs)"
     if epochs:
         lines += ["", f"Median epoch, all cells on the same machine type: {', '.join(epochs.values())} (the cells' "
                   "manifests). The weighted cells compute the CRF loss with the kit's per-sentence version of "
-                  "flair's `ViterbiLoss` (`flair_ner/training/sentence_weights.py`); epochs of one cell vary by "
-                  "±15 % on this machine, so a small gap is not yet a cost."]  # fmt: skip
+                  f"flair's `ViterbiLoss` (`flair_ner/training/sentence_weights.py`); single epochs range "
+                  f"{min(every):.0f}–{max(every):.0f} s on this machine: with few cells each, the gap may be the loss or the machine; more seeds will tell."]  # fmt: skip
     return lines
 
 
