@@ -7,19 +7,16 @@ read the result before committing it (the prose says what the numbers show, not 
 """
 
 import json
-import re
 import statistics
 from pathlib import Path
 
 import pandas as pd
 
 from flair_ner.runs import layout
-from results_doc import replace_section  # scripts/results_doc.py
+from results_doc import replace_section, summary_tables  # scripts/results_doc.py
 
 GRID = Path("results/grids/ablation")
-summary_md = (GRID / "summary.md").read_text()
-tables = re.findall(r"(\| variant \|.*?)(?:\n\n|\Z)", summary_md, flags=re.S)
-levels, diffs = tables[0].strip(), tables[1].strip()
+levels, diffs = summary_tables((GRID / "summary.md").read_text())[:2]
 comparison = pd.read_csv(GRID / "comparison.csv")
 cells = pd.read_csv(GRID / "cells.csv")
 variants = ["full", "glove-only", "fp32"]

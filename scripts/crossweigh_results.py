@@ -35,7 +35,7 @@ from flair_ner.grids.crossweigh import (
 )
 from flair_ner.runs.folder import finished_manifest
 from flair_ner.runs.manifest import run_total_seconds, run_training_seconds
-from results_doc import RESULTS, replace_section  # scripts/results_doc.py
+from results_doc import RESULTS, replace_section, summary_tables  # scripts/results_doc.py
 
 HEADING = "## Label mistakes in CoNLL++: CrossWeigh, cleanlab and one model"
 KEYS = {
@@ -66,7 +66,7 @@ def weighted_training(grid: Path) -> list[str]:
     if not summary.is_file():
         return lines + [f"Not run yet: `{WEIGHTS_COMMAND}` (3 seeds unweighted against weighted)."]
     text = summary.read_text(encoding="utf-8")
-    tables = re.findall(r"(\| variant \|.*?)(?:\n\n|\Z)", text, flags=re.S)
+    tables = summary_tables(text)
     unfinished = re.search(r"Not in these figures: (\d+) of (\d+) cells", text)
     lines += [
         f"`{WEIGHTS_COMMAND}`: the default offline CoNLL++ run (`unweighted`, the baseline) against the same run "
@@ -78,13 +78,13 @@ def weighted_training(grid: Path) -> list[str]:
         "",
         "F1 in %, mean ± sample std over seeds:",
         "",
-        tables[0].strip() if tables else "(no finished cell yet)",
+        tables[0] if tables else "(no finished cell yet)",
     ]  # fmt: skip
     comparison_file = grid / "comparison.csv"
     if len(tables) < 2 or not comparison_file.is_file():
         return lines + ["", "No paired comparison yet: no seed has both variants finished."]
     lines += ["", "Paired differences in micro F1 (weighted − unweighted, points; 95 % paired bootstrap interval over "
-              "test sentences pooled across the seeds both finished):", "", tables[1].strip(), ""]  # fmt: skip
+              "test sentences pooled across the seeds both finished):", "", tables[1], ""]  # fmt: skip
     comparison = pd.read_csv(comparison_file)
     said = []
     for row in comparison.itertuples():

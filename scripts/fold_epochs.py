@@ -26,15 +26,17 @@ from flair_ner.evaluation.label_noise import AnswerKey, detection_scores
 from flair_ner.evaluation.scores import read_predictions, tagged_sentences
 from flair_ner.files import write_text
 from flair_ner.grids.crossweigh import GRID_DIR, SETTINGS_JSON, prepare
-from flair_ner.runs.folder import finished_manifest, read_manifest
+from flair_ner.runs.folder import finished_manifest
 from flair_ner.runs.layout import predictions_file
 
 
-def finished_run(folder: Path, fold: str) -> Path | None:
-    """The finished run folder of ``fold`` in the CrossWeigh folder ``folder`` (``grid/<fold>/<data>/seed-N``)."""
+def finished_run(folder: Path, fold: str) -> tuple[Path, dict] | None:
+    """The finished run folder of ``fold`` in the CrossWeigh folder ``folder`` (``grid/<fold>/<data>/seed-N``)
+    and its manifest."""
     for run in sorted((folder / GRID_DIR / fold).glob("*/seed-*")):
-        if finished_manifest(run) is not None:
-            return run
+        manifest = finished_manifest(run)
+        if manifest is not None:
+            return run, manifest
     return None
 
 
@@ -72,8 +74,8 @@ def main() -> None:
         runs = [finished_run(folder, fold.name) for folder in args.folders]
         if None in runs:
             continue
-        first, second = (disagreements(run, fold.held_out) for run in runs)
-        f1 = [read_manifest(run)["micro_f1"]["test"] for run in runs]
+        first, second = (disagreements(run, fold.held_out) for run, _ in runs)
+        f1 = [manifest["micro_f1"]["test"] for _, manifest in runs]
         row = {"fold": fold.name, "held_out": len(fold.held_out), "flagged_a": len(first), "flagged_b": len(second),
                "both": len(first & second), "only_a": len(first - second), "only_b": len(second - first),
                "jaccard": round(len(first & second) / len(first | second), 4) if first | second else 1.0,

@@ -4,6 +4,7 @@ they put a section in its place."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 RESULTS = Path("docs/results.md")
@@ -19,3 +20,9 @@ def replace_section(heading: str, section: str, new_before: str = "## Speed") ->
     else:
         end = text.index("\n## ", start + len(heading)) + 1
     RESULTS.write_text(text[:start] + section.rstrip("\n") + "\n\n" + text[end:], encoding="utf-8")
+
+
+def summary_tables(summary_md: str) -> list[str]:
+    """The tables of a grid's ``summary.md`` (``flair_ner/grids/summary.py``), in order: the F1 levels, then the
+    paired differences when there are any; each table's lines without the blank line after it."""
+    return [table.strip() for table in re.findall(r"(\| variant \|.*?)(?:\n\n|\Z)", summary_md, flags=re.S)]

@@ -302,10 +302,14 @@ def run_order(cells: list[Cell]) -> list[Cell]:
     A grid stopped part-way (a session's end, a batch limit) then leaves complete paired sets, each of which
     already compares every variant with the baseline on the same seed, instead of every seed of the baseline and
     none of the variants. Within one set the variants keep the grid file's order."""
+
+    def paired_set(cell: Cell) -> str:
+        return json.dumps(cell.values, sort_keys=True, default=str)
+
     sets: dict[str, int] = {}
     for cell in cells:
-        sets.setdefault(json.dumps(cell.values, sort_keys=True, default=str), len(sets))
-    return sorted(cells, key=lambda cell: sets[json.dumps(cell.values, sort_keys=True, default=str)])
+        sets.setdefault(paired_set(cell), len(sets))
+    return sorted(cells, key=lambda cell: sets[paired_set(cell)])
 
 
 def describe(grid: Grid, adopting: Optional[dict[str, Path]] = None) -> str:
