@@ -36,8 +36,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check flair_ner tests benchmarks scripts experiments
 	$(VENV)/bin/ruff check flair_ner tests benchmarks scripts experiments
 
+# the suite in two pytest-xdist workers, one per core of the 2-core machines it is sized for (most tests spend
+# their time in one core: importing flair in child processes, small models); --dist loadgroup keeps the Ray tests
+# on one worker (tests/helpers.py: USES_RAY). `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -8,6 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# `make test` runs the suite in two pytest-xdist workers (--dist loadgroup). Tests that start Ray (a grid, CrossWeigh's
+# fold grid, ray.init itself) carry this mark, which keeps them on one worker, one after another: a second local
+# Ray instance started beside them may find theirs through /tmp/ray and join it instead of starting its own.
+USES_RAY = pytest.mark.xdist_group("ray")
+
 # Runs the kit's CLI, sending signal SIGNUM to itself after batch BATCH of epoch EPOCH (epoch 0: never).
 STOPPER = """
 import os, sys

@@ -8,12 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import USES_RAY
 
 from flair_ner.cli.main import main
 from flair_ner.data.corpus import iter_sentences, read_blocks
 from flair_ner.data.registry import ColumnFormat
 from flair_ner.evaluation.scores import TokenProbabilities
 from flair_ner.grids.crossweigh import entity_strings, make_folds
+
+pytestmark = USES_RAY
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import ray
-from helpers import STOPPER, grid_file
+from helpers import STOPPER, USES_RAY, grid_file
 
 from flair_ner.cli.main import main
 from flair_ner.config.options import ConfigError
@@ -25,6 +25,8 @@ from flair_ner.evaluation.scores import score_spans
 from flair_ner.grids.grid import adopt, load_grid, run_grid, running_cells
 from flair_ner.runs.folder import locked
 from flair_ner.grids.summary import paired_bootstrap, weighted_f1, write_summary
+
+pytestmark = USES_RAY
 
 
 @pytest.fixture

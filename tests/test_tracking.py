@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import ray
 from mlflow.tracking import MlflowClient
-from helpers import grid_file, train
+from helpers import USES_RAY, grid_file, train
 
 from flair_ner.grids.grid import load_grid, run_grid
 
@@ -84,6 +84,7 @@ def test_an_interrupted_run_continues_its_mlflow_run(tmp_path: Path, conllpp_sli
     assert sorted({m.step for m in history}) == [1, 2, 3] and len(history) == 3
 
 
+@USES_RAY
 def test_grid_cells_are_tagged_with_grid_and_variant(tmp_path: Path, conllpp_slice: Path, tiny_glove: Path) -> None:
     path = grid_file(tmp_path, conllpp_slice, tiny_glove)
     store = tmp_path / "mlruns"
