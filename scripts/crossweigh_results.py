@@ -96,6 +96,13 @@ def weighted_training(grid: Path) -> list[str]:
         "authors report +0.29 on CoNLL++ for Flair with flair's news LMs (93.89 ± 0.06 → 94.18 ± 0.06, 5 runs); a "
         "difference is called shown only where its interval excludes 0."
     )
+    # the interval pools test sentences over seeds; the seeds' own differences say how much a single run varies
+    cells = pd.read_csv(grid / "cells.csv").pivot_table(index=["test_set", "seed"], columns="variant", values="micro_f1")
+    per_seed = (cells["crossweigh"] - cells["unweighted"]).dropna()
+    lines += ["", "Per seed, weighted − unweighted (points, seeds in order): " + "; ".join(
+        f"{TEST_SETS.get(test_set, test_set)} {', '.join(f'{100 * d:+.2f}' for d in per_seed[test_set])}"
+        for test_set in TEST_SETS if test_set in per_seed.index.get_level_values(0)
+    ) + "."]  # fmt: skip
     epochs, every = {}, []
     for variant in ("unweighted", "crossweigh"):
         manifests = [finished_manifest(run) for run in sorted(grid.glob(f"{variant}/*/seed-*"))]
@@ -134,8 +141,9 @@ def main() -> None:
     if len(folds) != expected or ONE_MODEL not in manifests:
         raise SystemExit(f"{folder}: {len(folds)} of {expected} fold runs finished (and the one-model run: "
                          f"{ONE_MODEL in manifests}); run the crossweigh command to the end first")  # fmt: skip
-    index = json.loads((folder / STORE_DIR / "index.json").read_text(encoding="utf-8"))
-    store_seconds = index.get("build_seconds")
+    # the store is git-ignored (the crossweigh command rebuilds it from the config): a fresh clone has no index
+    index_file = folder / STORE_DIR / "index.json"
+    store_seconds = json.loads(index_file.read_text(encoding="utf-8")).get("build_seconds") if index_file.is_file() else None
 
     train_sizes = list(summary["fold_train_sentences"].values())
     pool, train = summary["pool_sentences"], summary["train_sentences"]
