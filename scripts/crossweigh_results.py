@@ -97,7 +97,9 @@ def weighted_training(grid: Path) -> list[str]:
         "difference is called shown only where its interval excludes 0."
     )
     # the interval pools test sentences over seeds; the seeds' own differences say how much a single run varies
-    cells = pd.read_csv(grid / "cells.csv").pivot_table(index=["test_set", "seed"], columns="variant", values="micro_f1")
+    cells = pd.read_csv(grid / "cells.csv").pivot_table(
+        index=["test_set", "seed"], columns="variant", values="micro_f1"
+    )
     per_seed = (cells["crossweigh"] - cells["unweighted"]).dropna()
     lines += ["", "Per seed, weighted − unweighted (points, seeds in order): " + "; ".join(
         f"{TEST_SETS.get(test_set, test_set)} {', '.join(f'{100 * d:+.2f}' for d in per_seed[test_set])}"
@@ -143,7 +145,9 @@ def main() -> None:
                          f"{ONE_MODEL in manifests}); run the crossweigh command to the end first")  # fmt: skip
     # the store is git-ignored (the crossweigh command rebuilds it from the config): a fresh clone has no index
     index_file = folder / STORE_DIR / "index.json"
-    store_seconds = json.loads(index_file.read_text(encoding="utf-8")).get("build_seconds") if index_file.is_file() else None
+    store_seconds = (
+        json.loads(index_file.read_text(encoding="utf-8")).get("build_seconds") if index_file.is_file() else None
+    )
 
     train_sizes = list(summary["fold_train_sentences"].values())
     pool, train = summary["pool_sentences"], summary["train_sentences"]
