@@ -175,8 +175,8 @@ if full_runs and (RERUN_GLOVE_ONLY / "metrics.json").is_file():
     parts.append(f"""### CleanCoNLL test
 
 The cells above were trained before CleanCoNLL was registered and their models were not kept, so their
-CleanCoNLL scores come from new runs of the same configurations, on the AVX2-only AMD EPYC where the stack trains
-in fp32 (so `full` there is the `fp32` variant here): `full` is the {len(full_runs)} unweighted cells of the
+CleanCoNLL scores come from new runs of the same configurations, on an AVX2-only AMD EPYC without bfloat16 (so
+these `full` runs train in fp32, like the `fp32` variant above): `full` is the {len(full_runs)} unweighted cells of the
 CrossWeigh weights grid, the same configuration and seeds (`{RERUN_FULL}/seed-N`, see
 [Training with the weights](#training-with-the-weights)); `glove-only` one new seed,
 `python -m flair_ner run --config experiments/configs/conllpp.toml --embeddings offline --lms none --seed 1
