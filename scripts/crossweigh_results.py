@@ -46,6 +46,8 @@ KEYS = {
 NODES = (1, 2, 4, 8, 16, 32)  # Ray nodes, for the on-paper wall times
 WEIGHTS_GRID = Path("results/grids/crossweigh_weights")
 WEIGHTS_COMMAND = "python -m flair_ner grid experiments/grids/crossweigh_weights.toml"
+FOLD_EPOCHS_JSON = Path("results/crossweigh/fold_epochs.json")
+FOLD_EPOCHS_COMMAND = f"python scripts/fold_epochs.py results/crossweigh/conllpp results/crossweigh/conllpp-30-epochs --output {FOLD_EPOCHS_JSON}"
 TEST_SETS = {"conllpp": "CoNLL++ test", "conll2003": "CoNLL-2003 test", "cleanconll": "CleanCoNLL test"}
 
 
@@ -57,6 +59,59 @@ def fold_manifests(folder: Path) -> dict[str, dict]:
         if manifest is not None:
             found[path.parents[2].name] = manifest
     return found
+
+
+def fold_epochs(comparison_json: Path) -> list[str]:
+    """The "Fold epochs" subsection: ``scripts/fold_epochs.py``'s comparison of the same folds trained 10 and 30
+    epochs (its JSON), with each fold run's training time from the two folders' manifests."""
+    lines = ["", "### Fold epochs: 10 or 30", ""]
+    if not comparison_json.is_file():
+        return lines + [f"Not measured yet: `{FOLD_EPOCHS_COMMAND}` (see the script's docstring)."]
+    comparison = json.loads(comparison_json.read_text(encoding="utf-8"))
+    a, b = comparison["a"], comparison["b"]
+    seconds = {side: fold_manifests(Path(comparison[side]["folder"])) for side in ("a", "b")}
+    rows, totals = [], {"a": [0, 0, 0], "b": [0, 0, 0]}  # flagged, correct, changed: CleanCoNLL's dev key
+    for fold in comparison["folds"]:
+        name = fold["fold"]
+        times = [seconds[side][name]["training_seconds"] for side in ("a", "b")]
+        keys = [fold.get(f"cleanconll_dev_{side}") for side in ("a", "b")]
+        for side, key in zip(("a", "b"), keys):
+            if key:
+                totals[side] = [t + key[k] for t, k in zip(totals[side], ("flagged", "correct", "changed"))]
+        key_cells = " | ".join(f"{k['precision']:.2f} / {k['recall']:.2f}" if k else "–" for k in keys)
+        rows.append(
+            f"| {name} | {fold['held_out']:,} | {fold['flagged_a']} | {fold['flagged_b']} | {fold['both']} | "
+            f"{fold['jaccard']:.2f} | {100 * fold['held_out_f1_a']:.1f} / {100 * fold['held_out_f1_b']:.1f} | "
+            f"{key_cells} | {times[0]:.0f} / {times[1]:.0f} |"
+        )
+    every = comparison["all_compared_folds"]
+
+    def pooled(side: str) -> str:
+        flagged, correct, changed = totals[side]
+        return f"{correct / flagged:.2f} / {correct / changed:.2f}" if flagged and changed else "–"
+
+    train_a = sum(seconds["a"][f["fold"]]["training_seconds"] for f in comparison["folds"])
+    train_b = sum(seconds["b"][f["fold"]]["training_seconds"] for f in comparison["folds"])
+    rows.append(
+        f"| **{every['folds']} fold{'s' if every['folds'] != 1 else ''}** | {every['held_out']:,} | {every['flagged_a']} | {every['flagged_b']} | "
+        f"{every['both']} | {every['jaccard']:.2f} | | {pooled('a')} | {pooled('b')} | {train_a:.0f} / {train_b:.0f} |"
+    )
+    return lines + [
+        f"`python -m flair_ner crossweigh --config {b['config']} --output-dir {b['folder']} --iterations "
+        f"{b['iterations']} --fold-epochs {b['fold_epochs']}` (stopped by SIGTERM after {every['folds']} fold run{'s' if every['folds'] != 1 else ''}: "
+        f"a sample of the same comparison), then `{FOLD_EPOCHS_COMMAND}`: the first iteration's folds as both "
+        f"folders cut them (same config and seed), each fold model trained {a['fold_epochs']} epochs "
+        f"(`{a['folder']}`) and {b['fold_epochs']} epochs (`{b['folder']}`); a held-out "
+        "sentence is flagged when the fold model's entities differ from the gold ones (what adds 1 to its `c`). "
+        "Held-out F1 is the fold model's micro F1 on its held-out part; P / R are the flags' precision and recall "
+        "against CleanCoNLL's changes of the dev sentences among them; training seconds from the manifests.",
+        "",
+        f"| fold | held out | flagged at {a['fold_epochs']} | at {b['fold_epochs']} | both | Jaccard | held-out F1 "
+        f"{a['fold_epochs']} / {b['fold_epochs']} | CleanCoNLL dev P / R at {a['fold_epochs']} | at "
+        f"{b['fold_epochs']} | training s {a['fold_epochs']} / {b['fold_epochs']} |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+    ]
 
 
 def weighted_training(grid: Path) -> list[str]:
@@ -247,6 +302,7 @@ def main() -> None:
         "|---|---|",
         *(f"| {n} | {(store + math.ceil(cells / n) * cell) / 3600:.2f} |" for n in NODES),
     ]  # fmt: skip
+    section += fold_epochs(FOLD_EPOCHS_JSON)
     section += weighted_training(args.weights_grid)
     replace_section(HEADING, "\n".join(section))
     print(f"written: {RESULTS} ({len(detection)} detection rows, {cells} runs)")
