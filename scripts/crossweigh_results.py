@@ -93,8 +93,8 @@ def fold_epochs(comparison_json: Path) -> list[str]:
     train_a = sum(seconds["a"][f["fold"]]["training_seconds"] for f in comparison["folds"])
     train_b = sum(seconds["b"][f["fold"]]["training_seconds"] for f in comparison["folds"])
     rows.append(
-        f"| **{every['folds']} fold{'s' if every['folds'] != 1 else ''}** | {every['held_out']:,} | {every['flagged_a']} | {every['flagged_b']} | "
-        f"{every['both']} | {every['jaccard']:.2f} | | {pooled('a')} | {pooled('b')} | {train_a:.0f} / {train_b:.0f} |"
+        f"| **{every['folds']} fold{'s' if every['folds'] != 1 else ''}** | {every['held_out']:,} | {every['flagged_a']:,} | {every['flagged_b']:,} | "
+        f"{every['both']:,} | {every['jaccard']:.2f} | | {pooled('a')} | {pooled('b')} | {train_a:.0f} / {train_b:.0f} |"
     )
     return lines + [
         f"`python -m flair_ner crossweigh --config {b['config']} --output-dir {b['folder']} --iterations "
