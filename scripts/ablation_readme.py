@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from flair_ner.runs import layout
-from results_doc import replace_section, summary_tables  # scripts/results_doc.py
+from results_doc import TEST_SET_NAMES, replace_section, summary_tables  # scripts/results_doc.py
 
 GRID = Path("results/grids/ablation")
 levels, diffs = summary_tables((GRID / "summary.md").read_text())[:2]
@@ -141,8 +141,7 @@ test, most likely the GloVe trimming (see
 # same configurations (the label-noise issue: "of a fresh seed")
 RERUN_FULL = Path("results/grids/crossweigh_weights/unweighted/conllpp")  # the same config and seeds as `full`
 RERUN_GLOVE_ONLY = Path("results/ablation-cleanconll/glove-only-seed-1")
-TEST_SETS = ["conllpp", "conll2003", "cleanconll"]
-TEST_SET_NAMES = {"conllpp": "CoNLL++ test", "conll2003": "CoNLL-2003 test", "cleanconll": "CleanCoNLL test"}
+TEST_SETS = list(TEST_SET_NAMES)
 
 
 def micro_f1(run: Path) -> dict:

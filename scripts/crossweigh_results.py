@@ -35,7 +35,7 @@ from flair_ner.grids.crossweigh import (
 )
 from flair_ner.runs.folder import finished_manifest
 from flair_ner.runs.manifest import run_total_seconds, run_training_seconds
-from results_doc import RESULTS, replace_section, summary_tables  # scripts/results_doc.py
+from results_doc import RESULTS, TEST_SET_NAMES, replace_section, summary_tables  # scripts/results_doc.py
 
 HEADING = "## Label mistakes in CoNLL++: CrossWeigh, cleanlab and one model"
 KEYS = {
@@ -48,7 +48,6 @@ WEIGHTS_GRID = Path("results/grids/crossweigh_weights")
 WEIGHTS_COMMAND = "python -m flair_ner grid experiments/grids/crossweigh_weights.toml"
 FOLD_EPOCHS_JSON = Path("results/crossweigh/fold_epochs.json")
 FOLD_EPOCHS_COMMAND = f"python scripts/fold_epochs.py results/crossweigh/conllpp results/crossweigh/conllpp-30-epochs --output {FOLD_EPOCHS_JSON}"
-TEST_SETS = {"conllpp": "CoNLL++ test", "conll2003": "CoNLL-2003 test", "cleanconll": "CleanCoNLL test"}
 
 
 def fold_manifests(folder: Path) -> dict[str, dict]:
@@ -143,7 +142,7 @@ def weighted_training(grid: Path) -> list[str]:
     comparison = pd.read_csv(comparison_file)
     said = []
     for row in comparison.itertuples():
-        said.append(f"{TEST_SETS.get(row.test_set, row.test_set)} {100 * row.difference:+.2f} "
+        said.append(f"{TEST_SET_NAMES.get(row.test_set, row.test_set)} {100 * row.difference:+.2f} "
                     f"[{100 * row.ci_low:+.2f}, {100 * row.ci_high:+.2f}] ({row.verdict})")  # fmt: skip
     seeds = sorted({str(seed) for row in comparison.itertuples() for seed in str(row.seeds).split()})
     lines.append(
@@ -157,8 +156,8 @@ def weighted_training(grid: Path) -> list[str]:
     )
     per_seed = (cells["crossweigh"] - cells["unweighted"]).dropna()
     lines += ["", "Per seed, weighted − unweighted (points, seeds in order): " + "; ".join(
-        f"{TEST_SETS.get(test_set, test_set)} {', '.join(f'{100 * d:+.2f}' for d in per_seed[test_set])}"
-        for test_set in TEST_SETS if test_set in per_seed.index.get_level_values(0)
+        f"{TEST_SET_NAMES.get(test_set, test_set)} {', '.join(f'{100 * d:+.2f}' for d in per_seed[test_set])}"
+        for test_set in TEST_SET_NAMES if test_set in per_seed.index.get_level_values(0)
     ) + "."]  # fmt: skip
     epochs, every = {}, []
     for variant in ("unweighted", "crossweigh"):

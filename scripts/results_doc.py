@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 RESULTS = Path("docs/results.md")
+# the test sets of a CoNLL++ run (compare_with), as the tables name them
+TEST_SET_NAMES = {"conllpp": "CoNLL++ test", "conll2003": "CoNLL-2003 test", "cleanconll": "CleanCoNLL test"}
 
 
 def replace_section(heading: str, section: str, new_before: str = "## Speed") -> None:
