@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from flair_ner.runs import layout
-from results_doc import TEST_SET_NAMES, replace_section, summary_tables  # scripts/results_doc.py
+from flair_ner.runs.folder import finished_manifest
+from results_doc import TEST_SET_NAMES, mean_std, replace_section, summary_tables  # scripts/results_doc.py
 
 GRID = Path("results/grids/ablation")
 levels, diffs = summary_tables((GRID / "summary.md").read_text())[:2]
@@ -144,25 +145,18 @@ RERUN_GLOVE_ONLY = Path("results/ablation-cleanconll/glove-only-seed-1")
 TEST_SETS = list(TEST_SET_NAMES)
 
 
-def micro_f1(run: Path) -> dict:
-    metrics = json.loads((run / "metrics.json").read_text())
-    return {name: 100 * metrics[name]["scores"]["micro avg"]["f1"] for name in TEST_SETS}
+def micro_f1(run: Path) -> dict | None:
+    """A finished run's micro F1 (%) per test set, from its manifest; None while it is unfinished or absent."""
+    manifest = finished_manifest(run)
+    return None if manifest is None else {name: 100 * manifest["micro_f1"][name] for name in TEST_SETS}
 
 
-full_runs = [
-    RERUN_FULL / f"seed-{seed}" for seed in (1, 2, 3) if (RERUN_FULL / f"seed-{seed}" / "metrics.json").is_file()
-]
-if full_runs and (RERUN_GLOVE_ONLY / "metrics.json").is_file():
+full_scores = {seed: scores for seed in (1, 2, 3) if (scores := micro_f1(RERUN_FULL / f"seed-{seed}")) is not None}
+glove_scores = micro_f1(RERUN_GLOVE_ONLY)
+if full_scores and glove_scores is not None:
     from flair_ner.evaluation.error_browser import compare_runs
 
-    full_scores = pd.DataFrame([micro_f1(run) for run in full_runs])
-    glove_scores = micro_f1(RERUN_GLOVE_ONLY)
-    mean_std = " | ".join(
-        f"{full_scores[t].mean():.2f} ± {full_scores[t].std():.2f}"
-        if len(full_runs) > 1
-        else f"{full_scores[t].iloc[0]:.2f}"
-        for t in TEST_SETS
-    )
+    mean_std_cells = " | ".join(mean_std([scores[t] for scores in full_scores.values()]) for t in TEST_SETS)
     _, differences = compare_runs(RERUN_FULL / "seed-1", RERUN_GLOVE_ONLY)
     by_test_set = {d.test_set: d for d in differences}
     difference_rows = "\n".join(
@@ -175,7 +169,7 @@ if full_runs and (RERUN_GLOVE_ONLY / "metrics.json").is_file():
 
 The cells above were trained before CleanCoNLL was registered and their models were not kept, so their
 CleanCoNLL scores come from new runs of the same configurations, on an AVX2-only AMD EPYC without bfloat16 (so
-these `full` runs train in fp32, like the `fp32` variant above): `full` is the {len(full_runs)} unweighted cells of the
+these `full` runs train in fp32, like the `fp32` variant above): `full` is the {len(full_scores)} unweighted cells of the
 CrossWeigh weights grid, the same configuration and seeds (`{RERUN_FULL}/seed-N`, see
 [Training with the weights](#training-with-the-weights)); `glove-only` one new seed,
 `python -m flair_ner run --config experiments/configs/conllpp.toml --embeddings offline --lms none --seed 1
@@ -183,7 +177,7 @@ CrossWeigh weights grid, the same configuration and seeds (`{RERUN_FULL}/seed-N`
 
 | variant (rerun) | seeds | CoNLL++ test | CoNLL-2003 test | CleanCoNLL test |
 |---|---|---|---|---|
-| full | {" ".join(run.name.split("-")[1] for run in full_runs)} | {mean_std} |
+| full | {" ".join(map(str, full_scores))} | {mean_std_cells} |
 | glove-only | 1 | {" | ".join(f"{glove_scores[t]:.2f}" for t in TEST_SETS)} |
 
 glove-only minus full on seed 1, paired bootstrap over the test sentences (points;

@@ -35,7 +35,7 @@ from flair_ner.grids.crossweigh import (
 )
 from flair_ner.runs.folder import finished_manifest
 from flair_ner.runs.manifest import run_total_seconds, run_training_seconds
-from results_doc import RESULTS, TEST_SET_NAMES, replace_section, summary_tables  # scripts/results_doc.py
+from results_doc import RESULTS, TEST_SET_NAMES, mean_std, replace_section, summary_tables  # scripts/results_doc.py
 
 HEADING = "## Label mistakes in CoNLL++: CrossWeigh, cleanlab and one model"
 KEYS = {
@@ -70,9 +70,11 @@ def fold_epochs(comparison_json: Path) -> list[str]:
     a, b = comparison["a"], comparison["b"]
     seconds = {side: fold_manifests(Path(comparison[side]["folder"])) for side in ("a", "b")}
     rows, totals = [], {"a": [0, 0, 0], "b": [0, 0, 0]}  # flagged, correct, changed: CleanCoNLL's dev key
+    training = [0.0, 0.0]  # seconds, a and b, over the compared folds
     for fold in comparison["folds"]:
         name = fold["fold"]
         times = [seconds[side][name]["training_seconds"] for side in ("a", "b")]
+        training = [total + time for total, time in zip(training, times)]
         keys = [fold.get(f"cleanconll_dev_{side}") for side in ("a", "b")]
         for side, key in zip(("a", "b"), keys):
             if key:
@@ -89,15 +91,14 @@ def fold_epochs(comparison_json: Path) -> list[str]:
         flagged, correct, changed = totals[side]
         return f"{correct / flagged:.2f} / {correct / changed:.2f}" if flagged and changed else "–"
 
-    train_a = sum(seconds["a"][f["fold"]]["training_seconds"] for f in comparison["folds"])
-    train_b = sum(seconds["b"][f["fold"]]["training_seconds"] for f in comparison["folds"])
+    plural = "s" if every["folds"] != 1 else ""
     rows.append(
-        f"| **{every['folds']} fold{'s' if every['folds'] != 1 else ''}** | {every['held_out']:,} | {every['flagged_a']:,} | {every['flagged_b']:,} | "
-        f"{every['both']:,} | {every['jaccard']:.2f} | | {pooled('a')} | {pooled('b')} | {train_a:.0f} / {train_b:.0f} |"
+        f"| **{every['folds']} fold{plural}** | {every['held_out']:,} | {every['flagged_a']:,} | {every['flagged_b']:,} | "
+        f"{every['both']:,} | {every['jaccard']:.2f} | | {pooled('a')} | {pooled('b')} | {training[0]:.0f} / {training[1]:.0f} |"
     )
     return lines + [
         f"`python -m flair_ner crossweigh --config {b['config']} --output-dir {b['folder']} --iterations "
-        f"{b['iterations']} --fold-epochs {b['fold_epochs']}` (stopped by SIGTERM after {every['folds']} fold run{'s' if every['folds'] != 1 else ''}: "
+        f"{b['iterations']} --fold-epochs {b['fold_epochs']}` (stopped by SIGTERM after {every['folds']} fold run{plural}: "
         f"a sample of the same comparison), then `{FOLD_EPOCHS_COMMAND}`: the first iteration's folds as both "
         f"folders cut them (same config and seed), each fold model trained {a['fold_epochs']} epochs "
         f"(`{a['folder']}`) and {b['fold_epochs']} epochs (`{b['folder']}`); a held-out "
@@ -172,12 +173,6 @@ def weighted_training(grid: Path) -> list[str]:
                   f"flair's `ViterbiLoss` (`flair_ner/training/sentence_weights.py`); single epochs range "
                   f"{min(every):.0f}–{max(every):.0f} s on this machine: with few cells each, the gap may be the loss or the machine; more seeds will tell."]  # fmt: skip
     return lines
-
-
-def mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
-    if len(values) < 2:
-        return f"{scale * values[0]:.{digits}f}" if values else "–"
-    return f"{scale * statistics.mean(values):.{digits}f} ± {scale * statistics.stdev(values):.{digits}f}"
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ they put a section in its place."""
 from __future__ import annotations
 
 import re
+import statistics
 from pathlib import Path
 
 RESULTS = Path("docs/results.md")
@@ -28,3 +29,10 @@ def summary_tables(summary_md: str) -> list[str]:
     """The tables of a grid's ``summary.md`` (``flair_ner/grids/summary.py``), in order: the F1 levels, then the
     paired differences when there are any; each table's lines without the blank line after it."""
     return [table.strip() for table in re.findall(r"(\| variant \|.*?)(?:\n\n|\Z)", summary_md, flags=re.S)]
+
+
+def mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    """``mean ± sample std`` of ``values`` times ``scale``; one value alone, "–" for none."""
+    if len(values) < 2:
+        return f"{scale * values[0]:.{digits}f}" if values else "–"
+    return f"{scale * statistics.mean(values):.{digits}f} ± {scale * statistics.stdev(values):.{digits}f}"
