@@ -168,8 +168,8 @@ if full_scores and glove_scores is not None:
     parts.append(f"""### CleanCoNLL test
 
 The cells above were trained before CleanCoNLL was registered and their models were not kept, so their
-CleanCoNLL scores come from new runs of the same configurations, on an AVX2-only AMD EPYC without bfloat16 (so
-these `full` runs train in fp32, like the `fp32` variant above): `full` is the {len(full_scores)} unweighted cells of the
+CleanCoNLL scores come from new runs of the same configurations, on an AVX2-only AMD EPYC without bfloat16 (these
+runs therefore train in fp32, and the `full` row stands for the `fp32` variant as well): `full` is the {len(full_scores)} unweighted cells of the
 CrossWeigh weights grid, the same configuration and seeds (`{RERUN_FULL}/seed-N`, see
 [Training with the weights](#training-with-the-weights)); `glove-only` one new seed,
 `python -m flair_ner run --config experiments/configs/conllpp.toml --embeddings offline --lms none --seed 1
@@ -191,6 +191,7 @@ On seed 1 the character LMs are worth {-100 * clean.difference:.2f} points on Cl
 ({-100 * by_test_set["conllpp"].difference:.2f} on CoNLL++ test, {-100 * by_test_set["conll2003"].difference:.2f} on
 CoNLL-2003 test; the grid's 3-seed figures are above).
 """)
-section = "\n".join(parts)
+# each part ends with its own blank line or none; one blank line between parts
+section = "\n".join(part.rstrip("\n") + "\n" for part in parts)
 replace_section("## Ablation of the default stack (a grid over seeds)", section)
 print(section)
