@@ -123,8 +123,8 @@ def main() -> None:
 
 `python -m flair_ner grid experiments/grids/fine_tune.toml`: a transformer fine-tuned for NER with the
 defaults of [Fine-tuning a transformer](../README.md#fine-tuning-a-transformer) (FLERT: AdamW at 5e-5,
-linear warmup over 10 % of the steps then decay, batch 16, linear layer, no CRF, no context; bf16 autocast, as
-in every run on this CPU), 3 seeds each: all-MiniLM-L6-v2 (uncased, English) for 10 epochs, and the cased
+linear warmup over 10 % of the steps then decay, batch 16, linear layer, no CRF, no context; bf16 autocast where
+the CPU has bfloat16, as the MiniLM cells' did: each cell's manifest records `mixed_precision`), 3 seeds each: all-MiniLM-L6-v2 (uncased, English) for 10 epochs, and the cased
 multilingual-e5-small of [An offline multilingual transformer](../README.md#an-offline-multilingual-transformer-e5-small)
 for 3 epochs with its linear layer at 2e-2 (the grid file says why both). Beside them the default stack (the
 `full` cells of the ablation grid above, and the same configuration and seeds run again with CleanCoNLL test
