@@ -76,7 +76,9 @@ def paired(variant: Path, baseline: Path, seeds: list[int], test: str) -> tuple[
 
 
 def main() -> None:
-    minilm, e5, stack, stack_again = (finished_cells(f) for f in (MINILM, E5, STACK, STACK_AGAIN))
+    # every system's finished cells, read once: the rows, the comparisons and their prose all use them
+    cells_of = {folder: finished_cells(folder) for folder in (MINILM, E5, STACK, STACK_AGAIN)}
+    minilm, e5, stack, stack_again = (cells_of[folder] for folder in (MINILM, E5, STACK, STACK_AGAIN))
     frozen = json.loads(FROZEN.read_text())
     peak = json.loads(PEAK.read_text())["results"]
     fp32_peaks = " / ".join(f"{m['peak_rss_mb']:,}" for m in finished_cells(FP32).values())
@@ -102,21 +104,36 @@ def main() -> None:
     if e5:
         rows.append(row("fine-tuned e5-small", e5, own_peaks(e5)))
 
-    differences, readings = [], {}
+    # one paired difference per comparison and test set both scored, and one sentence per comparison saying them
+    differences, sentences, minilm_outcomes = [], [], []
     for variant, variant_folder, baseline, baseline_folder in COMPARISONS:
-        variant_cells, baseline_cells = finished_cells(variant_folder), finished_cells(baseline_folder)
+        variant_cells, baseline_cells = cells_of[variant_folder], cells_of[baseline_folder]
         seeds = sorted(set(variant_cells) & set(baseline_cells))
+        found = []  # (difference, verdict, the words for it)
         for test in TEST_SETS:
             if not seeds or not all(test in cells[seed]["micro_f1"] for cells in (variant_cells, baseline_cells)
                                     for seed in seeds):  # fmt: skip
                 continue
             mean, low, high, p_value = paired(variant_folder, baseline_folder, seeds, test)
             verdict = "shown" if low > 0 or high < 0 else "not shown"
-            readings.setdefault((variant, baseline), []).append(
-                (mean, verdict, f"{abs(100 * mean):.2f} points {'below' if mean < 0 else 'above'} on "
-                 f"{TEST_SET_NAMES[test]} ({verdict})"))  # fmt: skip
+            found.append((mean, verdict, f"{abs(100 * mean):.2f} points {'below' if mean < 0 else 'above'} on "
+                                         f"{TEST_SET_NAMES[test]} ({verdict})"))  # fmt: skip
             differences.append(f"| {variant} − {baseline} | {TEST_SET_NAMES[test]} | {' '.join(map(str, seeds))} | "
                                f"{100 * mean:+.2f} | [{100 * low:+.2f}, {100 * high:+.2f}] | {p_value:.3f} | {verdict} |")  # fmt: skip
+        if not found:
+            continue
+        cost = ""
+        if baseline_folder in (STACK, STACK_AGAIN):
+            minutes, base_minutes = (statistics.mean(m["training_seconds"] / 60 for m in cells.values())
+                                     for cells in (variant_cells, baseline_cells))  # fmt: skip
+            shared = "; the `full` cells' minutes include minutes shared with other work, see the ablation section's median epochs"
+            cost = (f", after {minutes:.0f} training minutes against the stack's {base_minutes:.0f} "
+                    f"({minutes / base_minutes:.1f}×{shared if baseline_folder == STACK else ''})")  # fmt: skip
+        sentences.append(
+            f"Against the {baseline}, {variant} ends {' and '.join(text for _, _, text in found)}{cost}.\n"
+        )
+        if (variant_folder, baseline_folder) == (MINILM, STACK):
+            minilm_outcomes = found
 
     parts = [
         f"""{HEADING}
@@ -172,25 +189,8 @@ row is for reading beside the others, not a tested difference.
 """
         )
 
-    def mean_minutes(cells: dict[int, dict]) -> float:
-        return statistics.mean(m["training_seconds"] / 60 for m in cells.values())
-
-    for variant, variant_folder, baseline, baseline_folder in COMPARISONS:
-        found = readings.get((variant, baseline))
-        if not found:
-            continue
-        cost = ""
-        if baseline_folder in (STACK, STACK_AGAIN):
-            minutes, base_minutes = (
-                mean_minutes(finished_cells(variant_folder)),
-                mean_minutes(finished_cells(baseline_folder)),
-            )
-            shared = "; the `full` cells' minutes include minutes shared with other work, see the ablation section's median epochs"
-            cost = (f", after {minutes:.0f} training minutes against the stack's {base_minutes:.0f} "
-                    f"({minutes / base_minutes:.1f}×{shared if baseline_folder == STACK else ''})")  # fmt: skip
-        parts.append(f"Against the {baseline}, {variant} ends {' and '.join(text for _, _, text in found)}{cost}.\n")
-    minilm_found = readings.get(("fine-tuned MiniLM", "default stack (`full`)"), [])
-    if minilm_found and all(mean < 0 and verdict == "shown" for mean, verdict, _ in minilm_found):
+    parts += sentences
+    if minilm_outcomes and all(mean < 0 and verdict == "shown" for mean, verdict, _ in minilm_outcomes):
         e5_caveat = (
             (
                 "e5-small is cased, but it differs from MiniLM in more than case (multilingual, 12 layers, "
